@@ -1,0 +1,4 @@
+//! The simulated cluster: a loopback HTTP server speaking the Kubernetes API.
+
+pub mod error;
+pub mod kinds;
