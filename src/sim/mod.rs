@@ -2,3 +2,6 @@
 
 pub mod error;
 pub mod kinds;
+pub mod meta;
+pub mod rng;
+pub mod store;
