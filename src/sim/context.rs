@@ -1,0 +1,63 @@
+//! What every part of a running simulator shares.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::audit::AuditLog;
+use super::faults::Faults;
+use super::logs::LogHub;
+use super::store::Store;
+
+/// Timings and rates of the simulated cluster (a scenario's `settings`).
+#[derive(Debug, Clone)]
+pub struct SimSettings {
+    pub seed: u64,
+    /// A scheduled pod goes Pending -> Running after this.
+    pub pod_start_delay: Duration,
+    /// A running pod becomes Ready after this.
+    pub pod_ready_delay: Duration,
+    /// Log lines each running pod writes per second.
+    pub log_lines_per_second: f64,
+    /// Pods writing far faster than the others: (namespace, pod name prefix, lines per second).
+    pub log_floods: Vec<LogFlood>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogFlood {
+    pub namespace: String,
+    /// The first running pod whose name starts with this floods.
+    pub pod_prefix: String,
+    pub lines_per_second: u64,
+}
+
+impl Default for SimSettings {
+    fn default() -> Self {
+        SimSettings {
+            seed: 42,
+            pod_start_delay: Duration::from_millis(300),
+            pod_ready_delay: Duration::from_millis(700),
+            log_lines_per_second: 2.0,
+            log_floods: Vec::new(),
+        }
+    }
+}
+
+pub struct SimContext {
+    pub store: Arc<Store>,
+    pub faults: Arc<Faults>,
+    pub logs: Arc<LogHub>,
+    pub audit: Arc<AuditLog>,
+    pub settings: SimSettings,
+}
+
+impl SimContext {
+    pub fn new(settings: SimSettings, faults: Faults) -> Arc<SimContext> {
+        Arc::new(SimContext {
+            store: Store::new(settings.seed),
+            faults: Arc::new(faults),
+            logs: Arc::new(LogHub::default()),
+            audit: Arc::new(AuditLog::default()),
+            settings,
+        })
+    }
+}
