@@ -9,3 +9,4 @@ pub mod logs;
 pub mod meta;
 pub mod rng;
 pub mod store;
+pub mod http;
