@@ -11,3 +11,6 @@ pub mod meta;
 pub mod rng;
 pub mod scenario;
 pub mod store;
+pub mod controllers;
+pub mod load;
+pub mod server;

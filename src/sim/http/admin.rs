@@ -6,9 +6,9 @@
 //! | GET | `/sim/v1/audit?since=N` | | `{"items":[AuditEntry...],"lastSeq":N}` |
 //! | GET | `/sim/v1/faults` | | the whole fault state |
 //! | PUT | `/sim/v1/faults` | fault state | replaces it |
-//! | POST | `/sim/v1/faults/errors` | ErrorRule | adds an injected error |
+//! | POST | `/sim/v1/faults/errors` | ErrorFault `{verb, resource, name, namespace, code, message, count | probability, retryAfterSeconds}` | adds an injected error |
 //! | DELETE | `/sim/v1/faults/errors` | | removes all injected errors |
-//! | POST | `/sim/v1/faults/latency` | LatencyRule | adds latency |
+//! | POST | `/sim/v1/faults/latency` | LatencyFault `{verb, resource, ms}` | adds latency |
 //! | DELETE | `/sim/v1/faults/latency` | | removes all latency |
 //! | PUT | `/sim/v1/faults/watch-drop` | `{"everySeconds":N}` (0 = off) | watch streams end every N s |
 //! | PUT | `/sim/v1/controllers/NAME` | `{"state":"up"\|"down"\|"broken"}` | NAME: deployment, kserve, kserveDeletion, garbageCollector, kubelet |
@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use super::HttpState;
 use super::response::{error_response, json_response};
 use crate::sim::error::ApiError;
-use crate::sim::faults::{ControllerState, ErrorRule, FaultState, LatencyRule, Rule};
+use crate::sim::faults::{ControllerState, ErrorFault, FaultState, LatencyFault, Rule};
 use crate::sim::kinds;
 
 pub fn handle(st: &Arc<HttpState>, method: &Method, path: &[String], query: &str, body: &[u8]) -> Response {
@@ -60,7 +60,7 @@ fn route(st: &Arc<HttpState>, method: &Method, path: &[String], query: &str, bod
             Ok(json!(faults.snapshot()))
         }
         (Method::POST, ["faults", "errors"]) => {
-            let rule: ErrorRule = parse(body, "error rule")?;
+            let rule: ErrorFault = parse(body, "error rule")?;
             if !(400..=599).contains(&rule.code) {
                 return Err(ApiError::bad_request(format!("invalid error rule: code {} is not 4xx or 5xx", rule.code)));
             }
@@ -75,7 +75,7 @@ fn route(st: &Arc<HttpState>, method: &Method, path: &[String], query: &str, bod
             Ok(json!(faults.snapshot()))
         }
         (Method::POST, ["faults", "latency"]) => {
-            let rule: LatencyRule = parse(body, "latency rule")?;
+            let rule: LatencyFault = parse(body, "latency rule")?;
             faults.update(|f| f.latency.push(rule));
             Ok(json!(faults.snapshot()))
         }
@@ -88,7 +88,7 @@ fn route(st: &Arc<HttpState>, method: &Method, path: &[String], query: &str, bod
             let every = v.get("everySeconds").and_then(Value::as_u64).ok_or_else(|| {
                 ApiError::bad_request("invalid watch drop setting: everySeconds (a whole number) is required")
             })?;
-            faults.update(|f| f.watch_drop_every_seconds = (every > 0).then_some(every));
+            faults.update(|f| f.watch_drop_every_seconds = (every > 0).then_some(every.min(u64::from(u32::MAX)) as u32));
             Ok(json!(faults.snapshot()))
         }
         (Method::PUT, ["controllers", name]) => {

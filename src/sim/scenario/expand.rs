@@ -14,7 +14,7 @@ use super::model::{
     Controllers, Endpoint, EndpointKind, EndpointState, LatencyFault, NamespaceScope, Rule,
     Scenario, User, Verb,
 };
-use super::rng::Rng;
+use crate::sim::rng::Rng;
 
 /// Default images, when an endpoint names none.
 pub const DEFAULT_RAW_IMAGE: &str = "vllm/vllm-openai:v0.8.5";

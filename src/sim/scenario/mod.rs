@@ -85,7 +85,7 @@ mod load;
 mod locate;
 mod manifests;
 mod model;
-mod rng;
+
 mod validate;
 
 #[cfg(test)]
@@ -108,7 +108,7 @@ pub use model::{
     LatencyFault, LogFlood, NamespaceScope, ObjectEntry, Rule, SIM_CONTROL_KEY, Scenario, Settings,
     SimControl, User, Verb,
 };
-pub use rng::{NAME_ALPHABET, Rng};
+pub use crate::sim::rng::{NAME_ALPHABET, Rng};
 
 /// Why a scenario could not be loaded.
 #[derive(Debug, thiserror::Error)]

@@ -186,6 +186,22 @@ impl Verb {
         }
     }
 
+    /// The verb named `s` (`get`, `deletecollection`, `*`).
+    pub fn parse(s: &str) -> Option<Verb> {
+        Some(match s {
+            "get" => Verb::Get,
+            "list" => Verb::List,
+            "watch" => Verb::Watch,
+            "create" => Verb::Create,
+            "update" => Verb::Update,
+            "patch" => Verb::Patch,
+            "delete" => Verb::Delete,
+            "deletecollection" => Verb::Deletecollection,
+            "*" => Verb::Any,
+            _ => return None,
+        })
+    }
+
     /// Whether this pattern covers the request verb `v`.
     pub fn matches(self, v: Verb) -> bool {
         self == Verb::Any || self == v
