@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
 use super::rng::Rng;
-pub use super::scenario::model::{
+pub use super::scenario::{
     ControllerState, Controllers, ErrorFault, LatencyFault, Rule, Verb,
 };
 
@@ -202,7 +202,7 @@ fn error_for(r: &ErrorFault) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::scenario::model::NamespaceScope;
+    use crate::sim::scenario::NamespaceScope;
 
     fn attrs<'a>(verb: &'a str, resource: &'a str, ns: &'a str) -> RequestAttrs<'a> {
         RequestAttrs {

@@ -14,8 +14,8 @@ use super::error::ApiError;
 use super::faults::FaultState;
 use super::kinds::{self, NAMESPACES, ResourceType};
 use super::meta;
-use super::scenario::expand::{EndpointPlan, Plan};
-use super::scenario::model::{EndpointKind, EndpointState, ErrorFault};
+use super::scenario::{EndpointPlan, Plan};
+use super::scenario::{EndpointKind, EndpointState, ErrorFault};
 use super::store::{DeleteOptions, DeleteOutcome, WriteOptions};
 
 /// Simulator settings from a plan.
@@ -75,11 +75,11 @@ pub fn faults(plan: &Plan) -> FaultState {
                 reason: Some(e.reason.clone()),
                 message: Some(e.message.clone()),
                 count: match e.trigger {
-                    super::scenario::expand::Trigger::Count(n) => Some(n),
+                    super::scenario::Trigger::Count(n) => Some(n),
                     _ => None,
                 },
                 probability: match e.trigger {
-                    super::scenario::expand::Trigger::Probability(p) => Some(p),
+                    super::scenario::Trigger::Probability(p) => Some(p),
                     _ => None,
                 },
                 retry_after_seconds: e.retry_after_seconds,

@@ -14,3 +14,5 @@ pub mod store;
 pub mod controllers;
 pub mod load;
 pub mod server;
+pub mod patch;
+pub mod selectors;

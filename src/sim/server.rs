@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::context::SimContext;
 use super::error::ApiError;
 use super::faults::Faults;
-use super::scenario::{self, ScenarioError, expand::Plan};
+use super::scenario::{self, Plan, ScenarioError};
 use super::{controllers, http, load};
 
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +52,7 @@ impl SimServer {
     pub async fn start(scenario: &str, seed: Option<u64>, listen: &str) -> Result<SimServer, SimError> {
         let parsed = scenario::load(scenario)?;
         let seed = seed.unwrap_or(parsed.seed);
-        let plan = scenario::expand::expand(&parsed, seed);
+        let plan = scenario::expand(&parsed, seed);
         Self::start_plan(&plan, listen).await
     }
 
@@ -123,4 +123,83 @@ pub fn kubeconfig_yaml(server: &str, user: &str) -> String {
     format!(
         "apiVersion: v1\nkind: Config\nclusters:\n- name: llmops-sim\n  cluster:\n    server: {server}\ncontexts:\n- name: llmops-sim\n  context:\n    cluster: llmops-sim\n    user: {user}\n    namespace: default\ncurrent-context: llmops-sim\nusers:\n- name: {user}\n  user:\n    token: {token}\n"
     )
+}
+
+/// What `llmops-console sim` was asked to do.
+#[derive(Debug, Clone)]
+pub struct SimCommand {
+    pub listen: String,
+    pub scenario: String,
+    pub write_kubeconfig: std::path::PathBuf,
+    pub user: String,
+    pub seed: Option<u64>,
+}
+
+/// Runs `llmops-console sim` until SIGINT or SIGTERM; returns the process exit code.
+pub fn run_command(cmd: &SimCommand) -> i32 {
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("llmops-console sim: cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    rt.block_on(async {
+        let server = match SimServer::start(&cmd.scenario, cmd.seed, &cmd.listen).await {
+            Ok(s) => s,
+            Err(e @ SimError::Scenario(_)) => {
+                eprintln!("llmops-console sim: {e}");
+                return 2;
+            }
+            Err(e) => {
+                eprintln!("llmops-console sim: {e}");
+                return 1;
+            }
+        };
+        if !server.ctx.faults.knows_user(&cmd.user) {
+            eprintln!(
+                "llmops-console sim: user {:?} is not defined by scenario {:?} (known: admin and the scenario's users)",
+                cmd.user, server.scenario
+            );
+            server.shutdown().await;
+            return 2;
+        }
+        server.ctx.set_default_user(&cmd.user);
+        if let Err(e) = server.write_kubeconfig(&cmd.write_kubeconfig, &cmd.user) {
+            eprintln!("llmops-console sim: {e}");
+            server.shutdown().await;
+            return 1;
+        }
+        {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "listening on {}", server.url());
+            let _ = out.flush();
+        }
+        wait_for_signal().await;
+        server.shutdown().await;
+        0
+    })
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

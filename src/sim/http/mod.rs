@@ -92,13 +92,17 @@ async fn handle(State(st): State<Arc<HttpState>>, req: Request) -> Response {
         };
         return admin::handle(&st, &parts.method, &rest, &raw_query, &body);
     }
-    let user = bearer_user(&parts.headers);
     let verb = verb_for(&parts.method, &route, &raw_query);
+    let identity = identify(&st, &parts.headers);
+    let user = match &identity {
+        Ok(u) => u.clone(),
+        Err(_) => "system:anonymous".to_string(),
+    };
     let audit = |code: u16| {
         st.ctx.audit.record(crate::sim::audit::AuditEntry {
             seq: 0,
             time: crate::sim::meta::format_micro_time(crate::sim::meta::now()),
-            user: user.clone().unwrap_or_else(|| "system:anonymous".into()),
+            user: user.clone(),
             verb: verb.to_string(),
             method: parts.method.to_string(),
             path: path.clone(),
@@ -107,12 +111,12 @@ async fn handle(State(st): State<Arc<HttpState>>, req: Request) -> Response {
         })
     };
     let public = matches!(route, Route::Version | Route::Health);
-    let user_name = match &user {
-        Some(u) if st.ctx.faults.knows_user(u) => u.clone(),
-        _ if public => String::new(),
-        _ => {
-            audit(401);
-            return error_response(&ApiError::unauthorized());
+    let user_name = match identity {
+        Ok(u) => u,
+        Err(_) if public => String::new(),
+        Err(e) => {
+            audit(e.code);
+            return error_response(&e);
         }
     };
     let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
@@ -197,10 +201,45 @@ async fn serve_resource(st: &Arc<HttpState>, req: ApiRequest) -> Response {
     }
 }
 
-fn bearer_user(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
-    let token = value.strip_prefix("Bearer ")?.trim();
-    user_for_token(token).map(str::to_string)
+/// The user a request acts as: its bearer token's user, else the simulator's default user; then
+/// `Impersonate-User` (kubectl `--as`) if the requester may impersonate.
+fn identify(st: &HttpState, headers: &HeaderMap) -> Result<String, ApiError> {
+    let auth = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let user = match auth {
+        None => st.ctx.default_user(),
+        Some(value) => value
+            .strip_prefix("Bearer ")
+            .and_then(|t| user_for_token(t.trim()))
+            .map(str::to_string)
+            .ok_or_else(ApiError::unauthorized)?,
+    };
+    if !st.ctx.faults.knows_user(&user) {
+        return Err(ApiError::unauthorized());
+    }
+    let Some(target) = headers.get("impersonate-user").and_then(|v| v.to_str().ok()) else {
+        return Ok(user);
+    };
+    let attrs = RequestAttrs {
+        verb: "impersonate",
+        group: "",
+        resource: "users",
+        subresource: "",
+        namespace: "",
+        name: target,
+    };
+    if user != "admin" && !st.ctx.faults.allowed(&user, &attrs) {
+        return Err(ApiError::new(
+            403,
+            "Forbidden",
+            format!("users \"{target}\" is forbidden: User \"{user}\" cannot impersonate resource \"users\" in API group \"\" at the cluster scope"),
+        ));
+    }
+    if !st.ctx.faults.knows_user(target) {
+        return Err(ApiError::unauthorized());
+    }
+    Ok(target.to_string())
 }
 
 /// The Kubernetes verb of a request (the HTTP method for non-resource paths).
