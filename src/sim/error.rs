@@ -79,7 +79,13 @@ impl ApiError {
     }
 
     /// Delete precondition mismatch (message names the Kind, as the apiserver does).
-    pub fn precondition_failed(rt: &ResourceType, name: &str, what: &str, want: &str, have: &str) -> Self {
+    pub fn precondition_failed(
+        rt: &ResourceType,
+        name: &str,
+        what: &str,
+        want: &str,
+        have: &str,
+    ) -> Self {
         Self::new(
             409,
             "Conflict",
@@ -98,11 +104,23 @@ impl ApiError {
     }
 
     /// 422 with one cause. `field` like `metadata.name`.
-    pub fn invalid(rt: &ResourceType, name: &str, field: &str, cause_reason: &str, detail: &str) -> Self {
+    pub fn invalid(
+        rt: &ResourceType,
+        name: &str,
+        field: &str,
+        cause_reason: &str,
+        detail: &str,
+    ) -> Self {
         Self::new(
             422,
             "Invalid",
-            format!("{} \"{}\" is invalid: {}: {}", rt.group_kind(), name, field, detail),
+            format!(
+                "{} \"{}\" is invalid: {}: {}",
+                rt.group_kind(),
+                name,
+                field,
+                detail
+            ),
         )
         .with_details(json!({
             "name": name,
@@ -265,6 +283,11 @@ mod tests {
             ApiError::precondition_failed(&DEPLOYMENTS, "web", "ResourceVersion", "1", "2").message,
             "Operation cannot be fulfilled on Deployment.apps \"web\": the ResourceVersion in the precondition (1) does not match the ResourceVersion in record (2). The object might have been modified"
         );
-        assert!(ApiError::expired(5, 120).status_body().get("details").is_none());
+        assert!(
+            ApiError::expired(5, 120)
+                .status_body()
+                .get("details")
+                .is_none()
+        );
     }
 }

@@ -103,7 +103,9 @@ pub static NAMESPACES: ResourceType = ResourceType {
     namespaced: false,
     custom: false,
     subresources: &["status"],
-    verbs: &["create", "delete", "get", "list", "patch", "update", "watch"],
+    verbs: &[
+        "create", "delete", "get", "list", "patch", "update", "watch",
+    ],
     categories: &[],
     delete_returns_object: false,
     default_orphan: false,
@@ -135,7 +137,9 @@ pub static SERVICES: ResourceType = ResourceType {
     namespaced: true,
     custom: false,
     subresources: &["status"],
-    verbs: &["create", "delete", "get", "list", "patch", "update", "watch"],
+    verbs: &[
+        "create", "delete", "get", "list", "patch", "update", "watch",
+    ],
     categories: &["all"],
     delete_returns_object: false,
     default_orphan: false,
