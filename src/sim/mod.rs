@@ -2,3 +2,5 @@
 
 pub mod error;
 pub mod kinds;
+pub mod patch;
+pub mod selectors;
