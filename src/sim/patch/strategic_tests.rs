@@ -304,3 +304,23 @@ fn type_changes_and_absent_targets() {
     );
     assert_eq!(d["spec"]["containers"], json!([{"name": "a"}]));
 }
+
+#[test]
+fn replaced_lists_drop_directive_elements() {
+    let d = smp(
+        &deployment(),
+        json!({"spec": {"template": {"spec": {"tolerations": [
+            {"key": "k3", "operator": "Exists"}, {"$patch": "replace"}
+        ]}}}}),
+    );
+    assert_eq!(
+        d["spec"]["template"]["spec"]["tolerations"],
+        json!([{"key": "k3", "operator": "Exists"}])
+    );
+    // Scalars sent for a keyed list merge as a set rather than failing.
+    let d = smp(
+        &json!({"spec": {"volumes": ["a"]}}),
+        json!({"spec": {"volumes": ["b", "a"]}}),
+    );
+    assert_eq!(d["spec"]["volumes"], json!(["a", "b"]));
+}
