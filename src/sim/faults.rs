@@ -10,9 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
 use super::rng::Rng;
-pub use super::scenario::{
-    ControllerState, Controllers, ErrorFault, LatencyFault, Rule, Verb,
-};
+pub use super::scenario::{ControllerState, Controllers, ErrorFault, LatencyFault, Rule, Verb};
 
 impl Controllers {
     /// The state of a controller by its name in the admin API.
@@ -95,7 +93,10 @@ impl Faults {
     }
 
     pub fn controllers(&self) -> Controllers {
-        self.state.read().unwrap_or_else(|p| p.into_inner()).controllers
+        self.state
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .controllers
     }
 
     pub fn watch_drop_every(&self) -> Option<Duration> {

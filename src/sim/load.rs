@@ -14,8 +14,8 @@ use super::error::ApiError;
 use super::faults::FaultState;
 use super::kinds::{self, NAMESPACES, ResourceType};
 use super::meta;
-use super::scenario::{EndpointPlan, Plan};
 use super::scenario::{EndpointKind, EndpointState, ErrorFault};
+use super::scenario::{EndpointPlan, Plan};
 use super::store::{DeleteOptions, DeleteOutcome, WriteOptions};
 
 /// Simulator settings from a plan.
@@ -146,8 +146,16 @@ pub fn create_objects(ctx: &SimContext, plan: &Plan) -> Result<(), ApiError> {
 /// Deletes what the scenario wants Terminating (after the controllers have run), backdating
 /// deletionTimestamp. Waits up to `wait` for an endpoint's finalizer to be in place, since
 /// deleting before the controller added it would just remove the object.
-pub async fn apply_terminating(ctx: &SimContext, plan: &Plan, wait: Duration) -> Result<(), ApiError> {
-    for e in plan.endpoints.iter().filter(|e| e.state == EndpointState::Terminating) {
+pub async fn apply_terminating(
+    ctx: &SimContext,
+    plan: &Plan,
+    wait: Duration,
+) -> Result<(), ApiError> {
+    for e in plan
+        .endpoints
+        .iter()
+        .filter(|e| e.state == EndpointState::Terminating)
+    {
         let rt = match e.kind {
             EndpointKind::Kserve => &kinds::INFERENCESERVICES,
             EndpointKind::Raw => &kinds::DEPLOYMENTS,
@@ -193,4 +201,3 @@ fn delete_backdated(
     }
     Ok(())
 }
-

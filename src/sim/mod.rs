@@ -2,17 +2,17 @@
 
 pub mod audit;
 pub mod context;
+pub mod controllers;
 pub mod error;
 pub mod faults;
 pub mod http;
 pub mod kinds;
+pub mod load;
 pub mod logs;
 pub mod meta;
+pub mod patch;
 pub mod rng;
 pub mod scenario;
-pub mod store;
-pub mod controllers;
-pub mod load;
-pub mod server;
-pub mod patch;
 pub mod selectors;
+pub mod server;
+pub mod store;

@@ -49,7 +49,11 @@ const LOAD_WAIT: Duration = Duration::from_secs(10);
 impl SimServer {
     /// Loads `scenario` (a built-in name or a file path) with `seed` (else the scenario's own)
     /// and serves it on `listen` (port 0 picks one).
-    pub async fn start(scenario: &str, seed: Option<u64>, listen: &str) -> Result<SimServer, SimError> {
+    pub async fn start(
+        scenario: &str,
+        seed: Option<u64>,
+        listen: &str,
+    ) -> Result<SimServer, SimError> {
         let parsed = scenario::load(scenario)?;
         let seed = seed.unwrap_or(parsed.seed);
         let plan = scenario::expand(&parsed, seed);
@@ -67,7 +71,10 @@ impl SimServer {
             addr: listen.to_string(),
             source,
         })?;
-        let ctx = SimContext::new(load::settings(plan), Faults::new(load::faults(plan), plan.seed));
+        let ctx = SimContext::new(
+            load::settings(plan),
+            Faults::new(load::faults(plan), plan.seed),
+        );
         load::create_objects(&ctx, plan)?;
         let shutdown = CancellationToken::new();
         let tasks = controllers::spawn_all(ctx.clone(), shutdown.child_token());
@@ -186,7 +193,10 @@ async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
             (Ok(mut int), Ok(mut term)) => {
                 tokio::select! {
                     _ = int.recv() => {}

@@ -31,7 +31,13 @@ use crate::sim::error::ApiError;
 use crate::sim::faults::{ControllerState, ErrorFault, FaultState, LatencyFault, Rule};
 use crate::sim::kinds;
 
-pub fn handle(st: &Arc<HttpState>, method: &Method, path: &[String], query: &str, body: &[u8]) -> Response {
+pub fn handle(
+    st: &Arc<HttpState>,
+    method: &Method,
+    path: &[String],
+    query: &str,
+    body: &[u8],
+) -> Response {
     match route(st, method, path, query, body) {
         Ok(v) => json_response(200, &v),
         Err(e) => error_response(&e),
@@ -42,7 +48,13 @@ fn parse<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid {what}: {e}")))
 }
 
-fn route(st: &Arc<HttpState>, method: &Method, path: &[String], query: &str, body: &[u8]) -> Result<Value, ApiError> {
+fn route(
+    st: &Arc<HttpState>,
+    method: &Method,
+    path: &[String],
+    query: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
     let faults = &st.ctx.faults;
     let p: Vec<&str> = path.iter().map(String::as_str).collect();
     match (method.clone(), p.as_slice()) {
@@ -62,10 +74,15 @@ fn route(st: &Arc<HttpState>, method: &Method, path: &[String], query: &str, bod
         (Method::POST, ["faults", "errors"]) => {
             let rule: ErrorFault = parse(body, "error rule")?;
             if !(400..=599).contains(&rule.code) {
-                return Err(ApiError::bad_request(format!("invalid error rule: code {} is not 4xx or 5xx", rule.code)));
+                return Err(ApiError::bad_request(format!(
+                    "invalid error rule: code {} is not 4xx or 5xx",
+                    rule.code
+                )));
             }
             if rule.probability.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
-                return Err(ApiError::bad_request("invalid error rule: probability must be within [0, 1]"));
+                return Err(ApiError::bad_request(
+                    "invalid error rule: probability must be within [0, 1]",
+                ));
             }
             faults.update(|f| f.errors.push(rule));
             Ok(json!(faults.snapshot()))
@@ -85,16 +102,30 @@ fn route(st: &Arc<HttpState>, method: &Method, path: &[String], query: &str, bod
         }
         (Method::PUT, ["faults", "watch-drop"]) => {
             let v: Value = parse(body, "watch drop setting")?;
-            let every = v.get("everySeconds").and_then(Value::as_u64).ok_or_else(|| {
-                ApiError::bad_request("invalid watch drop setting: everySeconds (a whole number) is required")
-            })?;
-            faults.update(|f| f.watch_drop_every_seconds = (every > 0).then_some(every.min(u64::from(u32::MAX)) as u32));
+            let every = v
+                .get("everySeconds")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid watch drop setting: everySeconds (a whole number) is required",
+                    )
+                })?;
+            faults.update(|f| {
+                f.watch_drop_every_seconds =
+                    (every > 0).then_some(every.min(u64::from(u32::MAX)) as u32)
+            });
             Ok(json!(faults.snapshot()))
         }
         (Method::PUT, ["controllers", name]) => {
             let v: Value = parse(body, "controller state")?;
-            let state: ControllerState = serde_json::from_value(v.get("state").cloned().unwrap_or(Value::Null))
-                .map_err(|_| ApiError::bad_request("invalid controller state: \"state\" must be one of up, down, broken"))?;
+            let state: ControllerState = serde_json::from_value(
+                v.get("state").cloned().unwrap_or(Value::Null),
+            )
+            .map_err(|_| {
+                ApiError::bad_request(
+                    "invalid controller state: \"state\" must be one of up, down, broken",
+                )
+            })?;
             faults.update(|f| {
                 f.controllers
                     .get_mut(name)
@@ -125,7 +156,12 @@ fn route(st: &Arc<HttpState>, method: &Method, path: &[String], query: &str, bod
         (Method::GET, ["info"]) => {
             let counts: serde_json::Map<String, Value> = kinds::ALL
                 .iter()
-                .map(|rt| (rt.group_resource(), json!(st.ctx.store.list(rt, None, &|_| true).0.len())))
+                .map(|rt| {
+                    (
+                        rt.group_resource(),
+                        json!(st.ctx.store.list(rt, None, &|_| true).0.len()),
+                    )
+                })
                 .collect();
             Ok(json!({
                 "resourceVersion": st.ctx.store.current_rv().to_string(),

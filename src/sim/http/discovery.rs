@@ -74,7 +74,12 @@ fn resource_entry(rt: &ResourceType) -> Value {
 
 fn subresource_entry(rt: &ResourceType, sub: &str) -> Value {
     let (kind, group, version, verbs): (&str, Option<&str>, Option<&str>, &[&str]) = match sub {
-        "scale" => ("Scale", Some("autoscaling"), Some("v1"), &["get", "patch", "update"]),
+        "scale" => (
+            "Scale",
+            Some("autoscaling"),
+            Some("v1"),
+            &["get", "patch", "update"],
+        ),
         "log" => ("Pod", None, None, &["get"]),
         _ => (rt.kind, None, None, &["get", "patch", "update"]),
     };
@@ -94,7 +99,10 @@ fn subresource_entry(rt: &ResourceType, sub: &str) -> Value {
 
 pub fn resource_list(group: &str, version: &str) -> Value {
     let mut resources = Vec::new();
-    for rt in kinds::ALL.iter().filter(|rt| rt.group == group && rt.version == version) {
+    for rt in kinds::ALL
+        .iter()
+        .filter(|rt| rt.group == group && rt.version == version)
+    {
         resources.push(resource_entry(rt));
         for sub in rt.subresources {
             resources.push(subresource_entry(rt, sub));
@@ -125,9 +133,20 @@ mod tests {
         assert_eq!(isvc["shortNames"], json!(["isvc"]));
         assert_eq!(list["resources"][1]["name"], "inferenceservices/status");
         let groups = group_list();
-        assert!(groups["groups"].as_array().unwrap().iter().any(|g| g["name"] == "serving.kserve.io"));
+        assert!(
+            groups["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|g| g["name"] == "serving.kserve.io")
+        );
         let apps = resource_list("apps", "v1");
-        let scale = apps["resources"].as_array().unwrap().iter().find(|r| r["name"] == "deployments/scale").unwrap();
+        let scale = apps["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "deployments/scale")
+            .unwrap();
         assert_eq!(scale["group"], "autoscaling");
     }
 }

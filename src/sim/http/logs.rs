@@ -58,7 +58,11 @@ fn start(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
         timestamps: req.query.flag("timestamps"),
         tail: req.query.int("tailLines")?.map(|t| t.max(0) as usize),
         since,
-        limit_bytes: req.query.int("limitBytes")?.filter(|b| *b > 0).map(|b| b as usize),
+        limit_bytes: req
+            .query
+            .int("limitBytes")?
+            .filter(|b| *b > 0)
+            .map(|b| b as usize),
     };
     let log = st.ctx.logs.pod(&ns, &name);
     let mut cursor = log.open();
@@ -122,7 +126,12 @@ fn start(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
 
 fn format_line(out: &mut Vec<u8>, l: &LogLine, timestamps: bool) {
     if timestamps {
-        out.extend_from_slice(l.time.strftime("%Y-%m-%dT%H:%M:%S.%9fZ").to_string().as_bytes());
+        out.extend_from_slice(
+            l.time
+                .strftime("%Y-%m-%dT%H:%M:%S.%9fZ")
+                .to_string()
+                .as_bytes(),
+        );
         out.push(b' ');
     }
     out.extend_from_slice(l.text.as_bytes());
@@ -133,7 +142,11 @@ fn pick_container(pod: &Value, name: &str, asked: Option<&str>) -> Result<String
     let names: Vec<&str> = pod
         .pointer("/spec/containers")
         .and_then(Value::as_array)
-        .map(|cs| cs.iter().filter_map(|c| c.get("name").and_then(Value::as_str)).collect())
+        .map(|cs| {
+            cs.iter()
+                .filter_map(|c| c.get("name").and_then(Value::as_str))
+                .collect()
+        })
         .unwrap_or_default();
     match asked {
         Some(c) if names.contains(&c) => Ok(c.to_string()),

@@ -218,7 +218,10 @@ fn identify(st: &HttpState, headers: &HeaderMap) -> Result<String, ApiError> {
     if !st.ctx.faults.knows_user(&user) {
         return Err(ApiError::unauthorized());
     }
-    let Some(target) = headers.get("impersonate-user").and_then(|v| v.to_str().ok()) else {
+    let Some(target) = headers
+        .get("impersonate-user")
+        .and_then(|v| v.to_str().ok())
+    else {
         return Ok(user);
     };
     let attrs = RequestAttrs {
@@ -233,7 +236,9 @@ fn identify(st: &HttpState, headers: &HeaderMap) -> Result<String, ApiError> {
         return Err(ApiError::new(
             403,
             "Forbidden",
-            format!("users \"{target}\" is forbidden: User \"{user}\" cannot impersonate resource \"users\" in API group \"\" at the cluster scope"),
+            format!(
+                "users \"{target}\" is forbidden: User \"{user}\" cannot impersonate resource \"users\" in API group \"\" at the cluster scope"
+            ),
         ));
     }
     if !st.ctx.faults.knows_user(target) {

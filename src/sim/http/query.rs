@@ -24,7 +24,10 @@ impl Query {
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.params.get(key).map(String::as_str).filter(|v| !v.is_empty())
+        self.params
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
     pub fn flag(&self, key: &str) -> bool {
@@ -35,7 +38,9 @@ impl Query {
         match self.get(key) {
             None => Ok(None),
             Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
-                ApiError::bad_request(format!("invalid value {v:?} for query parameter {key}: not an integer"))
+                ApiError::bad_request(format!(
+                    "invalid value {v:?} for query parameter {key}: not an integer"
+                ))
             }),
         }
     }
@@ -84,7 +89,11 @@ pub struct Filter {
 }
 
 impl Filter {
-    pub fn from_query(q: &Query, rt: &ResourceType, namespace: Option<&str>) -> Result<Filter, ApiError> {
+    pub fn from_query(
+        q: &Query,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+    ) -> Result<Filter, ApiError> {
         Ok(Filter {
             labels: q.label_selector()?,
             fields: q.field_selector(rt)?,

@@ -47,8 +47,7 @@ fn handle(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
     if rt.namespaced && r.namespace.is_none() && (r.name.is_some() || req.method != Method::GET) {
         return Err(ApiError::method_not_allowed(format!(
             "the server does not allow this method on the requested resource: {} {} needs a namespace",
-            req.method,
-            rt.plural
+            req.method, rt.plural
         )));
     }
     match (req.verb, sub) {
@@ -91,8 +90,11 @@ pub(super) fn parse_body(req: &ApiRequest) -> Result<Value, ApiError> {
         ));
     }
     if ct.contains("yaml") {
-        return serde_yaml_ng::from_slice::<Value>(&req.body)
-            .map_err(|e| ApiError::bad_request(format!("the body of the request could not be decoded as YAML: {e}")));
+        return serde_yaml_ng::from_slice::<Value>(&req.body).map_err(|e| {
+            ApiError::bad_request(format!(
+                "the body of the request could not be decoded as YAML: {e}"
+            ))
+        });
     }
     serde_json::from_slice::<Value>(&req.body).map_err(|e| {
         ApiError::bad_request(format!(
@@ -120,7 +122,11 @@ fn write_options(req: &ApiRequest) -> Result<WriteOptions, ApiError> {
 
 fn list(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
     let rt = req.route.rt;
-    let limit = req.query.int("limit")?.filter(|l| *l > 0).map(|l| l as usize);
+    let limit = req
+        .query
+        .int("limit")?
+        .filter(|l| *l > 0)
+        .map(|l| l as usize);
     let (items, rv, offset) = match req.query.get("continue") {
         Some(token) => {
             let (id, offset) = parse_continue(token)?;
@@ -152,7 +158,11 @@ fn list(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
         let token = {
             let mut pages = st.pages.lock().unwrap_or_else(|p| p.into_inner());
             pages.pages.retain(|_, (t, _, _)| t.elapsed() < PAGE_TTL);
-            let id = match req.query.get("continue").and_then(|t| parse_continue(t).ok()) {
+            let id = match req
+                .query
+                .get("continue")
+                .and_then(|t| parse_continue(t).ok())
+            {
                 Some((id, _)) => id,
                 None => {
                     pages.next_id += 1;
@@ -193,7 +203,10 @@ fn list_response(rt: &ResourceType, metadata: Value, items: &[Arc<Value>]) -> Re
 fn parse_continue(token: &str) -> Result<(u64, usize), ApiError> {
     let bad = || ApiError::bad_request(format!("continue key is not valid: {token:?}"));
     let (id, offset) = token.split_once('-').ok_or_else(bad)?;
-    Ok((id.parse().map_err(|_| bad())?, offset.parse().map_err(|_| bad())?))
+    Ok((
+        id.parse().map_err(|_| bad())?,
+        offset.parse().map_err(|_| bad())?,
+    ))
 }
 
 fn create(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
@@ -257,22 +270,29 @@ fn patch_object(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiEr
         })?;
         return apply(st, req, name, body, &manager, force, opts);
     }
-    let manager = opts.field_manager.get_or_insert_with(|| "unknown".into()).clone();
-    let obj = st.ctx.store.patch(rt, req.route.ns(), name, &opts, |current| {
-        let patched = match kind {
-            PatchType::Json => patch::json_patch(current, &body).map_err(|e| e.to_api_error())?,
-            PatchType::Merge => patch::merge_patch(current, &body),
-            PatchType::Strategic => {
-                patch::strategic_merge_patch(current, &body).map_err(|e| e.to_api_error())?
-            }
-            PatchType::Apply => current.clone(),
-        };
-        let mut owners = st.owners.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(o) = owners.get_mut(meta::uid(current)) {
-            patch::record_update(o, current, &patched, &manager);
-        }
-        Ok(patched)
-    })?;
+    let manager = opts
+        .field_manager
+        .get_or_insert_with(|| "unknown".into())
+        .clone();
+    let obj =
+        st.ctx
+            .store
+            .patch(rt, req.route.ns(), name, &opts, |current| {
+                let patched = match kind {
+                    PatchType::Json => {
+                        patch::json_patch(current, &body).map_err(|e| e.to_api_error())?
+                    }
+                    PatchType::Merge => patch::merge_patch(current, &body),
+                    PatchType::Strategic => patch::strategic_merge_patch(current, &body)
+                        .map_err(|e| e.to_api_error())?,
+                    PatchType::Apply => current.clone(),
+                };
+                let mut owners = st.owners.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(o) = owners.get_mut(meta::uid(current)) {
+                    patch::record_update(o, current, &patched, &manager);
+                }
+                Ok(patched)
+            })?;
     Ok(json_response(200, &obj))
 }
 
@@ -324,10 +344,14 @@ fn delete_options(req: &ApiRequest) -> Result<DeleteOptions, ApiError> {
     let mut opts = DeleteOptions::default();
     if !req.body.is_empty() {
         let body: Value = serde_json::from_slice(&req.body).map_err(|e| {
-            ApiError::bad_request(format!("the DeleteOptions body could not be decoded as JSON: {e}"))
+            ApiError::bad_request(format!(
+                "the DeleteOptions body could not be decoded as JSON: {e}"
+            ))
         })?;
         if !body.is_object() {
-            return Err(ApiError::bad_request("the DeleteOptions body must be a JSON object"));
+            return Err(ApiError::bad_request(
+                "the DeleteOptions body must be a JSON object",
+            ));
         }
         opts.grace_period_seconds = body.get("gracePeriodSeconds").and_then(Value::as_i64);
         if let Some(p) = body.get("propagationPolicy").and_then(Value::as_str) {
@@ -375,7 +399,10 @@ fn delete(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
     match st.ctx.store.delete(rt, req.route.ns(), name, &opts)? {
         DeleteOutcome::Terminating(obj) => Ok(json_response(200, &obj)),
         DeleteOutcome::Removed(obj) if rt.delete_returns_object => Ok(json_response(200, &obj)),
-        DeleteOutcome::Removed(obj) => Ok(json_response(200, &success_status(rt, name, meta::uid(&obj)))),
+        DeleteOutcome::Removed(obj) => Ok(json_response(
+            200,
+            &success_status(rt, name, meta::uid(&obj)),
+        )),
     }
 }
 
@@ -389,12 +416,20 @@ fn delete_collection(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, 
         .list(rt, req.route.namespace.as_deref(), &|o| filter.matches(o));
     let mut deleted = Vec::new();
     for item in items {
-        match st.ctx.store.delete(rt, meta::namespace(&item), meta::name(&item), &opts) {
+        match st
+            .ctx
+            .store
+            .delete(rt, meta::namespace(&item), meta::name(&item), &opts)
+        {
             Ok(DeleteOutcome::Removed(o)) | Ok(DeleteOutcome::Terminating(o)) => deleted.push(o),
             Err(e) if e.code == 404 => {}
             Err(e) => return Err(e),
         }
     }
     let rv = st.ctx.store.current_rv();
-    Ok(list_response(rt, json!({"resourceVersion": rv.to_string()}), &deleted))
+    Ok(list_response(
+        rt,
+        json!({"resourceVersion": rv.to_string()}),
+        &deleted,
+    ))
 }

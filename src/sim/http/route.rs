@@ -13,7 +13,10 @@ pub enum Route {
     /// `/apis/<group>`
     Group(String),
     /// `/api/v1`, `/apis/<group>/<version>`
-    GroupVersion { group: String, version: String },
+    GroupVersion {
+        group: String,
+        version: String,
+    },
     Resource(ResourceRoute),
     /// `/sim/v1/...`: the simulator's admin API (the rest of the path).
     Admin(Vec<String>),
@@ -79,19 +82,20 @@ fn gv_route(group: &str, version: &str) -> Route {
 }
 
 fn resource_route(group: &str, version: &str, rest: &[&str]) -> Route {
-    let make = |rt: &'static ResourceType, ns: Option<&str>, name: Option<&str>, sub: Option<&str>| {
-        if let Some(sub) = sub {
-            if !rt.has_subresource(sub) {
-                return Route::NotFound;
+    let make =
+        |rt: &'static ResourceType, ns: Option<&str>, name: Option<&str>, sub: Option<&str>| {
+            if let Some(sub) = sub {
+                if !rt.has_subresource(sub) {
+                    return Route::NotFound;
+                }
             }
-        }
-        Route::Resource(ResourceRoute {
-            rt,
-            namespace: ns.map(str::to_string),
-            name: name.map(str::to_string),
-            subresource: sub.map(str::to_string),
-        })
-    };
+            Route::Resource(ResourceRoute {
+                rt,
+                namespace: ns.map(str::to_string),
+                name: name.map(str::to_string),
+                subresource: sub.map(str::to_string),
+            })
+        };
     let find = |plural: &str| kinds::lookup(group, version, plural);
     match rest {
         // namespaces/<ns>/<plural>[/<name>[/<sub>]] for namespaced kinds
@@ -174,7 +178,10 @@ mod tests {
         assert_eq!(parse("/apis/apps"), Route::Group("apps".into()));
         assert_eq!(
             parse("/apis/apps/v1"),
-            Route::GroupVersion { group: "apps".into(), version: "v1".into() }
+            Route::GroupVersion {
+                group: "apps".into(),
+                version: "v1".into()
+            }
         );
         assert_eq!(parse("/sim/v1/audit"), Route::Admin(vec!["audit".into()]));
         for bad in [

@@ -49,9 +49,10 @@ fn start(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
     let from = match req.query.get("resourceVersion") {
         _ if initial_events => WatchFrom::Current,
         None | Some("0") => WatchFrom::Current,
-        Some(rv) => WatchFrom::After(rv.parse().map_err(|_| {
-            ApiError::bad_request(format!("invalid resource version: {rv:?}"))
-        })?),
+        Some(rv) => WatchFrom::After(
+            rv.parse()
+                .map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv:?}")))?,
+        ),
     };
     let bookmarks = req.query.flag("allowWatchBookmarks");
     let mut timeout = req
@@ -129,7 +130,10 @@ impl WatchTask {
             return None;
         }
         let now = self.filter.matches(&c.object);
-        let before = c.previous.as_deref().is_some_and(|p| self.filter.matches(p));
+        let before = c
+            .previous
+            .as_deref()
+            .is_some_and(|p| self.filter.matches(p));
         match c.kind {
             ChangeKind::Added if now => Some("ADDED"),
             ChangeKind::Modified if now && before => Some("MODIFIED"),
@@ -150,12 +154,19 @@ impl WatchTask {
                 }
             }
         }
-        if self.initial_events_bookmark && self.tx.send(bookmark(self.rt, last_rv, true)).await.is_err() {
+        if self.initial_events_bookmark
+            && self
+                .tx
+                .send(bookmark(self.rt, last_rv, true))
+                .await
+                .is_err()
+        {
             return;
         }
         let deadline = tokio::time::sleep(self.timeout);
         tokio::pin!(deadline);
-        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + BOOKMARK_EVERY, BOOKMARK_EVERY);
+        let mut ticker =
+            tokio::time::interval_at(tokio::time::Instant::now() + BOOKMARK_EVERY, BOOKMARK_EVERY);
         let start_drop = *self.dropped.borrow();
         loop {
             tokio::select! {

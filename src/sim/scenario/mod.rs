@@ -91,6 +91,7 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+pub use crate::sim::rng::{NAME_ALPHABET, Rng};
 pub use duration::HumanDuration;
 pub use expand::{
     ADMIN_USER, DEFAULT_KSERVE_IMAGE, DEFAULT_MODEL_FORMAT, DEFAULT_RAW_IMAGE, EndpointPlan,
@@ -108,7 +109,6 @@ pub use model::{
     LatencyFault, LogFlood, NamespaceScope, ObjectEntry, Rule, SIM_CONTROL_KEY, Scenario, Settings,
     SimControl, User, Verb,
 };
-pub use crate::sim::rng::{NAME_ALPHABET, Rng};
 
 /// Why a scenario could not be loaded.
 #[derive(Debug, thiserror::Error)]

@@ -260,7 +260,8 @@ impl Store {
         at: jiff::Timestamp,
     ) -> Result<Arc<Value>, ApiError> {
         self.with_state(|st, out| {
-            let old = lookup(st, rt, namespace, name).ok_or_else(|| ApiError::not_found(rt, name))?;
+            let old =
+                lookup(st, rt, namespace, name).ok_or_else(|| ApiError::not_found(rt, name))?;
             if !meta::is_terminating(&old) {
                 return Ok(old);
             }

@@ -49,7 +49,10 @@ pub fn create(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiErro
     };
     let mut status = json!({"allowed": allowed});
     if !allowed {
-        status["reason"] = json!(format!("no RBAC rule of the simulator allows user {:?}", req.user));
+        status["reason"] = json!(format!(
+            "no RBAC rule of the simulator allows user {:?}",
+            req.user
+        ));
     }
     Ok(json_response(
         201,
