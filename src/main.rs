@@ -47,7 +47,7 @@ fn dispatch(cli: Cli) -> Exit {
                 user: args.user,
                 seed: args.seed,
             };
-            exit_from_code(llmops_console::sim::server::run_command(&cmd))
+            llmops_console::sim::server::run_command(&cmd)
         }
         Some(
             Command::Demo(_)
@@ -66,12 +66,3 @@ fn not_yet_available(name: &str) -> Exit {
     Exit::Usage
 }
 
-fn exit_from_code(code: i32) -> Exit {
-    match code {
-        0 => Exit::Ok,
-        2 => Exit::Usage,
-        3 => Exit::LockHeld,
-        4 => Exit::Deadline,
-        _ => Exit::Failed,
-    }
-}

@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::context::SimContext;
+use crate::exit::Exit;
 use super::error::ApiError;
 use super::faults::Faults;
 use super::scenario::{self, Plan, ScenarioError};
@@ -142,13 +143,13 @@ pub struct SimCommand {
     pub seed: Option<u64>,
 }
 
-/// Runs `llmops-console sim` until SIGINT or SIGTERM; returns the process exit code.
-pub fn run_command(cmd: &SimCommand) -> i32 {
+/// Runs `llmops-console sim` until SIGINT or SIGTERM.
+pub fn run_command(cmd: &SimCommand) -> Exit {
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("llmops-console sim: cannot start the async runtime: {e}");
-            return 1;
+            return Exit::Failed;
         }
     };
     rt.block_on(async {
@@ -156,11 +157,11 @@ pub fn run_command(cmd: &SimCommand) -> i32 {
             Ok(s) => s,
             Err(e @ SimError::Scenario(_)) => {
                 eprintln!("llmops-console sim: {e}");
-                return 2;
+                return Exit::Usage;
             }
             Err(e) => {
                 eprintln!("llmops-console sim: {e}");
-                return 1;
+                return Exit::Failed;
             }
         };
         if !server.ctx.faults.knows_user(&cmd.user) {
@@ -169,13 +170,13 @@ pub fn run_command(cmd: &SimCommand) -> i32 {
                 cmd.user, server.scenario
             );
             server.shutdown().await;
-            return 2;
+            return Exit::Usage;
         }
         server.ctx.set_default_user(&cmd.user);
         if let Err(e) = server.write_kubeconfig(&cmd.write_kubeconfig, &cmd.user) {
             eprintln!("llmops-console sim: {e}");
             server.shutdown().await;
-            return 1;
+            return Exit::Failed;
         }
         {
             use std::io::Write;
@@ -185,7 +186,7 @@ pub fn run_command(cmd: &SimCommand) -> i32 {
         }
         wait_for_signal().await;
         server.shutdown().await;
-        0
+        Exit::Ok
     })
 }
 
