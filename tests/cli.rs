@@ -101,3 +101,19 @@ fn readonly_refuses_commands_that_change_the_cluster() {
         );
     }
 }
+
+#[test]
+fn the_sim_harness_reads_the_listening_line() {
+    use common::parse_listening_line;
+    assert_eq!(
+        parse_listening_line("listening on http://127.0.0.1:43117"),
+        Some(("http://127.0.0.1:43117".to_string(), 43117))
+    );
+    assert_eq!(
+        parse_listening_line("sim: listening on http://[::1]:8080/ (scenario healthy)"),
+        Some(("http://[::1]:8080".to_string(), 8080))
+    );
+    assert_eq!(parse_listening_line("listening on 127.0.0.1:80"), None);
+    assert_eq!(parse_listening_line("listening on http://127.0.0.1"), None);
+    assert_eq!(parse_listening_line("starting"), None);
+}

@@ -89,6 +89,20 @@ pub fn run_with_deadline(mut command: Command, deadline: Duration) -> Output {
     }
 }
 
+/// Reads `listening on http://127.0.0.1:PORT` (anything may precede it, e.g. a log prefix) into
+/// the URL and the port.
+pub fn parse_listening_line(line: &str) -> Option<(String, u16)> {
+    let url = line
+        .split("listening on ")
+        .nth(1)?
+        .split_whitespace()
+        .next()?;
+    let url = url.trim_end_matches('/');
+    let authority = url.strip_prefix("http://")?;
+    let port = authority.rsplit_once(':')?.1.parse().ok()?;
+    Some((url.to_string(), port))
+}
+
 /// The simulator running as `llmops-console sim` in a child process, with a kubeconfig for it
 /// and a private HOME for kubectl's discovery cache. Stopped (SIGTERM, then SIGKILL) on drop.
 pub struct SimServer {
@@ -151,9 +165,12 @@ impl SimServer {
                 Ok(line) => break line,
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    let status = server.child.wait().ok();
+                    let status = server
+                        .child
+                        .wait()
+                        .map_or_else(|e| format!("unknown: {e}"), |s| s.to_string());
                     panic!(
-                        "`{BIN} sim` closed stdout (exit {status:?}) without printing \
+                        "`{BIN} sim` closed stdout ({status}) without printing \
                          `listening on http://...`; its stderr:\n{}",
                         server.stderr()
                     );
@@ -173,18 +190,10 @@ impl SimServer {
                 );
             }
         };
-        let url = line
-            .split("listening on ")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_default()
-            .to_string();
-        server.port = url
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.trim_end_matches('/').parse().ok())
-            .unwrap_or_else(|| panic!("no port in the listening line {line:?}"));
+        let (url, port) = parse_listening_line(&line)
+            .unwrap_or_else(|| panic!("no http://HOST:PORT in the listening line {line:?}"));
         server.url = url;
+        server.port = port;
         assert!(
             server.kubeconfig.is_file(),
             "sim is listening but wrote no kubeconfig at {}",
