@@ -65,4 +65,3 @@ fn not_yet_available(name: &str) -> Exit {
     eprintln!("llmops-console: '{name}' is not yet available in this build");
     Exit::Usage
 }
-

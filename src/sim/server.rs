@@ -10,11 +10,11 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::context::SimContext;
-use crate::exit::Exit;
 use super::error::ApiError;
 use super::faults::Faults;
 use super::scenario::{self, Plan, ScenarioError};
 use super::{controllers, http, load};
+use crate::exit::Exit;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
