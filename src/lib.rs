@@ -7,5 +7,6 @@
 pub mod cli;
 pub mod exit;
 pub mod logging;
+pub mod cluster;
 pub mod sim;
 pub mod util;
