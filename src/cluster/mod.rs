@@ -7,8 +7,10 @@ pub mod error;
 pub mod kinds;
 pub mod model;
 pub mod snapshot;
+pub mod watch;
 
 pub use client::{ClusterTarget, ContextInfo, Scope, connect};
 pub use derive::{GroupingConfig, derive_endpoints};
 pub use error::ClusterError;
 pub use snapshot::Snapshot;
+pub use watch::{ClusterNotice, ClusterWatch, EventQuery, WatchConfig};
