@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod context;
+pub mod controllers;
 pub mod error;
 pub mod faults;
 pub mod kinds;
