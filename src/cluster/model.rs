@@ -177,6 +177,7 @@ pub enum WatchState {
     Forbidden {
         message: String,
     },
+<<<<<<< HEAD
     /// The API server does not serve the kind (404: KServe's CRD not installed); shown as a
     /// notice, retried slowly in case it gets installed.
     Unavailable {
@@ -245,4 +246,6 @@ pub struct EventView {
     pub source: String,
     /// UID of the object it is about.
     pub involved_uid: String,
+=======
+>>>>>>> main
 }
