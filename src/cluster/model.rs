@@ -177,7 +177,6 @@ pub enum WatchState {
     Forbidden {
         message: String,
     },
-<<<<<<< HEAD
     /// The API server does not serve the kind (404: KServe's CRD not installed); shown as a
     /// notice, retried slowly in case it gets installed.
     Unavailable {
@@ -246,6 +245,4 @@ pub struct EventView {
     pub source: String,
     /// UID of the object it is about.
     pub involved_uid: String,
-=======
->>>>>>> main
 }
