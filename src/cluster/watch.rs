@@ -20,12 +20,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
+use kube::Resource;
 use kube::api::Api;
 use kube::core::{ApiResource, DynamicObject, NamespaceResourceScope};
 use kube::runtime::reflector::{ObjectRef, Store, store::Writer};
 use kube::runtime::utils::Backoff;
 use kube::runtime::watcher::{self, DefaultBackoff};
-use kube::Resource;
 use serde::de::DeserializeOwned;
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
@@ -220,6 +220,8 @@ fn classify(err: &watcher::Error) -> WatchState {
         watcher::Error::NoResourceVersion => (None, err.to_string()),
     };
     match code {
+        // The resume point expired (history compacted): a routine re-list, not an alarm.
+        Some(410) => WatchState::Syncing,
         Some(403) => WatchState::Forbidden { message },
         Some(404) => WatchState::Unavailable { message },
         _ => WatchState::Reconnecting { error: message },
