@@ -5,6 +5,7 @@ pub mod client;
 pub mod derive;
 pub mod error;
 pub mod kinds;
+pub mod logs;
 pub mod model;
 pub mod snapshot;
 pub mod watch;
