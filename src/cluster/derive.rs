@@ -47,6 +47,14 @@ impl Default for GroupingConfig {
     }
 }
 
+impl From<&crate::config::settings::EndpointSettings> for GroupingConfig {
+    fn from(s: &crate::config::settings::EndpointSettings) -> Self {
+        GroupingConfig {
+            raw_endpoint_label: s.raw_endpoint_label.clone(),
+        }
+    }
+}
+
 /// Reasons listed per endpoint before "... and N more".
 const MAX_REASONS: usize = 8;
 

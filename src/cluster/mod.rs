@@ -8,6 +8,7 @@ pub mod kinds;
 pub mod logs;
 pub mod model;
 pub mod snapshot;
+pub mod status_cmd;
 pub mod watch;
 
 pub use client::{ClusterTarget, ContextInfo, Scope, connect};
