@@ -173,10 +173,10 @@ fn endpoint_view(ix: &Index, g: &Group, lease: Option<LeaseInfo>, now: Timestamp
         if n.health != Health::Ready {
             reasons.push(node_reason(n, now));
         }
-        if let Some(t) = &n.terminating {
-            if oldest.is_none_or(|o| t.since < o.since) {
-                oldest = Some(t);
-            }
+        if let Some(t) = &n.terminating
+            && oldest.is_none_or(|o| t.since < o.since)
+        {
+            oldest = Some(t);
         }
     }
     if root.is_none() {

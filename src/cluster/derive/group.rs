@@ -137,10 +137,10 @@ pub fn group<'a>(ix: &Index<'a>, raw: &RawSelector) -> Vec<Group<'a>> {
                 .entry((n.ns(), v, Mode::Kserve))
                 .or_default()
                 .push(i);
-        } else if raw.value.is_none() {
-            if let Some(v) = n.label(&raw.key).filter(|v| !v.is_empty()) {
-                orphans.entry((n.ns(), v, Mode::Raw)).or_default().push(i);
-            }
+        } else if raw.value.is_none()
+            && let Some(v) = n.label(&raw.key).filter(|v| !v.is_empty())
+        {
+            orphans.entry((n.ns(), v, Mode::Raw)).or_default().push(i);
         }
     }
     for ((ns, name, mode), found) in orphans {

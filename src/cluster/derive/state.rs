@@ -255,10 +255,10 @@ pub fn hpa_state(hpa: &HorizontalPodAutoscaler) -> ObjState {
         summary.push_str(&format!(" (now {cur})"));
     }
     for m in spec.metrics.unwrap_or_default() {
-        if let Some(r) = m.resource {
-            if let Some(u) = r.target.average_utilization {
-                summary.push_str(&format!(", {} {u}%", r.name));
-            }
+        if let Some(r) = m.resource
+            && let Some(u) = r.target.average_utilization
+        {
+            summary.push_str(&format!(", {} {u}%", r.name));
         }
     }
     ObjState::new(Health::Ready, summary, &hpa.metadata, false)

@@ -25,11 +25,11 @@ pub fn build_tree(ix: &Index, members: &[usize], root: Option<usize>) -> Vec<Res
             None => tops.push(i),
         }
     }
-    if let Some(r) = root {
-        if let Some(pos) = tops.iter().position(|&t| t == r) {
-            tops.remove(pos);
-            tops.insert(0, r);
-        }
+    if let Some(r) = root
+        && let Some(pos) = tops.iter().position(|&t| t == r)
+    {
+        tops.remove(pos);
+        tops.insert(0, r);
     }
     let mut seen = HashSet::new();
     let mut out: Vec<ResourceNode> = tops
@@ -38,10 +38,10 @@ pub fn build_tree(ix: &Index, members: &[usize], root: Option<usize>) -> Vec<Res
         .collect();
     // Members in an ownership cycle have no top; show them rather than lose them.
     for &i in &sorted {
-        if !seen.contains(&i) {
-            if let Some(n) = node(ix, i, &kids, &mut seen) {
-                out.push(n);
-            }
+        if !seen.contains(&i)
+            && let Some(n) = node(ix, i, &kids, &mut seen)
+        {
+            out.push(n);
         }
     }
     out

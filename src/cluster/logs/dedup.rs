@@ -23,13 +23,13 @@ pub struct LogLine {
 /// readable timestamp is kept whole.
 pub fn parse_line(raw: &str) -> LogLine {
     let raw = raw.strip_suffix('\r').unwrap_or(raw);
-    if let Some((ts, text)) = raw.split_once(' ') {
-        if let Ok(ts) = ts.parse::<Timestamp>() {
-            return LogLine {
-                ts: Some(ts),
-                text: text.to_string(),
-            };
-        }
+    if let Some((ts, text)) = raw.split_once(' ')
+        && let Ok(ts) = ts.parse::<Timestamp>()
+    {
+        return LogLine {
+            ts: Some(ts),
+            text: text.to_string(),
+        };
     }
     LogLine {
         ts: None,
@@ -42,13 +42,16 @@ pub fn floor_second(ts: Timestamp) -> Timestamp {
     Timestamp::from_second(ts.as_second()).unwrap_or(ts)
 }
 
+/// How often each (timestamp, text) was passed on.
+type Seen = HashMap<(Timestamp, String), u32>;
+
 #[derive(Debug, Default)]
 pub struct Dedup {
     last: Option<Timestamp>,
     /// (ts, text) -> times passed on, for lines in the last second seen.
-    recent: HashMap<(Timestamp, String), u32>,
+    recent: Seen,
     /// After a reconnect: what may come again, and the newest timestamp it can have.
-    replay: Option<(HashMap<(Timestamp, String), u32>, Timestamp)>,
+    replay: Option<(Seen, Timestamp)>,
 }
 
 impl Dedup {
@@ -75,11 +78,11 @@ impl Dedup {
                     // Older than the overlap: a server that ignored sinceTime.
                     return false;
                 }
-                if let Some(n) = seen.get_mut(&(ts, line.text.clone())) {
-                    if *n > 0 {
-                        *n -= 1;
-                        return false;
-                    }
+                if let Some(n) = seen.get_mut(&(ts, line.text.clone()))
+                    && *n > 0
+                {
+                    *n -= 1;
+                    return false;
                 }
             } else {
                 self.replay = None;
