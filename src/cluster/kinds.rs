@@ -96,4 +96,13 @@ mod tests {
         }
         assert_eq!(lease_name("llama"), "llmops-console-llama");
     }
+
+    #[test]
+    fn kinds_parse_like_kubectl_names_them() {
+        assert_eq!(Kind::parse("isvc"), Some(Kind::InferenceService));
+        assert_eq!(Kind::parse("Deployment"), Some(Kind::Deployment));
+        assert_eq!(Kind::parse("pods"), Some(Kind::Pod));
+        assert_eq!(Kind::parse("HPA"), Some(Kind::HorizontalPodAutoscaler));
+        assert_eq!(Kind::parse("configmap"), None);
+    }
 }

@@ -86,9 +86,10 @@ fn container_reason(cs: &ContainerStatus) -> Option<String> {
 
 /// A pod as kubectl's STATUS column sees it, plus readiness and restarts.
 pub fn pod_state(pod: &Pod) -> ObjState {
-    let status = pod.status.clone().unwrap_or_default();
+    let default_status = Default::default();
+    let status = pod.status.as_ref().unwrap_or(&default_status);
     let phase = status.phase.clone().unwrap_or_else(|| "Unknown".into());
-    let containers = status.container_statuses.clone().unwrap_or_default();
+    let containers = status.container_statuses.as_deref().unwrap_or_default();
     let total = pod
         .spec
         .as_ref()
@@ -171,14 +172,15 @@ pub fn deployment_replicas(d: &Deployment) -> (u32, u32) {
 /// A Deployment: rolled out and available, rolling, or stuck.
 pub fn deployment_state(d: &Deployment) -> ObjState {
     let (ready, desired) = deployment_replicas(d);
-    let status = d.status.clone().unwrap_or_default();
-    let conds = status.conditions.unwrap_or_default();
+    let default_status = Default::default();
+    let status = d.status.as_ref().unwrap_or(&default_status);
+    let conds = status.conditions.as_deref().unwrap_or_default();
     let updated = u32::try_from(status.updated_replicas.unwrap_or(0)).unwrap_or(0);
     let observed = status.observed_generation.unwrap_or(0);
     let generation = d.metadata.generation.unwrap_or(0);
-    let progressing = condition(&conds, "Progressing");
-    let available = condition(&conds, "Available");
-    let failure = condition(&conds, "ReplicaFailure").filter(|c| c.status == "True");
+    let progressing = condition(conds, "Progressing");
+    let available = condition(conds, "Available");
+    let failure = condition(conds, "ReplicaFailure").filter(|c| c.status == "True");
 
     let mut summary = format!("{ready}/{desired} ready");
     let health = if let Some(p) = progressing.filter(|p| p.status == "False") {
