@@ -102,6 +102,7 @@ impl Store {
                     md.remove("generation");
                 }
             }
+            meta::drop_empty_metadata(&mut obj);
             set_type_meta(rt, &mut obj);
             if rt.has_subresource("status") && !opts.keep_status {
                 if let Some(o) = obj.as_object_mut() {
@@ -362,6 +363,7 @@ pub(super) fn commit_update(
             }
         }
     }
+    meta::drop_empty_metadata(&mut new);
     let terminating = meta::is_terminating(old);
     let old_fin = meta::finalizers(old);
     let new_fin = meta::finalizers(&new);

@@ -1,0 +1,18 @@
+//! kube-rs 5 against the simulator: the watcher and reflector, deletes and finalizers, conflicts,
+//! retries, patches, logs and waits must behave as they do against a real apiserver
+//! (`docs/reference` / the shared k8s-api reference describes the wire behaviour asserted here).
+
+mod common;
+
+#[path = "kube_rs/delete.rs"]
+mod delete;
+#[path = "kube_rs/errors.rs"]
+mod errors;
+#[path = "kube_rs/logs.rs"]
+mod logs;
+#[path = "kube_rs/patch.rs"]
+mod patch;
+#[path = "kube_rs/wait.rs"]
+mod wait;
+#[path = "kube_rs/watch.rs"]
+mod watch;

@@ -1,0 +1,150 @@
+//! Against the simulator's controllers (scheduler + kubelet, deployment controller): pod logs
+//! followed as they are written, `tailLines`, a rollout awaited with `await_condition`, and a
+//! graceful pod deletion finished by the kubelet.
+
+use futures::{AsyncBufReadExt, StreamExt};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DeleteParams, ListParams, LogParams, PostParams};
+use kube::runtime::wait::delete::delete_and_finalize;
+use kube::runtime::wait::{await_condition, conditions};
+use kube::{Resource, ResourceExt};
+use serde_json::json;
+
+use crate::common::inproc::{TestSim, eventually, within};
+
+fn pod(name: &str) -> Pod {
+    serde_json::from_value(json!({
+        "metadata": {"name": name, "labels": {"app": name}},
+        "spec": {"containers": [{"name": "main", "image": "vllm/vllm-openai:v0.6.3"}]},
+    }))
+    .unwrap()
+}
+
+/// Creates a pod and waits until the simulated kubelet runs it.
+async fn running_pod(pods: &Api<Pod>, name: &str) -> Pod {
+    pods.create(&PostParams::default(), &pod(name))
+        .await
+        .unwrap();
+    within(
+        "the pod runs",
+        await_condition(pods.clone(), name, conditions::is_pod_running()),
+    )
+    .await
+    .expect("watch")
+    .expect("the pod")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_stream_follows_a_running_pod() {
+    let t = TestSim::start().await;
+    let pods: Api<Pod> = t.api();
+    let running = running_pod(&pods, "talker").await;
+    assert!(running.spec.unwrap().node_name.is_some(), "scheduled");
+
+    // Only one line of backlog, so every other line was written after the request.
+    let lp = LogParams {
+        follow: true,
+        tail_lines: Some(1),
+        ..LogParams::default()
+    };
+    let mut lines = pods.log_stream("talker", &lp).await.unwrap().lines();
+    let mut got = Vec::new();
+    while got.len() < 6 {
+        let line = within("next followed log line", lines.next())
+            .await
+            .expect("the followed stream stays open")
+            .expect("a line");
+        got.push(line);
+    }
+    assert!(got.iter().all(|l| !l.is_empty()), "{got:?}");
+
+    // Without follow: tailLines caps the answer.
+    eventually("the pod has written more than 5 lines", || async {
+        let all = pods.logs("talker", &LogParams::default()).await.ok()?;
+        (all.lines().count() > 5).then_some(())
+    })
+    .await;
+    let tail = pods
+        .logs(
+            "talker",
+            &LogParams {
+                tail_lines: Some(3),
+                ..LogParams::default()
+            },
+        )
+        .await
+        .unwrap();
+    let n = tail.lines().count();
+    assert!((1..=3).contains(&n), "{n} lines: {tail:?}");
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollout_is_awaited_with_await_condition() {
+    let t = TestSim::start().await;
+    let deploys: Api<Deployment> = t.api();
+    let d: Deployment = serde_json::from_value(json!({
+        "metadata": {"name": "web"},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "main", "image": "nginx:1.27"}]},
+            },
+        },
+    }))
+    .unwrap();
+    deploys.create(&PostParams::default(), &d).await.unwrap();
+    let done = within(
+        "the rollout completes",
+        await_condition(
+            deploys.clone(),
+            "web",
+            conditions::is_deployment_completed(),
+        ),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let status = done.status.unwrap();
+    assert_eq!(status.ready_replicas, Some(2), "{status:?}");
+    let pods: Api<Pod> = t.api();
+    let listed = pods
+        .list(&ListParams::default().labels("app=web"))
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 2);
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_pod_deletion_is_finished_by_the_kubelet() {
+    let t = TestSim::start().await;
+    let pods: Api<Pod> = t.api();
+    running_pod(&pods, "victim").await;
+    let terminating = pods
+        .delete("victim", &DeleteParams::default())
+        .await
+        .unwrap()
+        .left()
+        .expect("graceful delete answers the pod");
+    assert_eq!(terminating.meta().deletion_grace_period_seconds, Some(30));
+    let uid = terminating.uid().unwrap();
+    within(
+        "the kubelet removes the pod",
+        await_condition(pods.clone(), "victim", conditions::is_deleted(&uid)),
+    )
+    .await
+    .unwrap();
+
+    running_pod(&pods, "victim2").await;
+    within(
+        "delete_and_finalize of a running pod",
+        delete_and_finalize(pods.clone(), "victim2", &DeleteParams::default()),
+    )
+    .await
+    .unwrap();
+    t.stop().await;
+}
