@@ -1,6 +1,9 @@
 //! kube-rs 5 against the simulator: the watcher and reflector, deletes and finalizers, conflicts,
 //! retries, patches, logs and waits must behave as they do against a real apiserver
-//! (`docs/reference` / the shared k8s-api reference describes the wire behaviour asserted here).
+//! (the shared k8s-api reference describes the wire behaviour asserted here). Each test starts
+//! its own simulator in-process (`common::inproc`) and talks to it with a kubeconfig-built client.
+//!
+//! `logs` needs the simulator's controllers (scheduler, kubelet, deployment controller).
 
 mod common;
 
@@ -16,3 +19,5 @@ mod patch;
 mod wait;
 #[path = "kube_rs/watch.rs"]
 mod watch;
+#[path = "kube_rs/watch_modes.rs"]
+mod watch_modes;

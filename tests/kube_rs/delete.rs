@@ -1,9 +1,12 @@
 //! `Api::delete` answers (`Right(Status)`, `Left(obj)`, `Err(Api)`) and
 //! `kube_runtime::wait::delete::delete_and_finalize`.
 
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{
+    Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions, WatchEvent, WatchParams,
+};
 use kube::runtime::wait::delete::delete_and_finalize;
 use kube::{Resource, ResourceExt};
 use reqwest::Method;
@@ -105,6 +108,12 @@ async fn delete_of_an_object_with_finalizers_returns_it_terminating() {
     cms.create(&PostParams::default(), &config_map("held", &[FINALIZER]))
         .await
         .unwrap();
+    let rv_before = cms.get("held").await.unwrap().resource_version().unwrap();
+    let mut watch = cms
+        .watch(&WatchParams::default(), &rv_before)
+        .await
+        .unwrap()
+        .boxed();
     let obj = cms
         .delete("held", &DeleteParams::default())
         .await
@@ -120,6 +129,13 @@ async fn delete_of_an_object_with_finalizers_returns_it_terminating() {
         .expect("deletionTimestamp");
     assert_eq!(obj.meta().deletion_grace_period_seconds, Some(0));
     assert_eq!(obj.finalizers(), [FINALIZER]);
+    match within("MODIFIED event", watch.try_next()).await {
+        Ok(Some(WatchEvent::Modified(cm))) => {
+            assert_eq!(cm.resource_version(), obj.resource_version());
+            assert!(cm.meta().deletion_timestamp.is_some());
+        }
+        other => panic!("expected MODIFIED, got {other:?}"),
+    }
 
     // A second delete answers the object again with the same deletionTimestamp.
     let again = cms
@@ -144,7 +160,9 @@ async fn delete_of_an_object_with_finalizers_returns_it_terminating() {
         .left()
         .expect("Foreground delete answers the object");
     assert!(fg.meta().deletion_timestamp.is_some());
+    assert_eq!(fg.meta().deletion_grace_period_seconds, Some(0));
     assert!(fg.finalizers().iter().any(|f| f == "foregroundDeletion"));
+    assert_eq!(fg.meta().generation, Some(2), "generation + 1 on delete");
     // Orphan likewise.
     deploys
         .create(&PostParams::default(), &deployment("orphan"))
@@ -272,5 +290,59 @@ async fn delete_and_finalize_waits_for_finalizers() {
         .unwrap()
         .expect("finalized");
     expect_gone("finalized object", cms.get("held").await);
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_preconditions_and_dry_run() {
+    let t = TestSim::start().await;
+    let deploys: Api<Deployment> = t.api();
+    let created = deploys
+        .create(&PostParams::default(), &deployment("web"))
+        .await
+        .unwrap();
+    let rv = created.resource_version().unwrap();
+    let patch = json!({"metadata": {"labels": {"touched": "yes"}}});
+    let touched = deploys
+        .patch("web", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+
+    let stale = DeleteParams::default().preconditions(Preconditions {
+        resource_version: Some(rv.clone()),
+        uid: None,
+    });
+    let s = api_status(deploys.delete("web", &stale).await);
+    assert!(s.is_conflict(), "{s:?}");
+    assert_eq!(
+        s.message,
+        format!(
+            "Operation cannot be fulfilled on Deployment.apps \"web\": the ResourceVersion in the \
+             precondition ({rv}) does not match the ResourceVersion in record ({}). The object \
+             might have been modified",
+            touched.resource_version().unwrap()
+        )
+    );
+    let wrong_uid = DeleteParams::default().preconditions(Preconditions {
+        resource_version: None,
+        uid: Some("00000000-0000-0000-0000-000000000000".into()),
+    });
+    assert!(api_status(deploys.delete("web", &wrong_uid).await).is_conflict());
+
+    // Dry run: the answer of a real delete, and nothing deleted.
+    let dry = deploys
+        .delete("web", &DeleteParams::default().dry_run())
+        .await
+        .unwrap();
+    assert!(dry.is_right(), "{dry:?}");
+    let still = deploys.get("web").await.expect("a dry run deletes nothing");
+    assert_eq!(still.resource_version(), touched.resource_version());
+
+    let exact = DeleteParams::default().preconditions(Preconditions {
+        resource_version: touched.resource_version(),
+        uid: touched.uid(),
+    });
+    assert!(deploys.delete("web", &exact).await.unwrap().is_right());
+    expect_gone("deleted with preconditions", deploys.get("web").await);
     t.stop().await;
 }

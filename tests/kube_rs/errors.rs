@@ -4,11 +4,14 @@
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::ResourceExt;
-use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch,
+    PatchParams, PostParams,
+};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::common::inproc::{TestSim, api_status};
+use crate::common::inproc::{NS, TestSim, api_status};
 
 fn config_map(name: &str, finalizers: &[&str]) -> ConfigMap {
     serde_json::from_value(json!({
@@ -66,6 +69,68 @@ async fn update_with_a_stale_resource_version_conflicts() {
         deploys.get("web").await.unwrap().labels()["by"],
         "first",
         "a rejected update must not be written"
+    );
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_without_a_resource_version_are_unconditional_except_for_custom_resources() {
+    let t = TestSim::start().await;
+    let deploys: Api<Deployment> = t.api();
+    let pp = PostParams::default();
+    let created = deploys.create(&pp, &deployment("web")).await.unwrap();
+    // A patch without resourceVersion always applies; with a stale one it conflicts.
+    let merge = PatchParams::default();
+    let first = deploys
+        .patch(
+            "web",
+            &merge,
+            &Patch::Merge(json!({"metadata": {"labels": {"a": "1"}}})),
+        )
+        .await
+        .unwrap();
+    let stale =
+        json!({"metadata": {"resourceVersion": created.resource_version(), "labels": {"a": "2"}}});
+    let s = api_status(deploys.patch("web", &merge, &Patch::Merge(&stale)).await);
+    assert!(s.is_conflict(), "{s:?}");
+    let current =
+        json!({"metadata": {"resourceVersion": first.resource_version(), "labels": {"a": "3"}}});
+    deploys
+        .patch("web", &merge, &Patch::Merge(&current))
+        .await
+        .expect("a patch with the current resourceVersion applies");
+    // PUT without resourceVersion: allowed for a built-in kind.
+    let mut unversioned = deploys.get("web").await.unwrap();
+    unversioned.metadata.resource_version = None;
+    unversioned.labels_mut().insert("a".into(), "4".into());
+    let replaced = deploys.replace("web", &pp, &unversioned).await.unwrap();
+    assert_eq!(replaced.labels()["a"], "4");
+
+    // ... but not for a custom resource.
+    let ar = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("serving.kserve.io", "v1beta1", "InferenceService"),
+        "inferenceservices",
+    );
+    let isvcs: Api<DynamicObject> = Api::namespaced_with(t.client.clone(), NS, &ar);
+    let isvc: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": {"name": "m"},
+        "spec": {"predictor": {"model": {"modelFormat": {"name": "sklearn"},
+                 "storageUri": "gs://bucket/model"}}},
+    }))
+    .unwrap();
+    isvcs.create(&pp, &isvc).await.unwrap();
+    let mut unversioned = isvcs.get("m").await.unwrap();
+    unversioned.metadata.resource_version = None;
+    let s = api_status(isvcs.replace("m", &pp, &unversioned).await);
+    assert_eq!((s.code, s.reason.as_str()), (422, "Invalid"), "{s:?}");
+    assert!(
+        s.message.ends_with(
+            "metadata.resourceVersion: Invalid value: 0: must be specified for an update"
+        ),
+        "{}",
+        s.message
     );
     t.stop().await;
 }

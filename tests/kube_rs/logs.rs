@@ -11,7 +11,9 @@ use kube::runtime::wait::{await_condition, conditions};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
-use crate::common::inproc::{TestSim, eventually, within};
+use reqwest::Method;
+
+use crate::common::inproc::{TestSim, api_status, eventually, within};
 
 fn pod(name: &str) -> Pod {
     serde_json::from_value(json!({
@@ -146,5 +148,29 @@ async fn graceful_pod_deletion_is_finished_by_the_kubelet() {
     )
     .await
     .unwrap();
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_of_a_pod_not_started_yet_are_400() {
+    let t = TestSim::start().await;
+    t.admin(
+        Method::PUT,
+        "controllers/kubelet",
+        Some(json!({"state": "down"})),
+    )
+    .await;
+    let pods: Api<Pod> = t.api();
+    pods.create(&PostParams::default(), &pod("waiting"))
+        .await
+        .unwrap();
+    let s = api_status(pods.logs("waiting", &LogParams::default()).await);
+    assert_eq!((s.code, s.reason.as_str()), (400, "BadRequest"), "{s:?}");
+    assert_eq!(
+        s.message,
+        "container \"main\" in pod \"waiting\" is waiting to start: ContainerCreating"
+    );
+    let s = api_status(pods.logs("absent", &LogParams::default()).await);
+    assert!(s.is_not_found(), "{s:?}");
     t.stop().await;
 }
