@@ -194,3 +194,35 @@ async fn label_selected_watch_sees_objects_enter_and_leave() {
     );
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watch_drop_fault_also_ends_streams_already_open() {
+    let t = TestSim::start().await;
+    let cms: Api<ConfigMap> = t.api();
+    let created = cms
+        .create(&PostParams::default(), &config_map("a", "x"))
+        .await
+        .unwrap();
+    // Opened with kube-rs' default timeoutSeconds=290, before the fault exists.
+    let stream = cms
+        .watch(
+            &WatchParams::default(),
+            &created.resource_version().unwrap(),
+        )
+        .await
+        .unwrap();
+    t.admin(
+        Method::PUT,
+        "faults/watch-drop",
+        Some(json!({"everySeconds": 1})),
+    )
+    .await;
+    let events: Vec<_> = within(
+        "the open stream ends under the drop fault",
+        stream.try_collect::<Vec<_>>(),
+    )
+    .await
+    .expect("a clean end, no error");
+    assert!(events.is_empty(), "{events:?}");
+    t.stop().await;
+}
