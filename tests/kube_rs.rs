@@ -3,16 +3,17 @@
 //! (the shared k8s-api reference describes the wire behaviour asserted here). Each test starts
 //! its own simulator in-process (`common::inproc`) and talks to it with a kubeconfig-built client.
 //!
-//! `logs` needs the simulator's controllers (scheduler, kubelet, deployment controller).
+//! `controllers` needs the simulator's controllers (scheduler + kubelet, deployment controller,
+//! garbage collector) to run pods and write their logs.
 
 mod common;
 
+#[path = "kube_rs/controllers.rs"]
+mod controllers;
 #[path = "kube_rs/delete.rs"]
 mod delete;
 #[path = "kube_rs/errors.rs"]
 mod errors;
-#[path = "kube_rs/logs.rs"]
-mod logs;
 #[path = "kube_rs/patch.rs"]
 mod patch;
 #[path = "kube_rs/wait.rs"]

@@ -80,6 +80,17 @@ impl TestSim {
         serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
+    /// Switches a simulated controller (deployment, kserve, kserveDeletion, garbageCollector,
+    /// kubelet) `up`, `down` or `broken`, for tests that must be the only writer of an object.
+    pub async fn controller(&self, name: &str, state: &str) {
+        self.admin(
+            reqwest::Method::PUT,
+            &format!("controllers/{name}"),
+            Some(serde_json::json!({"state": state})),
+        )
+        .await;
+    }
+
     /// Audit entries after `since` (see `/sim/v1/audit`).
     pub async fn audit_since(&self, since: u64) -> Vec<Value> {
         let v = self

@@ -9,7 +9,6 @@ use kube::api::{
 };
 use kube::runtime::wait::delete::delete_and_finalize;
 use kube::{Resource, ResourceExt};
-use reqwest::Method;
 use serde_json::json;
 
 use crate::common::inproc::{TestSim, api_status, eventually, within};
@@ -182,12 +181,7 @@ async fn delete_of_an_object_with_finalizers_returns_it_terminating() {
 async fn delete_of_a_pod_returns_the_pod() {
     let t = TestSim::start().await;
     // The test plays the kubelet and the scheduler here.
-    t.admin(
-        Method::PUT,
-        "controllers/kubelet",
-        Some(json!({"state": "down"})),
-    )
-    .await;
+    t.controller("kubelet", "down").await;
     let pods: Api<Pod> = t.api();
     let pp = PostParams::default();
 
@@ -296,6 +290,8 @@ async fn delete_and_finalize_waits_for_finalizers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_preconditions_and_dry_run() {
     let t = TestSim::start().await;
+    // The test is the only writer: no status updates moving the resourceVersion meanwhile.
+    t.controller("deployment", "down").await;
     let deploys: Api<Deployment> = t.api();
     let created = deploys
         .create(&PostParams::default(), &deployment("web"))

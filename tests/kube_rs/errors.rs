@@ -39,6 +39,8 @@ fn deployment(name: &str) -> Deployment {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn update_with_a_stale_resource_version_conflicts() {
     let t = TestSim::start().await;
+    // The test is the only writer: no status updates moving the resourceVersion meanwhile.
+    t.controller("deployment", "down").await;
     let deploys: Api<Deployment> = t.api();
     let pp = PostParams::default();
     let original = deploys.create(&pp, &deployment("web")).await.unwrap();
@@ -76,6 +78,7 @@ async fn update_with_a_stale_resource_version_conflicts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_without_a_resource_version_are_unconditional_except_for_custom_resources() {
     let t = TestSim::start().await;
+    t.controller("deployment", "down").await;
     let deploys: Api<Deployment> = t.api();
     let pp = PostParams::default();
     let created = deploys.create(&pp, &deployment("web")).await.unwrap();

@@ -10,7 +10,6 @@ use kube::api::{
 use kube::runtime::wait::{Condition, await_condition, conditions};
 use kube::runtime::watcher::watch_object;
 use kube::{Resource, ResourceExt};
-use reqwest::Method;
 use serde_json::json;
 
 use crate::common::inproc::{TestSim, within};
@@ -124,12 +123,7 @@ async fn await_condition_sees_a_status_condition_written_meanwhile() {
     let t = TestSim::start().await;
     // Nobody but the test writes status here.
     for c in ["deployment", "kubelet"] {
-        t.admin(
-            Method::PUT,
-            &format!("controllers/{c}"),
-            Some(json!({"state": "down"})),
-        )
-        .await;
+        t.controller(c, "down").await;
     }
     let deploys: Api<Deployment> = t.api();
     deploys

@@ -1,9 +1,10 @@
-//! Against the simulator's controllers (scheduler + kubelet, deployment controller): pod logs
-//! followed as they are written, `tailLines`, a rollout awaited with `await_condition`, and a
-//! graceful pod deletion finished by the kubelet.
+//! Against the simulator's controllers (scheduler + kubelet, deployment controller, garbage
+//! collector): pod logs followed as they are written, `tailLines`, a rollout awaited with
+//! `await_condition`, a graceful pod deletion finished by the kubelet, and a Foreground deletion
+//! finished by the garbage collector.
 
 use futures::{AsyncBufReadExt, StreamExt};
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams, LogParams, PostParams};
 use kube::runtime::wait::delete::delete_and_finalize;
@@ -11,14 +12,27 @@ use kube::runtime::wait::{await_condition, conditions};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
-use reqwest::Method;
-
 use crate::common::inproc::{TestSim, api_status, eventually, within};
 
 fn pod(name: &str) -> Pod {
     serde_json::from_value(json!({
         "metadata": {"name": name, "labels": {"app": name}},
         "spec": {"containers": [{"name": "main", "image": "vllm/vllm-openai:v0.6.3"}]},
+    }))
+    .unwrap()
+}
+
+fn deployment(name: &str, replicas: i32) -> Deployment {
+    serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "main", "image": "nginx:1.27"}]},
+            },
+        },
     }))
     .unwrap()
 }
@@ -86,19 +100,10 @@ async fn log_stream_follows_a_running_pod() {
 async fn a_rollout_is_awaited_with_await_condition() {
     let t = TestSim::start().await;
     let deploys: Api<Deployment> = t.api();
-    let d: Deployment = serde_json::from_value(json!({
-        "metadata": {"name": "web"},
-        "spec": {
-            "replicas": 2,
-            "selector": {"matchLabels": {"app": "web"}},
-            "template": {
-                "metadata": {"labels": {"app": "web"}},
-                "spec": {"containers": [{"name": "main", "image": "nginx:1.27"}]},
-            },
-        },
-    }))
-    .unwrap();
-    deploys.create(&PostParams::default(), &d).await.unwrap();
+    deploys
+        .create(&PostParams::default(), &deployment("web", 2))
+        .await
+        .unwrap();
     let done = within(
         "the rollout completes",
         await_condition(
@@ -154,12 +159,7 @@ async fn graceful_pod_deletion_is_finished_by_the_kubelet() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_of_a_pod_not_started_yet_are_400() {
     let t = TestSim::start().await;
-    t.admin(
-        Method::PUT,
-        "controllers/kubelet",
-        Some(json!({"state": "down"})),
-    )
-    .await;
+    t.controller("kubelet", "down").await;
     let pods: Api<Pod> = t.api();
     pods.create(&PostParams::default(), &pod("waiting"))
         .await
@@ -172,5 +172,41 @@ async fn logs_of_a_pod_not_started_yet_are_400() {
     );
     let s = api_status(pods.logs("absent", &LogParams::default()).await);
     assert!(s.is_not_found(), "{s:?}");
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreground_delete_and_finalize_waits_for_the_dependents() {
+    let t = TestSim::start().await;
+    let deploys: Api<Deployment> = t.api();
+    deploys
+        .create(&PostParams::default(), &deployment("fg", 1))
+        .await
+        .unwrap();
+    within(
+        "the rollout completes",
+        await_condition(deploys.clone(), "fg", conditions::is_deployment_completed()),
+    )
+    .await
+    .unwrap();
+    let sets: Api<ReplicaSet> = t.api();
+    let owned = sets
+        .list(&ListParams::default().labels("app=fg"))
+        .await
+        .unwrap();
+    assert_eq!(owned.items.len(), 1);
+
+    within(
+        "delete_and_finalize with Foreground",
+        delete_and_finalize(deploys.clone(), "fg", &DeleteParams::foreground()),
+    )
+    .await
+    .expect("the collector finishes the foreground deletion");
+    // Dependents that block owner deletion were gone before the owner.
+    let left = sets
+        .list(&ListParams::default().labels("app=fg"))
+        .await
+        .unwrap();
+    assert!(left.items.is_empty(), "{:?}", left.items);
     t.stop().await;
 }
