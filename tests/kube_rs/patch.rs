@@ -2,6 +2,8 @@
 //! finalizer helper relies on, strategic merge refused for custom resources, server-side apply
 //! conflicts between field managers.
 
+use std::sync::Arc;
+
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -9,6 +11,8 @@ use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams,
     PostParams, WatchEvent, WatchParams,
 };
+use kube::runtime::controller::Action;
+use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
 
@@ -162,6 +166,56 @@ async fn json_patch_test_of_absent_finalizers_against_null_passes() {
         "the server rejected our request due to an error in our request"
     );
     assert_eq!(cms.get("cm").await.unwrap().finalizers(), [FINALIZER]);
+    t.stop().await;
+}
+
+/// Runs kube-runtime's finalizer helper once on the current object; which event it reconciled.
+async fn run_finalizer(cms: &Api<ConfigMap>, name: &str, finalizer_name: &str) -> &'static str {
+    let obj = Arc::new(cms.get(name).await.unwrap());
+    let seen = Arc::new(std::sync::Mutex::new("none"));
+    let record = seen.clone();
+    finalizer(cms, finalizer_name, obj, |event| async move {
+        *record.lock().unwrap() = match event {
+            FinalizerEvent::Apply(_) => "apply",
+            FinalizerEvent::Cleanup(_) => "cleanup",
+        };
+        Ok::<_, std::convert::Infallible>(Action::await_change())
+    })
+    .await
+    .unwrap_or_else(|e| panic!("finalizer helper for {finalizer_name}: {e}"));
+    *seen.lock().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kube_runtime_finalizer_helper_adds_and_removes_its_finalizers() {
+    let t = TestSim::start().await;
+    let cms: Api<ConfigMap> = t.api();
+    // Sent as `finalizers: []`, read back without the field.
+    cms.create(&PostParams::default(), &config_map("guarded", &[]))
+        .await
+        .unwrap();
+    let (first, second) = ("example.com/first", "example.com/second");
+    // First pass adds the finalizer (test null + add), without reconciling.
+    assert_eq!(run_finalizer(&cms, "guarded", first).await, "none");
+    assert_eq!(cms.get("guarded").await.unwrap().finalizers(), [first]);
+    assert_eq!(run_finalizer(&cms, "guarded", first).await, "apply");
+    // A second helper appends (test of the whole list + add at /-).
+    assert_eq!(run_finalizer(&cms, "guarded", second).await, "none");
+    assert_eq!(
+        cms.get("guarded").await.unwrap().finalizers(),
+        [first, second]
+    );
+
+    cms.delete("guarded", &DeleteParams::default())
+        .await
+        .unwrap()
+        .left()
+        .expect("terminating");
+    // Cleanup, then test + remove of its index: the object waits for the other finalizer.
+    assert_eq!(run_finalizer(&cms, "guarded", first).await, "cleanup");
+    assert_eq!(cms.get("guarded").await.unwrap().finalizers(), [second]);
+    assert_eq!(run_finalizer(&cms, "guarded", second).await, "cleanup");
+    assert!(api_status(cms.get("guarded").await).is_not_found());
     t.stop().await;
 }
 

@@ -104,10 +104,12 @@ impl Store {
             }
             meta::drop_empty_metadata(&mut obj);
             set_type_meta(rt, &mut obj);
-            if rt.has_subresource("status") && !opts.keep_status
-                && let Some(o) = obj.as_object_mut() {
-                    o.remove("status");
-                }
+            if rt.has_subresource("status")
+                && !opts.keep_status
+                && let Some(o) = obj.as_object_mut()
+            {
+                o.remove("status");
+            }
             defaults::apply_on_create(rt, &mut obj, st);
             defaults::validate(rt, &obj)?;
             record_manager(&mut obj, opts, "Update", &now);
