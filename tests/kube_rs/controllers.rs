@@ -6,13 +6,16 @@
 use futures::{AsyncBufReadExt, StreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, DeleteParams, ListParams, LogParams, PostParams};
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, LogParams,
+    PostParams,
+};
 use kube::runtime::wait::delete::delete_and_finalize;
 use kube::runtime::wait::{await_condition, conditions};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
-use crate::common::inproc::{TestSim, api_status, eventually, within};
+use crate::common::inproc::{NS, TestSim, api_status, eventually, within};
 
 fn pod(name: &str) -> Pod {
     serde_json::from_value(json!({
@@ -208,5 +211,74 @@ async fn foreground_delete_and_finalize_waits_for_the_dependents() {
         .await
         .unwrap();
     assert!(left.items.is_empty(), "{:?}", left.items);
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inference_service_becomes_ready_and_is_deleted_with_its_children() {
+    let t = TestSim::start().await;
+    let ar = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("serving.kserve.io", "v1beta1", "InferenceService"),
+        "inferenceservices",
+    );
+    let isvcs: Api<DynamicObject> = Api::namespaced_with(t.client.clone(), NS, &ar);
+    let isvc: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": {"name": "m", "annotations": {"serving.kserve.io/deploymentMode": "RawDeployment"}},
+        "spec": {"predictor": {"minReplicas": 1, "model": {
+            "modelFormat": {"name": "sklearn"}, "storageUri": "gs://bucket/model"}}},
+    }))
+    .unwrap();
+    isvcs.create(&PostParams::default(), &isvc).await.unwrap();
+    let ready = |o: Option<&DynamicObject>| {
+        o.and_then(|o| o.data["status"]["conditions"].as_array())
+            .is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            })
+    };
+    let live = within(
+        "the InferenceService becomes Ready",
+        await_condition(isvcs.clone(), "m", ready),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(
+        live.finalizers()
+            .iter()
+            .any(|f| f == "inferenceservice.finalizers")
+    );
+    let deploys: Api<Deployment> = t.api();
+    let predictor = deploys
+        .get("m-predictor")
+        .await
+        .expect("predictor Deployment");
+    let predictor_uid = predictor.uid().unwrap();
+
+    // The finalizer makes the delete answer the object; the controller then lets it go.
+    within(
+        "delete_and_finalize of the InferenceService",
+        delete_and_finalize(isvcs.clone(), "m", &DeleteParams::default()),
+    )
+    .await
+    .expect("the KServe controller removes its finalizer");
+    let s = api_status(isvcs.get("m").await);
+    assert_eq!(
+        (s.code, s.message.as_str()),
+        (404, "inferenceservices.serving.kserve.io \"m\" not found")
+    );
+    // And the garbage collector takes the children through their ownerReferences.
+    within(
+        "the predictor Deployment is collected",
+        await_condition(
+            deploys.clone(),
+            "m-predictor",
+            conditions::is_deleted(&predictor_uid),
+        ),
+    )
+    .await
+    .unwrap();
     t.stop().await;
 }

@@ -238,6 +238,27 @@ async fn delete_of_a_pod_returns_the_pod() {
         .expect("the final delete answers the pod too");
     assert_eq!(last.name_any(), "bound");
     expect_gone("bound pod after grace 0", pods.get("bound").await);
+
+    // A pod that has finished is removed at once, bound or not.
+    pods.create(&pp, &pod("done", Some("sim-node-1")))
+        .await
+        .unwrap();
+    let finished = json!({"status": {"phase": "Succeeded"}});
+    pods.patch_status("done", &PatchParams::default(), &Patch::Merge(&finished))
+        .await
+        .unwrap();
+    let gone = pods
+        .delete("done", &DeleteParams::default())
+        .await
+        .unwrap()
+        .left()
+        .expect("the pod");
+    assert!(
+        gone.meta()
+            .deletion_grace_period_seconds
+            .is_none_or(|g| g == 0)
+    );
+    expect_gone("finished pod", pods.get("done").await);
     expect_gone(
         "delete once gone",
         pods.delete("bound", &DeleteParams::default()).await,

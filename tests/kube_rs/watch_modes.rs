@@ -229,3 +229,33 @@ async fn the_watch_drop_fault_also_ends_streams_already_open() {
     assert!(events.is_empty(), "{events:?}");
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_from_zero_starts_with_added_and_ends_at_its_timeout() {
+    let t = TestSim::start().await;
+    let cms: Api<ConfigMap> = t.api();
+    for n in ["a", "b"] {
+        cms.create(&PostParams::default(), &config_map(n, "x"))
+            .await
+            .unwrap();
+    }
+    let stream = cms
+        .watch(&WatchParams::default().timeout(1), "0")
+        .await
+        .unwrap();
+    let events = within(
+        "the watch ends at timeoutSeconds",
+        stream.try_collect::<Vec<_>>(),
+    )
+    .await
+    .expect("a clean end");
+    let added: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            WatchEvent::Added(cm) => Some(cm.name_any()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(added, ["a", "b"], "{events:?}");
+    t.stop().await;
+}
