@@ -1,0 +1,1 @@
+//! Tests of the TUI: headless app tests, snapshots, escape sequences.
