@@ -280,10 +280,10 @@ impl App {
     pub(crate) fn fix_scroll(&mut self) {
         let heights = layout::list_heights(self.size.0, self.size.1, self.kiosk());
         self.table.scroll_into_view(heights.endpoints);
-        self.tree.offset = super::table::visible_offset(
+        self.tree.offset = super::view::resources::visible_offset(
+            &self.tree.rows,
             self.tree.offset,
             self.tree.selected,
-            self.tree.rows.len(),
             heights.resources,
         );
     }

@@ -9,7 +9,8 @@ pub fn elapsed_secs(secs: i64) -> String {
         0..60 => format!("{s}s"),
         60..3_600 => format!("{}m{}s", s / 60, s % 60),
         3_600..86_400 => format!("{}h{}m", s / 3_600, (s % 3_600) / 60),
-        _ => format!("{}d{}h", s / 86_400, (s % 86_400) / 3_600),
+        86_400..864_000 => format!("{}d{}h", s / 86_400, (s % 86_400) / 3_600),
+        _ => format!("{}d", s / 86_400),
     }
 }
 
@@ -54,6 +55,7 @@ mod tests {
         assert_eq!(elapsed_secs(47 * 60 + 12), "47m12s");
         assert_eq!(elapsed_secs(5 * 3600 + 7 * 60 + 9), "5h7m");
         assert_eq!(elapsed_secs(3 * 86_400 + 4 * 3600), "3d4h");
+        assert_eq!(elapsed_secs(400 * 86_400 + 4 * 3600), "400d");
     }
 
     #[test]

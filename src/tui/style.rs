@@ -108,7 +108,7 @@ pub fn health_symbol(h: Health) -> &'static str {
     match h {
         Health::Ready => "✔",
         Health::Failed => "✖",
-        Health::Terminating => "⌛",
+        Health::Terminating => "⊘",
         Health::Degraded => "▲",
         Health::Redeploying => "⟳",
         Health::Progressing => "…",

@@ -12,17 +12,28 @@ use super::super::fmt::age;
 use super::super::style::{health_symbol, health_word};
 use super::super::table::visible_offset;
 use super::super::text::sanitize;
-use super::{pane_block, terminating_style, terminating_text, title};
+use super::{pane_block, terminating_parts, terminating_style, title};
 
-const WIDTHS: [Constraint; 7] = [
-    Constraint::Length(1),
-    Constraint::Fill(3),
-    Constraint::Fill(2),
-    Constraint::Length(6),
-    Constraint::Fill(3),
-    Constraint::Length(5),
-    Constraint::Length(6),
-];
+/// Which optional columns fit: namespace from 60 columns, kind and age from 75.
+fn columns(width: u16) -> (bool, bool) {
+    (width >= 60, width >= 75)
+}
+
+fn widths(width: u16) -> Vec<Constraint> {
+    let (ns, wide) = columns(width);
+    let mut w = vec![Constraint::Length(1), Constraint::Fill(3)];
+    if ns {
+        w.push(Constraint::Fill(2));
+    }
+    if wide {
+        w.push(Constraint::Length(6));
+    }
+    w.extend([Constraint::Length(20), Constraint::Length(5)]);
+    if wide {
+        w.push(Constraint::Length(5));
+    }
+    w
+}
 
 /// The STATUS cell: symbol and word, and for a Terminating endpoint how long (and `⚠ stuck`).
 fn status_cell<'a>(e: &EndpointView, app: &App) -> Cell<'a> {
@@ -30,11 +41,11 @@ fn status_cell<'a>(e: &EndpointView, app: &App) -> Cell<'a> {
     if e.health == Health::Terminating
         && let Some(t) = &e.oldest_terminating
     {
-        let (_, stuck) = terminating_text(t, app);
+        let (_, _, stuck) = terminating_parts(t, app);
         let secs = app.now.as_second() - t.since.as_second();
         let for_how_long = super::super::fmt::elapsed_secs(secs);
         let text = if stuck {
-            format!("⚠ Terminating {for_how_long} stuck")
+            format!("⚠ Terminating {for_how_long}")
         } else {
             format!("⊘ Terminating {for_how_long}")
         };
@@ -44,7 +55,7 @@ fn status_cell<'a>(e: &EndpointView, app: &App) -> Cell<'a> {
     Cell::from(text).style(p.health(e.health))
 }
 
-fn row<'a>(e: &'a EndpointView, app: &App) -> Row<'a> {
+fn row<'a>(e: &'a EndpointView, app: &App, width: u16) -> Row<'a> {
     let p = &app.palette;
     let lease = match &e.lease {
         Some(l) if l.live => Span::styled("⟳", p.accent),
@@ -55,15 +66,20 @@ fn row<'a>(e: &'a EndpointView, app: &App) -> Row<'a> {
         Mode::Raw => "raw",
     };
     let ready_style = if e.ready < e.desired { p.warn } else { p.base };
-    Row::new(vec![
-        Cell::from(lease),
-        Cell::from(sanitize(&e.key.name)),
-        Cell::from(sanitize(&e.key.namespace)),
-        Cell::from(kind),
-        status_cell(e, app),
-        Cell::from(format!("{}/{}", e.ready, e.desired)).style(ready_style),
-        Cell::from(age(e.created, app.now)),
-    ])
+    let (ns, wide) = columns(width);
+    let mut cells = vec![Cell::from(lease), Cell::from(sanitize(&e.key.name))];
+    if ns {
+        cells.push(Cell::from(sanitize(&e.key.namespace)));
+    }
+    if wide {
+        cells.push(Cell::from(kind));
+    }
+    cells.push(status_cell(e, app));
+    cells.push(Cell::from(format!("{}/{}", e.ready, e.desired)).style(ready_style));
+    if wide {
+        cells.push(Cell::from(age(e.created, app.now)));
+    }
+    Row::new(cells)
 }
 
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
@@ -104,7 +120,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         .take(height)
         .filter_map(|(i, &ix)| {
             let e = app.endpoints.get(ix)?;
-            let r = row(e, app);
+            let r = row(e, app, inner.width);
             Some(if i == t.selected {
                 r.style(if focused {
                     p.selection
@@ -116,8 +132,20 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             })
         })
         .collect();
-    let header =
-        Row::new(["", "NAME", "NAMESPACE", "KIND", "STATUS", "READY", "AGE"]).style(p.header);
-    let table = Table::new(rows, WIDTHS).header(header).column_spacing(1);
+    let (ns, wide) = columns(inner.width);
+    let header: Vec<&str> = ["", "NAME", "NAMESPACE", "KIND", "STATUS", "READY", "AGE"]
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| match i {
+            2 => ns,
+            3 | 6 => wide,
+            _ => true,
+        })
+        .map(|(_, h)| h)
+        .collect();
+    let header = Row::new(header).style(p.header);
+    let table = Table::new(rows, widths(inner.width))
+        .header(header)
+        .column_spacing(1);
     frame.render_widget(table, inner);
 }

@@ -14,10 +14,10 @@ use super::super::fmt::{clock, elapsed_secs};
 use super::super::style::{health_symbol, health_word};
 use super::super::text::sanitize;
 use super::status::watch_summary;
-use super::terminating_text;
+use super::{resources, terminating_parts, terminating_style};
 
 const TILE_WIDTH: u16 = 34;
-const TILE_HEIGHT: u16 = 6;
+const TILE_HEIGHT: u16 = 7;
 
 /// Tiles per row and rows of tiles that fit in `area`.
 pub fn grid(area: Rect) -> (usize, usize) {
@@ -52,23 +52,32 @@ fn tile(frame: &mut Frame, app: &App, e: &EndpointView, selected: bool, area: Re
         health_symbol(e.health),
         health_word(e.health).to_uppercase()
     );
-    let fourth = if let (Health::Terminating, Some(t)) = (e.health, &e.oldest_terminating) {
-        let (text, stuck) = terminating_text(t, app);
-        let t_style = if stuck { p.stuck } else { p.terminating };
-        Line::styled(text, t_style)
-    } else if let Some(l) = e.lease.as_ref().filter(|l| l.live) {
-        Line::styled(format!("⟳ lease {}", sanitize(&l.holder)), p.accent)
-    } else if let Some(r) = e.reasons.first() {
-        Line::styled(sanitize(r).into_owned(), p.warn)
-    } else {
-        Line::raw("")
-    };
-    let lines = vec![
+    let mut lines = vec![
         Line::styled(format!("{} · {mode}", sanitize(&e.key.namespace)), p.muted),
         Line::styled(word, hs.add_modifier(Modifier::BOLD)),
         Line::raw(format!("ready {}/{}", e.ready, e.desired)),
-        fourth,
     ];
+    if let (Health::Terminating, Some(t)) = (e.health, &e.oldest_terminating) {
+        let (head, tail, stuck) = terminating_parts(t, app);
+        let style = terminating_style(p, stuck);
+        lines.push(Line::styled(head, style));
+        lines.push(Line::styled(tail, style));
+    } else if let Some(l) = e.lease.as_ref().filter(|l| l.live) {
+        lines.push(Line::styled(
+            format!("⟳ lease {}", sanitize(&l.holder)),
+            p.accent,
+        ));
+        if let Some(step) = &l.step {
+            lines.push(Line::styled(format!("  step {}", sanitize(step)), p.accent));
+        }
+    } else {
+        lines.extend(
+            e.reasons
+                .iter()
+                .take(2)
+                .map(|r| Line::styled(sanitize(r).into_owned(), p.warn)),
+        );
+    }
     frame.render_widget(Paragraph::new(lines).block(block).style(p.base), area);
 }
 
@@ -124,6 +133,26 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         );
     }
     let rows = &app.table.rows;
+    // Tiles on top; below them, when there is room, the cycled endpoint's resource tree.
+    let cols = grid(body).0;
+    let needed = u16::try_from(rows.len().div_ceil(cols).max(1))
+        .unwrap_or(u16::MAX)
+        .saturating_mul(TILE_HEIGHT);
+    let tiles_h = if body.height >= needed + 6 {
+        needed
+    } else {
+        needed.min((body.height * 3 / 5 / TILE_HEIGHT).max(1) * TILE_HEIGHT)
+    };
+    let (body, tree_area) = if body.height >= tiles_h + 6 {
+        let [t, r] =
+            Layout::vertical([Constraint::Length(tiles_h), Constraint::Min(0)]).areas(body);
+        (t, Some(r))
+    } else {
+        (body, None)
+    };
+    if let Some(r) = tree_area {
+        resources::draw(frame, app, r);
+    }
     let (cols, grid_rows) = grid(body);
     let per_page = cols * grid_rows;
     let page = app.table.selected / per_page.max(1);

@@ -27,7 +27,7 @@ pub fn areas(area: Rect) -> Areas {
         let [top, bottom] =
             Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(main);
         let [endpoints, resources] =
-            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(top);
+            Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(top);
         Areas {
             endpoints,
             resources,

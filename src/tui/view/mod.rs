@@ -89,31 +89,42 @@ pub(crate) fn title<'a>(p: &Palette, name: &'a str, extra: String) -> Line<'a> {
     Line::from(spans)
 }
 
-/// `Terminating 12m3s · fin.a, fin.b · grace 30s`, and whether it is past the warn threshold.
-pub(crate) fn terminating_text(t: &Terminating, app: &App) -> (String, bool) {
+/// A Terminating object's state in two parts: the head `⊘ Terminating 12m3s` (past the warn
+/// threshold `⚠ stuck · Terminating 47m12s`) and the tail `fin.a, fin.b · grace 30s` (what holds
+/// it; empty when nothing does); and whether it is stuck.
+pub(crate) fn terminating_parts(t: &Terminating, app: &App) -> (String, String, bool) {
     let secs = app.now.as_second() - t.since.as_second();
     let warn = i64::try_from(app.opts.settings.endpoints.terminating_warn_after.as_secs())
         .unwrap_or(i64::MAX);
     let stuck = secs >= warn;
-    let mut s = String::new();
-    if stuck {
-        s.push_str("⚠ stuck · ");
-    }
-    s.push_str("Terminating ");
-    s.push_str(&elapsed_secs(secs));
+    let head = format!(
+        "{}Terminating {}",
+        if stuck { "⚠ stuck · " } else { "⊘ " },
+        elapsed_secs(secs)
+    );
+    let mut tail: Vec<String> = Vec::new();
     if !t.finalizers.is_empty() {
-        s.push_str(" · ");
         let fins: Vec<_> = t
             .finalizers
             .iter()
             .map(|f| super::text::sanitize(f))
             .collect();
-        s.push_str(&fins.join(", "));
+        tail.push(fins.join(", "));
     }
     if let Some(g) = t.grace_period_seconds {
-        s.push_str(&format!(" · grace {g}s"));
+        tail.push(format!("grace {g}s"));
     }
-    (s, stuck)
+    (head, tail.join(" · "), stuck)
+}
+
+/// Both parts on one line: `⚠ stuck · Terminating 12m3s · inferenceservice.finalizers`.
+pub(crate) fn terminating_text(t: &Terminating, app: &App) -> (String, bool) {
+    let (head, tail, stuck) = terminating_parts(t, app);
+    if tail.is_empty() {
+        (head, stuck)
+    } else {
+        (format!("{head} · {tail}"), stuck)
+    }
 }
 
 pub(crate) fn terminating_style(p: &Palette, stuck: bool) -> Style {

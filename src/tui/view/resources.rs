@@ -1,28 +1,51 @@
 //! The selected endpoint's resources as a tree: InferenceService -> Deployment -> ReplicaSet ->
-//! Pods, and Service, HPA, Ingress, with status, age, and for Terminating objects how long, the
-//! finalizers holding them and the grace period.
+//! Pods, and Service, HPA, Ingress, with status and age. A Terminating object takes two lines:
+//! `⚠ stuck · Terminating 12m3s`, then the finalizers holding it and its grace period, so the
+//! reason is never cut off by a narrow column.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::text::Line;
+use ratatui::text::{Line, Text};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use super::super::app::{App, Pane};
 use super::super::fmt::age;
 use super::super::style::{health_symbol, health_word};
-use super::super::table::visible_offset;
 use super::super::text::sanitize;
 use super::super::tree::TreeRow;
-use super::{pane_block, terminating_style, terminating_text, title};
+use super::{pane_block, terminating_parts, terminating_style, title};
+
+/// Lines a row takes: two for a Terminating object held by finalizers or a grace period.
+pub fn row_height(r: &TreeRow) -> usize {
+    match &r.terminating {
+        Some(t) if !t.finalizers.is_empty() || t.grace_period_seconds.is_some() => 2,
+        _ => 1,
+    }
+}
+
+/// The first row to show so the selected row fits in `height` lines, moving as little as
+/// possible from `offset`.
+pub fn visible_offset(rows: &[TreeRow], offset: usize, selected: usize, height: usize) -> usize {
+    let selected = selected.min(rows.len().saturating_sub(1));
+    let mut o = offset.min(selected);
+    while o < selected && rows[o..=selected].iter().map(row_height).sum::<usize>() > height.max(1) {
+        o += 1;
+    }
+    o
+}
 
 fn row<'a>(r: &TreeRow, app: &App) -> Row<'a> {
     let p = &app.palette;
     let object = format!("{}{}/{}", r.prefix, r.kind.short(), sanitize(&r.name));
     let status = match &r.terminating {
         Some(t) => {
-            let (text, stuck) = terminating_text(t, app);
-            let text = if stuck { text } else { format!("⊘ {text}") };
-            Cell::from(text).style(terminating_style(p, stuck))
+            let (head, tail, stuck) = terminating_parts(t, app);
+            let style = terminating_style(p, stuck);
+            let mut lines = vec![Line::styled(head, style)];
+            if !tail.is_empty() {
+                lines.push(Line::styled(format!("  {tail}"), style));
+            }
+            Cell::from(Text::from(lines))
         }
         None => {
             let what = if r.summary.is_empty() {
@@ -38,6 +61,7 @@ fn row<'a>(r: &TreeRow, app: &App) -> Row<'a> {
         status,
         Cell::from(age(r.created, app.now)),
     ])
+    .height(u16::try_from(row_height(r)).unwrap_or(1))
 }
 
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
@@ -60,14 +84,18 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         return;
     }
     let height = usize::from(inner.height.saturating_sub(1));
-    let offset = visible_offset(tree.offset, tree.selected, tree.rows.len(), height);
+    let offset = visible_offset(&tree.rows, tree.offset, tree.selected, height);
     let focused = app.focus() == Pane::Resources;
+    let mut used = 0;
     let rows: Vec<Row> = tree
         .rows
         .iter()
         .enumerate()
         .skip(offset)
-        .take(height)
+        .take_while(|(_, r)| {
+            used += row_height(r);
+            used <= height
+        })
         .map(|(i, r)| {
             let row = row(r, app);
             if i == tree.selected {
@@ -81,10 +109,21 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             }
         })
         .collect();
+    // The object column as wide as its longest entry, but at most half the pane.
+    let longest = tree
+        .rows
+        .iter()
+        .map(|r| r.prefix.chars().count() + r.kind.short().len() + 1 + r.name.chars().count())
+        .max()
+        .unwrap_or(6);
+    let object_w = u16::try_from(longest)
+        .unwrap_or(u16::MAX)
+        .min(inner.width / 2)
+        .max(6);
     let widths = [
-        Constraint::Fill(4),
-        Constraint::Fill(5),
-        Constraint::Length(6),
+        Constraint::Length(object_w),
+        Constraint::Fill(1),
+        Constraint::Length(5),
     ];
     let header = Row::new(["OBJECT", "STATUS", "AGE"]).style(p.header);
     frame.render_widget(
