@@ -314,6 +314,17 @@ fn move_by(app: &mut App, delta: isize) {
             };
             let d = if app.tab == Tab::Logs { -delta } else { delta };
             *scroll = scroll.saturating_add_signed(d);
+            // Never scroll past the last line.
+            match app.tab {
+                Tab::Detail => {
+                    let last = super::view::detail::lines(app).len().saturating_sub(1);
+                    app.detail.scroll = app.detail.scroll.min(last);
+                }
+                Tab::Events => {
+                    app.events.scroll = app.events.scroll.min(app.events.rows.len() + 1);
+                }
+                _ => {}
+            }
             if app.tab == Tab::Logs {
                 app.logs.scroll = app.logs.scroll.min(app.logs.buf.len());
                 if app.logs.scroll == 0 && delta > 0 {

@@ -458,3 +458,37 @@ fn watch_states_and_updates_are_recorded() {
         text: String::new(),
     };
 }
+
+#[test]
+fn resource_selection_follows_uid_and_detail_scroll_stops_at_the_end() {
+    let mut app = app();
+    feed(
+        &mut app,
+        [special(Key::Enter), key('j'), key('j'), key('j')],
+    );
+    assert_eq!(
+        app.tree.selected().map(|r| r.name.as_str()),
+        Some("llama-prod-predictor-7c9d8-abcde")
+    );
+    // The ReplicaSet disappears above the pod (its rows shift): the pod stays selected.
+    let mut fleet = fixtures::fleet();
+    for e in &mut fleet {
+        if e.key.name == "llama-prod" {
+            let deploy = &mut e.resources[0].children[0];
+            let rs = deploy.children.remove(0);
+            deploy.children = rs.children;
+        }
+    }
+    let fx = feed(&mut app, [Msg::Endpoints(fleet)]);
+    assert_eq!(
+        app.tree.selected().map(|r| r.name.as_str()),
+        Some("llama-prod-predictor-7c9d8-abcde")
+    );
+    assert!(fx.is_empty(), "same object, no new LoadDetail: {fx:?}");
+    feed(&mut app, [special(Key::Enter)]);
+    for _ in 0..500 {
+        feed(&mut app, [key('j')]);
+    }
+    let lines = crate::tui::view::detail::lines(&app).len();
+    assert_eq!(app.detail.scroll, lines - 1);
+}
