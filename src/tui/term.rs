@@ -8,7 +8,7 @@ use std::sync::Once;
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::execute;
 use crossterm::terminal::{
-    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -24,27 +24,23 @@ impl TerminalGuard {
     pub fn enter(mouse: bool) -> io::Result<TerminalGuard> {
         install_panic_hook();
         enable_raw_mode()?;
-        let mut out = stdout();
-        let entered = if mouse {
-            execute!(out, EnterAlternateScreen, EnableMouseCapture)
-        } else {
-            execute!(out, EnterAlternateScreen)
-        };
-        if let Err(e) = entered {
+        // Any failure from here on leaves the terminal as it was found.
+        Self::setup(mouse).inspect_err(|_| {
             let _ = restore();
-            return Err(e);
+        })
+    }
+
+    fn setup(mouse: bool) -> io::Result<TerminalGuard> {
+        let mut out = stdout();
+        // Clearing here rather than with `Terminal::clear`, which asks the terminal for the
+        // cursor position and fails where nothing answers (a bare pty, some multiplexers).
+        execute!(out, EnterAlternateScreen, Clear(ClearType::All))?;
+        if mouse {
+            execute!(out, EnableMouseCapture)?;
         }
-        match Terminal::new(CrosstermBackend::new(stdout())) {
-            Ok(mut terminal) => {
-                terminal.hide_cursor()?;
-                terminal.clear()?;
-                Ok(TerminalGuard { terminal })
-            }
-            Err(e) => {
-                let _ = restore();
-                Err(e)
-            }
-        }
+        let mut terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
+        terminal.hide_cursor()?;
+        Ok(TerminalGuard { terminal })
     }
 }
 
