@@ -10,4 +10,5 @@ pub mod config;
 pub mod exit;
 pub mod logging;
 pub mod sim;
+pub mod tui;
 pub mod util;
