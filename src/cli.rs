@@ -92,6 +92,20 @@ impl GlobalArgs {
     pub fn is_readonly(&self) -> bool {
         self.readonly || self.kiosk
     }
+
+    /// The cluster these flags point at: `--kubeconfig`, `--context`, `-n` or `-A`.
+    pub fn cluster_target(&self) -> crate::cluster::ClusterTarget {
+        use crate::cluster::Scope;
+        crate::cluster::ClusterTarget {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            namespace: if self.all_namespaces {
+                Some(Scope::All)
+            } else {
+                self.namespace.clone().map(Scope::Namespace)
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]

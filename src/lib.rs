@@ -10,4 +10,6 @@ pub mod config;
 pub mod exit;
 pub mod logging;
 pub mod sim;
+pub mod text;
+pub mod tui;
 pub mod util;

@@ -143,7 +143,11 @@ impl DeploymentController {
         let template = d.pointer("/spec/template").cloned().unwrap_or(json!({}));
         let hash = template_hash(self.seed, &template);
         let desired = int_at(&d, "/spec/replicas").unwrap_or(1).max(0);
-        let (mut owned, _) = store.list(&REPLICASETS, Some(ns), &|rs| controlled_by(rs, &uid));
+        let mut owned: Vec<Arc<Value>> = store
+            .dependents(&REPLICASETS, &uid)
+            .into_iter()
+            .filter(|rs| controlled_by(rs, &uid))
+            .collect();
         let max_rev = owned.iter().map(|rs| revision(rs)).max().unwrap_or(0);
         let mut retry = None;
 

@@ -209,7 +209,12 @@ impl Kubelet {
         NODES[(h % NODES.len() as u64) as usize]
     }
 
-    fn delay(&self, base: Duration, pod: &Value, what: &str) -> Duration {
+    /// The scenario's delay for this pod, or none while the simulator warms up (pods that exist
+    /// when a scenario loads start out running, as on a cluster that has been up for a while).
+    fn delay(&self, ctx: &SimContext, base: Duration, pod: &Value, what: &str) -> Duration {
+        if ctx.is_warming() {
+            return Duration::ZERO;
+        }
         jitter(
             base,
             self.seed,
@@ -270,7 +275,7 @@ impl Kubelet {
 
     fn progress_pending(&mut self, ctx: &SimContext, pod: &Value) -> Option<Duration> {
         let now = Instant::now();
-        let start = self.delay(ctx.settings.pod_start_delay, pod, "start");
+        let start = self.delay(ctx, ctx.settings.pod_start_delay, pod, "start");
         let key = (
             meta::namespace(pod).to_string(),
             meta::name(pod).to_string(),
@@ -312,12 +317,12 @@ impl Kubelet {
             run.log = Some(log);
             self.floods_dirty = true;
         }
-        Some(self.delay(ctx.settings.pod_ready_delay, pod, "ready"))
+        Some(self.delay(ctx, ctx.settings.pod_ready_delay, pod, "ready"))
     }
 
     fn progress_running(&mut self, ctx: &SimContext, pod: &Value) -> Option<Duration> {
         let now = Instant::now();
-        let ready_delay = self.delay(ctx.settings.pod_ready_delay, pod, "ready");
+        let ready_delay = self.delay(ctx, ctx.settings.pod_ready_delay, pod, "ready");
         let key = (
             meta::namespace(pod).to_string(),
             meta::name(pod).to_string(),

@@ -34,7 +34,7 @@ use events::EventRecorder;
 
 /// Starts every controller; they stop when `shutdown` is cancelled.
 pub fn spawn_all(ctx: Arc<SimContext>, shutdown: CancellationToken) -> Vec<JoinHandle<()>> {
-    let events = EventRecorder::new(ctx.store.clone());
+    let events = EventRecorder::for_context(ctx.clone());
     let (states, poller) = runner::watch_states(ctx.clone(), shutdown.clone());
     let deployment = deployment::DeploymentController {
         seed: ctx.settings.seed,

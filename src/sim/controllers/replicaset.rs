@@ -30,7 +30,11 @@ pub fn sync(ctx: &SimContext, events: &EventRecorder, ns: &str, name: &str) -> O
     let store = &ctx.store;
     let rs = get(store, &REPLICASETS, ns, name)?;
     let uid = meta::uid(&rs).to_string();
-    let (pods, _) = store.list(&PODS, Some(ns), &|p| controlled_by(p, &uid));
+    let pods: Vec<Arc<Value>> = store
+        .dependents(&PODS, &uid)
+        .into_iter()
+        .filter(|p| controlled_by(p, &uid))
+        .collect();
     let mut active: Vec<Arc<Value>> = pods.into_iter().filter(|p| is_active(p)).collect();
     let desired = usize::try_from(int_at(&rs, "/spec/replicas").unwrap_or(1).max(0)).unwrap_or(0);
     let mut retry = None;
