@@ -126,7 +126,7 @@ impl Bridge {
                 stack.extend(node.children.iter());
             }
         }
-        events.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
+        events.sort_by_key(|e| std::cmp::Reverse(e.last_seen));
         Msg::EndpointEvents {
             endpoint: key.clone(),
             events,
