@@ -111,7 +111,9 @@ pub(crate) fn terminating_parts(t: &Terminating, app: &App) -> (String, String, 
             .collect();
         tail.push(fins.join(", "));
     }
-    if let Some(g) = t.grace_period_seconds {
+    // A grace period matters while it runs (pods); 0 (every non-pod, and a pod the kubelet has
+    // finished with) would only be noise next to the finalizers that really hold the object.
+    if let Some(g) = t.grace_period_seconds.filter(|g| *g > 0) {
         tail.push(format!("grace {g}s"));
     }
     (head, tail.join(" · "), stuck)
