@@ -16,7 +16,7 @@ use super::objects::{
     Cond, conditions_of, controlled_by, controller_name, generation, get, hash_value, int_at,
     owner_ref, set_condition, write_opts, write_status,
 };
-use super::replicaset;
+use super::replicaset::{self, PodIndex};
 use super::runner::Controller;
 use crate::sim::context::SimContext;
 use crate::sim::faults::{ControllerState, Controllers};
@@ -38,8 +38,19 @@ pub enum Key {
 }
 
 pub struct DeploymentController {
-    pub seed: u64,
-    pub events: Arc<EventRecorder>,
+    seed: u64,
+    events: Arc<EventRecorder>,
+    pods: PodIndex,
+}
+
+impl DeploymentController {
+    pub fn new(seed: u64, events: Arc<EventRecorder>) -> Self {
+        DeploymentController {
+            seed,
+            events,
+            pods: PodIndex::default(),
+        }
+    }
 }
 
 impl Controller for DeploymentController {
@@ -72,12 +83,22 @@ impl Controller for DeploymentController {
             owners("Deployment", &mut names);
             out.extend(names.into_iter().map(|n| Key::Deployment(ns.clone(), n)));
         } else if change.rt == &PODS {
+            match change.kind {
+                ChangeKind::Deleted => {
+                    let rv = change.rv;
+                    self.pods.remove(&ns, change.name(), rv);
+                }
+                _ => self.pods.upsert(change.object.clone()),
+            }
             owners("ReplicaSet", &mut names);
             out.extend(names.into_iter().map(|n| Key::ReplicaSet(ns.clone(), n)));
         }
     }
 
     fn resync(&mut self, ctx: &SimContext, out: &mut Vec<Key>) {
+        self.pods.clear();
+        let (pods, _) = ctx.store.list(&PODS, None, &|_| true);
+        pods.into_iter().for_each(|p| self.pods.upsert(p));
         let key = |o: &Arc<Value>| (meta::namespace(o).to_string(), meta::name(o).to_string());
         let (rss, _) = ctx.store.list(&REPLICASETS, None, &|_| true);
         out.extend(rss.iter().map(|o| {
@@ -94,7 +115,9 @@ impl Controller for DeploymentController {
     fn reconcile(&mut self, ctx: &SimContext, _: &Controllers, key: &Key) -> Option<Duration> {
         match key {
             Key::Deployment(ns, name) => self.sync_deployment(ctx, ns, name),
-            Key::ReplicaSet(ns, name) => replicaset::sync(ctx, &self.events, ns, name),
+            Key::ReplicaSet(ns, name) => {
+                replicaset::sync(ctx, &self.events, &mut self.pods, ns, name)
+            }
         }
     }
 }

@@ -36,10 +36,7 @@ use events::EventRecorder;
 pub fn spawn_all(ctx: Arc<SimContext>, shutdown: CancellationToken) -> Vec<JoinHandle<()>> {
     let events = EventRecorder::new(ctx.store.clone());
     let (states, poller) = runner::watch_states(ctx.clone(), shutdown.clone());
-    let deployment = deployment::DeploymentController {
-        seed: ctx.settings.seed,
-        events: events.clone(),
-    };
+    let deployment = deployment::DeploymentController::new(ctx.settings.seed, events.clone());
     let kubelet = kubelet::Kubelet::new(&ctx, events.clone());
     let kserve = kserve::KServeController::new(events);
     let (c, s, st) = (&ctx, &shutdown, &states);

@@ -106,7 +106,10 @@ pub fn owner_ref(owner: &Value) -> Value {
 
 /// The ownerReference with `controller: true`, if any.
 pub fn controller_ref(obj: &Value) -> Option<&Value> {
-    meta::owner_references(obj)
+    // Plain lookups rather than JSON pointers: this runs over every pod on hot paths.
+    obj.get("metadata")?
+        .get("ownerReferences")?
+        .as_array()?
         .iter()
         .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
 }
@@ -172,6 +175,10 @@ pub fn write_status(
     status: Value,
     manager: &str,
 ) -> Result<Arc<Value>, ApiError> {
+    if obj.get("status") == Some(&status) {
+        // Nothing to write (the store would skip it too, after copying the object twice).
+        return Ok(Arc::new(obj.clone()));
+    }
     let uid = meta::uid(obj).to_string();
     store.patch(
         rt,
