@@ -43,6 +43,9 @@ impl Default for SimSettings {
 }
 
 pub struct SimContext {
+    /// Who requests without credentials act as. kubectl never sends a bearer token over plain
+    /// HTTP (kubernetes/kubectl#744), so the simulator's `--user` is also its anonymous user.
+    pub default_user: std::sync::RwLock<String>,
     pub store: Arc<Store>,
     pub faults: Arc<Faults>,
     pub logs: Arc<LogHub>,
@@ -53,11 +56,23 @@ pub struct SimContext {
 impl SimContext {
     pub fn new(settings: SimSettings, faults: Faults) -> Arc<SimContext> {
         Arc::new(SimContext {
+            default_user: std::sync::RwLock::new("admin".to_string()),
             store: Store::new(settings.seed),
             faults: Arc::new(faults),
             logs: Arc::new(LogHub::default()),
             audit: Arc::new(AuditLog::default()),
             settings,
         })
+    }
+
+    pub fn default_user(&self) -> String {
+        self.default_user
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn set_default_user(&self, user: &str) {
+        *self.default_user.write().unwrap_or_else(|p| p.into_inner()) = user.to_string();
     }
 }

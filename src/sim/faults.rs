@@ -1,6 +1,6 @@
 //! Faults as data: latency, injected errors, controllers switched off or broken, dropped watch
-//! streams, and per-user RBAC rules. Scenarios set the initial faults; the admin API changes them
-//! live. Everything here is plain serde data so both speak the same JSON.
+//! streams, and per-user RBAC rules. The types are the scenario file's own (`scenario::model`), so
+//! a scenario's `faults:` and the admin API speak the same JSON.
 
 use std::collections::BTreeMap;
 use std::sync::RwLock;
@@ -10,28 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
 use super::rng::Rng;
-
-/// State of one controller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub enum ControllerState {
-    #[default]
-    Up,
-    Down,
-    /// Runs, but its deletion handling is broken (KServe: never removes its finalizer).
-    Broken,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-pub struct Controllers {
-    pub deployment: ControllerState,
-    pub kserve: ControllerState,
-    /// The KServe controller's deletion handling, a fault separate from the controller itself.
-    pub kserve_deletion: ControllerState,
-    pub garbage_collector: ControllerState,
-    pub kubelet: ControllerState,
-}
+pub use super::scenario::{ControllerState, Controllers, ErrorFault, LatencyFault, Rule, Verb};
 
 impl Controllers {
     /// The state of a controller by its name in the admin API.
@@ -47,54 +26,6 @@ impl Controllers {
     }
 }
 
-/// Added latency for matching requests. Empty verb/resource match everything.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LatencyRule {
-    #[serde(default)]
-    pub verb: String,
-    #[serde(default)]
-    pub resource: String,
-    pub ms: u64,
-}
-
-/// An injected error for matching requests, for `count` requests or with a probability.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ErrorRule {
-    #[serde(default)]
-    pub verb: String,
-    #[serde(default)]
-    pub resource: String,
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub namespace: String,
-    pub code: u16,
-    #[serde(default)]
-    pub message: String,
-    /// How many matching requests fail; none = every one (subject to probability).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub count: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub probability: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retry_after_seconds: Option<u64>,
-}
-
-/// One RBAC rule: `*` or empty lists allow everything in that dimension.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Rule {
-    pub verbs: Vec<String>,
-    /// Plural resources, `*`, or `plural/subresource` (`pods/log`).
-    pub resources: Vec<String>,
-    #[serde(default)]
-    pub api_groups: Vec<String>,
-    #[serde(default)]
-    pub namespaces: Vec<String>,
-}
-
 /// What a request is, for matching faults and rules.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestAttrs<'a> {
@@ -107,17 +38,28 @@ pub struct RequestAttrs<'a> {
     pub name: &'a str,
 }
 
+impl RequestAttrs<'_> {
+    /// `pods` or `pods/log`, as RBAC rules name it.
+    fn rbac_resource(&self) -> String {
+        if self.subresource.is_empty() {
+            self.resource.to_string()
+        } else {
+            format!("{}/{}", self.resource, self.subresource)
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 pub struct FaultState {
     pub controllers: Controllers,
-    pub latency: Vec<LatencyRule>,
-    pub errors: Vec<ErrorRule>,
+    pub latency: Vec<LatencyFault>,
+    pub errors: Vec<ErrorFault>,
     /// End every watch stream after this many seconds (clients must re-watch).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub watch_drop_every_seconds: Option<u64>,
-    /// RBAC rules by user name. A user not listed here has no rights at all, except `admin`,
-    /// who may do everything unless listed.
+    pub watch_drop_every_seconds: Option<u32>,
+    /// RBAC rules by user name. A user not listed has no rights at all, except `admin`, who may
+    /// do everything unless listed.
     pub users: BTreeMap<String, Vec<Rule>>,
 }
 
@@ -126,7 +68,11 @@ pub struct Faults {
     rng: std::sync::Mutex<Rng>,
 }
 
-fn matches_word(pattern: &str, value: &str) -> bool {
+fn verb_matches(pattern: Verb, verb: &str) -> bool {
+    Verb::parse(verb).is_some_and(|v| pattern.matches(v))
+}
+
+fn word_matches(pattern: &str, value: &str) -> bool {
     pattern.is_empty() || pattern == "*" || pattern == value
 }
 
@@ -151,7 +97,6 @@ impl Faults {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .controllers
-            .clone()
     }
 
     pub fn watch_drop_every(&self) -> Option<Duration> {
@@ -160,7 +105,7 @@ impl Faults {
             .unwrap_or_else(|p| p.into_inner())
             .watch_drop_every_seconds
             .filter(|s| *s > 0)
-            .map(Duration::from_secs)
+            .map(|s| Duration::from_secs(u64::from(s)))
     }
 
     /// Total added latency for a request.
@@ -169,7 +114,7 @@ impl Faults {
         let ms: u64 = st
             .latency
             .iter()
-            .filter(|r| matches_word(&r.verb, req.verb) && matches_word(&r.resource, req.resource))
+            .filter(|r| verb_matches(r.verb, req.verb) && word_matches(&r.resource, req.resource))
             .map(|r| r.ms)
             .sum();
         Duration::from_millis(ms)
@@ -181,18 +126,18 @@ impl Faults {
         let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
         let mut fired = None;
         for (i, r) in st.errors.iter_mut().enumerate() {
-            let hit = matches_word(&r.verb, req.verb)
-                && matches_word(&r.resource, req.resource)
-                && matches_word(&r.name, req.name)
-                && matches_word(&r.namespace, req.namespace)
+            let hit = verb_matches(r.verb, req.verb)
+                && word_matches(&r.resource, req.resource)
+                && word_matches(r.name.as_deref().unwrap_or(""), req.name)
+                && word_matches(r.namespace.as_deref().unwrap_or(""), req.namespace)
                 && r.count != Some(0);
             if !hit {
                 continue;
             }
-            if let Some(p) = r.probability {
-                if rng.unit() >= p {
-                    continue;
-                }
+            if let Some(p) = r.probability
+                && rng.unit() >= p
+            {
+                continue;
             }
             if let Some(c) = r.count.as_mut() {
                 *c -= 1;
@@ -210,9 +155,16 @@ impl Faults {
     /// Whether `user` may do this request.
     pub fn allowed(&self, user: &str, req: &RequestAttrs) -> bool {
         let st = self.state.read().unwrap_or_else(|p| p.into_inner());
+        let Some(verb) = Verb::parse(req.verb) else {
+            return false;
+        };
+        let ns = (!req.namespace.is_empty()).then_some(req.namespace);
+        let resource = req.rbac_resource();
         match st.users.get(user) {
             None => user == "admin",
-            Some(rules) => rules.iter().any(|r| rule_allows(r, req)),
+            Some(rules) => rules
+                .iter()
+                .any(|r| r.allows(verb, req.group, &resource, ns)),
         }
     }
 
@@ -227,39 +179,10 @@ impl Faults {
     }
 }
 
-fn rule_allows(r: &Rule, req: &RequestAttrs) -> bool {
-    let any = |list: &[String], v: &str| list.is_empty() || list.iter().any(|x| x == "*" || x == v);
-    let full = if req.subresource.is_empty() {
-        req.resource.to_string()
-    } else {
-        format!("{}/{}", req.resource, req.subresource)
-    };
-    let resource_ok = r.resources.iter().any(|x| {
-        x == "*"
-            || *x == full
-            || (req.subresource.is_empty() && x == req.resource)
-            || (x.ends_with("/*") && x.trim_end_matches("/*") == req.resource)
-    });
-    any(&r.verbs, req.verb)
-        && resource_ok
-        && any(&r.api_groups, req.group)
-        && (req.namespace.is_empty() || any(&r.namespaces, req.namespace))
-}
-
-fn error_for(r: &ErrorRule) -> ApiError {
-    let msg = if r.message.is_empty() {
-        "injected fault"
-    } else {
-        r.message.as_str()
-    };
-    match r.code {
-        429 => {
-            let mut e = ApiError::too_many_requests(r.retry_after_seconds.unwrap_or(1));
-            if !r.message.is_empty() {
-                e.message = r.message.clone();
-            }
-            e
-        }
+fn error_for(r: &ErrorFault) -> ApiError {
+    let msg = r.message.as_deref().unwrap_or("injected fault");
+    let mut e = match r.code {
+        429 => ApiError::too_many_requests(u64::from(r.retry_after_seconds.unwrap_or(1))),
         500 => ApiError::internal(msg),
         503 => ApiError::new(503, "ServiceUnavailable", msg),
         504 => ApiError::new(504, "Timeout", msg),
@@ -267,12 +190,20 @@ fn error_for(r: &ErrorRule) -> ApiError {
         403 => ApiError::new(403, "Forbidden", msg),
         404 => ApiError::new(404, "NotFound", msg),
         code => ApiError::new(code, "InternalError", msg),
+    };
+    if let Some(m) = &r.message {
+        e.message = m.clone();
     }
+    if r.code == 503 {
+        e.retry_after = r.retry_after_seconds.map(u64::from);
+    }
+    e
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::scenario::NamespaceScope;
 
     fn attrs<'a>(verb: &'a str, resource: &'a str, ns: &'a str) -> RequestAttrs<'a> {
         RequestAttrs {
@@ -287,19 +218,13 @@ mod tests {
 
     #[test]
     fn counted_errors_fire_then_disappear() {
+        let rule: ErrorFault = serde_json::from_value(serde_json::json!({
+            "verb": "delete", "resource": "pods", "code": 429, "count": 2, "retryAfterSeconds": 3
+        }))
+        .unwrap();
         let f = Faults::new(
             FaultState {
-                errors: vec![ErrorRule {
-                    verb: "delete".into(),
-                    resource: "pods".into(),
-                    name: String::new(),
-                    namespace: String::new(),
-                    code: 429,
-                    message: String::new(),
-                    count: Some(2),
-                    probability: None,
-                    retry_after_seconds: Some(3),
-                }],
+                errors: vec![rule],
                 ..Default::default()
             },
             1,
@@ -318,10 +243,10 @@ mod tests {
         users.insert(
             "viewer".to_string(),
             vec![Rule {
-                verbs: vec!["get".into(), "list".into(), "watch".into()],
+                verbs: vec![Verb::Get, Verb::List, Verb::Watch],
                 resources: vec!["*".into()],
-                api_groups: vec![],
-                namespaces: vec!["*".into()],
+                api_groups: None,
+                namespaces: NamespaceScope::All,
             }],
         );
         let f = Faults::new(

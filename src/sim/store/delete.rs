@@ -81,11 +81,16 @@ impl Store {
             let remove_now = if meta::is_terminating(&old) {
                 // A shorter grace period may bring a pod's deletion forward; nothing else moves
                 // an existing deletionTimestamp.
-                if let (Some(g), Some(current)) = (grace, existing_grace) {
-                    if g < current {
-                        let md = meta::metadata_mut(&mut obj);
-                        md.insert("deletionGracePeriodSeconds".into(), json!(g));
-                        let at = now + jiff::SignedDuration::from_secs(g);
+                if let (Some(g), Some(current)) = (grace, existing_grace)
+                    && g < current
+                {
+                    let at = now + jiff::SignedDuration::from_secs(g);
+                    let earlier = meta::deletion_timestamp(&old)
+                        .and_then(meta::parse_time)
+                        .is_none_or(|existing| at < existing);
+                    let md = meta::metadata_mut(&mut obj);
+                    md.insert("deletionGracePeriodSeconds".into(), json!(g));
+                    if earlier {
                         md.insert("deletionTimestamp".into(), json!(meta::format_time(at)));
                     }
                 }
@@ -174,27 +179,27 @@ fn check_preconditions(
     obj: &Value,
     pre: &Precondition,
 ) -> Result<(), ApiError> {
-    if let Some(uid) = &pre.uid {
-        if uid != meta::uid(obj) {
-            return Err(ApiError::precondition_failed(
-                rt,
-                name,
-                "UID",
-                uid,
-                meta::uid(obj),
-            ));
-        }
+    if let Some(uid) = &pre.uid
+        && uid != meta::uid(obj)
+    {
+        return Err(ApiError::precondition_failed(
+            rt,
+            name,
+            "UID",
+            uid,
+            meta::uid(obj),
+        ));
     }
-    if let Some(rv) = &pre.resource_version {
-        if rv != meta::resource_version(obj) {
-            return Err(ApiError::precondition_failed(
-                rt,
-                name,
-                "ResourceVersion",
-                rv,
-                meta::resource_version(obj),
-            ));
-        }
+    if let Some(rv) = &pre.resource_version
+        && rv != meta::resource_version(obj)
+    {
+        return Err(ApiError::precondition_failed(
+            rt,
+            name,
+            "ResourceVersion",
+            rv,
+            meta::resource_version(obj),
+        ));
     }
     Ok(())
 }
@@ -241,5 +246,40 @@ fn bump_generation(obj: &mut Value) {
         .unwrap_or(0);
     if g > 0 {
         meta::metadata_mut(obj).insert("generation".into(), json!(g + 1));
+    }
+}
+
+impl Store {
+    /// Moves the deletionTimestamp of a terminating object to `at` (scenario loading only: the
+    /// API never allows this). Bumps the revision like any write.
+    pub fn backdate_deletion(
+        &self,
+        rt: &'static ResourceType,
+        namespace: &str,
+        name: &str,
+        at: jiff::Timestamp,
+    ) -> Result<Arc<Value>, ApiError> {
+        self.with_state(|st, out| {
+            let old =
+                lookup(st, rt, namespace, name).ok_or_else(|| ApiError::not_found(rt, name))?;
+            if !meta::is_terminating(&old) {
+                return Ok(old);
+            }
+            let mut obj = (*old).clone();
+            let rv = st.next_rv();
+            let md = meta::metadata_mut(&mut obj);
+            md.insert("deletionTimestamp".into(), json!(meta::format_time(at)));
+            md.insert("resourceVersion".into(), json!(rv.to_string()));
+            let obj = Arc::new(obj);
+            st.insert(rt, obj.clone());
+            out.push(Arc::new(Change {
+                rv,
+                kind: ChangeKind::Modified,
+                rt,
+                object: obj.clone(),
+                previous: Some(old),
+            }));
+            Ok(obj)
+        })
     }
 }

@@ -1,0 +1,438 @@
+//! get, list (with paging), create, update, patch, delete and the `status`/`scale` subresources.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::http::{Method, header};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::query::Filter;
+use super::response::{error_response, json_response};
+use super::{ApiRequest, HttpState};
+use crate::sim::error::{ApiError, success_status};
+use crate::sim::kinds::ResourceType;
+use crate::sim::meta;
+use crate::sim::patch::{self, PatchType};
+use crate::sim::store::{DeleteOptions, DeleteOutcome, Precondition, Propagation, WriteOptions};
+
+mod review;
+mod scale;
+
+/// A list being read page by page: when it was taken, its items, its resourceVersion.
+type ListSnapshot = (Instant, Arc<Vec<Arc<Value>>>, u64);
+
+/// Snapshots of lists being read page by page, so every page is consistent with the first.
+#[derive(Default)]
+pub struct PageCache {
+    next_id: u64,
+    pages: HashMap<u64, ListSnapshot>,
+}
+
+/// How long an unfinished paged list is kept (the apiserver's etcd compaction window is 5 min).
+const PAGE_TTL: Duration = Duration::from_secs(300);
+
+pub async fn serve(st: &Arc<HttpState>, req: &ApiRequest) -> Response {
+    match handle(st, req) {
+        Ok(resp) => resp,
+        Err(e) => error_response(&e),
+    }
+}
+
+fn handle(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
+    let r = &req.route;
+    let rt = r.rt;
+    let sub = r.subresource.as_deref();
+    if rt.plural == "selfsubjectaccessreviews" {
+        return review::create(st, req);
+    }
+    if rt.namespaced && r.namespace.is_none() && (r.name.is_some() || req.method != Method::GET) {
+        return Err(ApiError::method_not_allowed(format!(
+            "the server does not allow this method on the requested resource: {} {} needs a namespace",
+            req.method, rt.plural
+        )));
+    }
+    match (req.verb, sub) {
+        ("get", Some("scale")) => scale::get(st, req),
+        ("update" | "patch", Some("scale")) => scale::write(st, req),
+        ("get", _) => {
+            let obj = st.ctx.store.get(rt, r.ns(), name(req)?)?;
+            Ok(json_response(200, &obj))
+        }
+        ("list", _) => list(st, req),
+        ("create", None) => create(st, req),
+        ("update", _) => update(st, req),
+        ("patch", _) => patch_object(st, req),
+        ("delete", None) => delete(st, req),
+        ("deletecollection", None) => delete_collection(st, req),
+        _ => Err(ApiError::method_not_allowed(format!(
+            "the server does not allow this method on the requested resource ({} {})",
+            req.method, rt.plural
+        ))),
+    }
+}
+
+fn name(req: &ApiRequest) -> Result<&str, ApiError> {
+    req.route
+        .name
+        .as_deref()
+        .ok_or_else(|| ApiError::bad_request("a resource name is required"))
+}
+
+/// Parses a request body: JSON, or YAML for apply patches.
+pub(super) fn parse_body(req: &ApiRequest) -> Result<Value, ApiError> {
+    if req.body.is_empty() {
+        return Err(ApiError::bad_request("the request body is empty"));
+    }
+    let ct = content_type(req);
+    if ct.contains("protobuf") {
+        return Err(ApiError::unsupported_media_type(
+            &ct,
+            &["application/json", "application/yaml"],
+        ));
+    }
+    if ct.contains("yaml") {
+        return serde_yaml_ng::from_slice::<Value>(&req.body).map_err(|e| {
+            ApiError::bad_request(format!(
+                "the body of the request could not be decoded as YAML: {e}"
+            ))
+        });
+    }
+    serde_json::from_slice::<Value>(&req.body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the body of the request could not be decoded as JSON: {e}"
+        ))
+    })
+}
+
+fn content_type(req: &ApiRequest) -> String {
+    req.headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json")
+        .to_ascii_lowercase()
+}
+
+fn write_options(req: &ApiRequest) -> Result<WriteOptions, ApiError> {
+    Ok(WriteOptions {
+        dry_run: req.query.dry_run()?,
+        field_manager: req.query.field_manager(),
+        keep_status: false,
+        status_only: req.route.subresource.as_deref() == Some("status"),
+    })
+}
+
+fn list(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
+    let rt = req.route.rt;
+    let limit = req
+        .query
+        .int("limit")?
+        .filter(|l| *l > 0)
+        .map(|l| l as usize);
+    let (items, rv, offset) = match req.query.get("continue") {
+        Some(token) => {
+            let (id, offset) = parse_continue(token)?;
+            let mut pages = st.pages.lock().unwrap_or_else(|p| p.into_inner());
+            let (_, items, rv) = pages.pages.get(&id).cloned().ok_or_else(|| {
+                ApiError::new(
+                    410,
+                    "Expired",
+                    "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+                )
+            })?;
+            if offset >= items.len() {
+                pages.pages.remove(&id);
+            }
+            (items, rv, offset)
+        }
+        None => {
+            let filter = Filter::from_query(&req.query, rt, req.route.namespace.as_deref())?;
+            let (items, rv) = st
+                .ctx
+                .store
+                .list(rt, req.route.namespace.as_deref(), &|o| filter.matches(o));
+            (Arc::new(items), rv, 0)
+        }
+    };
+    let end = limit.map_or(items.len(), |l| (offset + l).min(items.len()));
+    let mut metadata = json!({"resourceVersion": rv.to_string()});
+    if end < items.len() {
+        let token = {
+            let mut pages = st.pages.lock().unwrap_or_else(|p| p.into_inner());
+            pages.pages.retain(|_, (t, _, _)| t.elapsed() < PAGE_TTL);
+            let id = match req
+                .query
+                .get("continue")
+                .and_then(|t| parse_continue(t).ok())
+            {
+                Some((id, _)) => id,
+                None => {
+                    pages.next_id += 1;
+                    let id = pages.next_id;
+                    pages.pages.insert(id, (Instant::now(), items.clone(), rv));
+                    id
+                }
+            };
+            format!("{id}-{end}")
+        };
+        metadata["continue"] = json!(token);
+        metadata["remainingItemCount"] = json!(items.len() - end);
+    }
+    let page = &items[offset.min(items.len())..end];
+    Ok(list_response(rt, metadata, page))
+}
+
+/// Serialises a list without cloning its items into one big `Value`.
+fn list_response(rt: &ResourceType, metadata: Value, items: &[Arc<Value>]) -> Response {
+    let mut out = Vec::with_capacity(items.len() * 1024 + 256);
+    out.extend_from_slice(b"{\"kind\":");
+    let _ = serde_json::to_writer(&mut out, &rt.list_kind());
+    out.extend_from_slice(b",\"apiVersion\":");
+    let _ = serde_json::to_writer(&mut out, &rt.api_version());
+    out.extend_from_slice(b",\"metadata\":");
+    let _ = serde_json::to_writer(&mut out, &metadata);
+    out.extend_from_slice(b",\"items\":[");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let _ = serde_json::to_writer(&mut out, &**item);
+    }
+    out.extend_from_slice(b"]}");
+    super::response::bytes_response(200, "application/json", out)
+}
+
+fn parse_continue(token: &str) -> Result<(u64, usize), ApiError> {
+    let bad = || ApiError::bad_request(format!("continue key is not valid: {token:?}"));
+    let (id, offset) = token.split_once('-').ok_or_else(bad)?;
+    Ok((
+        id.parse().map_err(|_| bad())?,
+        offset.parse().map_err(|_| bad())?,
+    ))
+}
+
+fn create(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
+    let rt = req.route.rt;
+    let body = parse_body(req)?;
+    let obj = st
+        .ctx
+        .store
+        .create(rt, req.route.ns(), body, &write_options(req)?)?;
+    Ok(json_response(201, &obj))
+}
+
+fn update(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
+    let rt = req.route.rt;
+    let body = parse_body(req)?;
+    let obj = st
+        .ctx
+        .store
+        .update(rt, req.route.ns(), name(req)?, body, &write_options(req)?)?;
+    Ok(json_response(200, &obj))
+}
+
+fn patch_object(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
+    let rt = req.route.rt;
+    let name = name(req)?;
+    let ct = content_type(req);
+    let accepted: &[&str] = if rt.custom {
+        &[
+            "application/json-patch+json",
+            "application/merge-patch+json",
+            "application/apply-patch+yaml",
+        ]
+    } else {
+        &[
+            "application/json-patch+json",
+            "application/merge-patch+json",
+            "application/strategic-merge-patch+json",
+            "application/apply-patch+yaml",
+        ]
+    };
+    let kind = patch::patch_type_from_content_type(&ct)
+        .filter(|k| !(rt.custom && *k == PatchType::Strategic))
+        .ok_or_else(|| ApiError::unsupported_media_type(&ct, accepted))?;
+    let body = parse_body(req)?;
+    let mut opts = write_options(req)?;
+    let force = req.query.flag("force");
+    if force && kind != PatchType::Apply {
+        return Err(ApiError::bad_request(
+            "force flag is only supported for apply (application/apply-patch+yaml) patches",
+        ));
+    }
+    if kind == PatchType::Apply {
+        let manager = opts.field_manager.clone().ok_or_else(|| {
+            ApiError::invalid(
+                rt,
+                name,
+                "fieldManager",
+                "FieldValueRequired",
+                "Required value: is required for apply patch",
+            )
+        })?;
+        return apply(st, req, name, body, &manager, force, opts);
+    }
+    let manager = opts
+        .field_manager
+        .get_or_insert_with(|| "unknown".into())
+        .clone();
+    let obj =
+        st.ctx
+            .store
+            .patch(rt, req.route.ns(), name, &opts, |current| {
+                let patched = match kind {
+                    PatchType::Json => {
+                        patch::json_patch(current, &body).map_err(|e| e.to_api_error())?
+                    }
+                    PatchType::Merge => patch::merge_patch(current, &body),
+                    PatchType::Strategic => patch::strategic_merge_patch(current, &body)
+                        .map_err(|e| e.to_api_error())?,
+                    PatchType::Apply => current.clone(),
+                };
+                let mut owners = st.owners.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(o) = owners.get_mut(meta::uid(current)) {
+                    patch::record_update(o, current, &patched, &manager);
+                }
+                Ok(patched)
+            })?;
+    Ok(json_response(200, &obj))
+}
+
+/// Server-side apply: merges the applied configuration, tracking which manager owns which field;
+/// may create the object.
+fn apply(
+    st: &Arc<HttpState>,
+    req: &ApiRequest,
+    name: &str,
+    body: Value,
+    manager: &str,
+    force: bool,
+    opts: WriteOptions,
+) -> Result<Response, ApiError> {
+    let rt = req.route.rt;
+    let ns = req.route.ns();
+    match st.ctx.store.get(rt, ns, name) {
+        Err(e) if e.code == 404 => {
+            let mut owners = patch::FieldOwners::default();
+            let obj = patch::apply_patch(None, &body, manager, force, &mut owners)
+                .map_err(|c| patch::conflict_error(rt, name, &c))?;
+            let created = st.ctx.store.create(rt, ns, obj, &opts)?;
+            if !opts.dry_run {
+                let mut all = st.owners.lock().unwrap_or_else(|p| p.into_inner());
+                all.insert(meta::uid(&created).to_string(), owners);
+            }
+            Ok(json_response(201, &created))
+        }
+        Err(e) => Err(e),
+        Ok(_) => {
+            let obj = st.ctx.store.patch(rt, ns, name, &opts, |current| {
+                let mut all = st.owners.lock().unwrap_or_else(|p| p.into_inner());
+                let owners = all.entry(meta::uid(current).to_string()).or_default();
+                let mut trial = owners.clone();
+                let out = patch::apply_patch(Some(current), &body, manager, force, &mut trial)
+                    .map_err(|c| patch::conflict_error(rt, name, &c))?;
+                if !opts.dry_run {
+                    *owners = trial;
+                }
+                Ok(out)
+            })?;
+            Ok(json_response(200, &obj))
+        }
+    }
+}
+
+/// DeleteOptions from the body and the query string (query wins, as in the apiserver).
+fn delete_options(req: &ApiRequest) -> Result<DeleteOptions, ApiError> {
+    let mut opts = DeleteOptions::default();
+    if !req.body.is_empty() {
+        let body: Value = serde_json::from_slice(&req.body).map_err(|e| {
+            ApiError::bad_request(format!(
+                "the DeleteOptions body could not be decoded as JSON: {e}"
+            ))
+        })?;
+        if !body.is_object() {
+            return Err(ApiError::bad_request(
+                "the DeleteOptions body must be a JSON object",
+            ));
+        }
+        opts.grace_period_seconds = body.get("gracePeriodSeconds").and_then(Value::as_i64);
+        if let Some(p) = body.get("propagationPolicy").and_then(Value::as_str) {
+            opts.propagation = Some(parse_propagation(p)?);
+        }
+        if body.get("orphanDependents").and_then(Value::as_bool) == Some(true) {
+            opts.propagation = Some(Propagation::Orphan);
+        }
+        if let Some(pre) = body.get("preconditions") {
+            opts.preconditions = Precondition {
+                uid: pre.get("uid").and_then(Value::as_str).map(str::to_string),
+                resource_version: pre
+                    .get("resourceVersion")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            };
+        }
+        opts.dry_run = body
+            .get("dryRun")
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().any(|v| v == "All"));
+    }
+    if let Some(g) = req.query.int("gracePeriodSeconds")? {
+        opts.grace_period_seconds = Some(g);
+    }
+    if let Some(p) = req.query.get("propagationPolicy") {
+        opts.propagation = Some(parse_propagation(p)?);
+    }
+    opts.dry_run |= req.query.dry_run()?;
+    Ok(opts)
+}
+
+fn parse_propagation(p: &str) -> Result<Propagation, ApiError> {
+    Propagation::parse(p).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: {p:?}: supported values: \"Foreground\", \"Background\", \"Orphan\""
+        ))
+    })
+}
+
+fn delete(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
+    let rt = req.route.rt;
+    let name = name(req)?;
+    let opts = delete_options(req)?;
+    match st.ctx.store.delete(rt, req.route.ns(), name, &opts)? {
+        DeleteOutcome::Terminating(obj) => Ok(json_response(200, &obj)),
+        DeleteOutcome::Removed(obj) if rt.delete_returns_object => Ok(json_response(200, &obj)),
+        DeleteOutcome::Removed(obj) => Ok(json_response(
+            200,
+            &success_status(rt, name, meta::uid(&obj)),
+        )),
+    }
+}
+
+fn delete_collection(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
+    let rt = req.route.rt;
+    let opts = delete_options(req)?;
+    let filter = Filter::from_query(&req.query, rt, req.route.namespace.as_deref())?;
+    let (items, _) = st
+        .ctx
+        .store
+        .list(rt, req.route.namespace.as_deref(), &|o| filter.matches(o));
+    let mut deleted = Vec::new();
+    for item in items {
+        match st
+            .ctx
+            .store
+            .delete(rt, meta::namespace(&item), meta::name(&item), &opts)
+        {
+            Ok(DeleteOutcome::Removed(o)) | Ok(DeleteOutcome::Terminating(o)) => deleted.push(o),
+            Err(e) if e.code == 404 => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let rv = st.ctx.store.current_rv();
+    Ok(list_response(
+        rt,
+        json!({"resourceVersion": rv.to_string()}),
+        &deleted,
+    ))
+}

@@ -1,0 +1,203 @@
+//! Watch streams: one JSON event per line, synthetic ADDED for a watch from "now", resume from a
+//! resourceVersion, BOOKMARKs, 410 as an ERROR event, selector transitions as ADDED/DELETED, and
+//! endings on timeoutSeconds, on the drop-every fault, on an admin drop and at shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::response::Response;
+use bytes::Bytes;
+use serde_json::{Value, json};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+
+use super::query::Filter;
+use super::response::{error_response, stream_response};
+use super::{ApiRequest, HttpState};
+use crate::sim::error::ApiError;
+use crate::sim::kinds::ResourceType;
+use crate::sim::store::{Change, ChangeKind, WatchFrom};
+
+/// How often a watch that asked for bookmarks gets one.
+const BOOKMARK_EVERY: Duration = Duration::from_secs(5);
+/// A watch without timeoutSeconds ends after this (the apiserver picks 30-60 min).
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
+
+pub fn serve(st: &Arc<HttpState>, req: &ApiRequest) -> Response {
+    match start(st, req) {
+        Ok(resp) => resp,
+        Err(e) => error_response(&e),
+    }
+}
+
+fn start(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
+    let rt = req.route.rt;
+    if req.route.name.is_some() {
+        return Err(ApiError::method_not_allowed(
+            "watch on a single object: use a fieldSelector on metadata.name",
+        ));
+    }
+    let filter = Filter::from_query(&req.query, rt, req.route.namespace.as_deref())?;
+    let initial_events = req.query.flag("sendInitialEvents");
+    if initial_events && req.query.get("resourceVersionMatch") != Some("NotOlderThan") {
+        return Err(ApiError::new(
+            422,
+            "Invalid",
+            "ListOptions.meta.k8s.io \"\" is invalid: sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch unless resourceVersionMatch is set to NotOlderThan",
+        ));
+    }
+    let from = match req.query.get("resourceVersion") {
+        _ if initial_events => WatchFrom::Current,
+        None | Some("0") => WatchFrom::Current,
+        Some(rv) => WatchFrom::After(
+            rv.parse()
+                .map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv:?}")))?,
+        ),
+    };
+    let bookmarks = req.query.flag("allowWatchBookmarks");
+    let mut timeout = req
+        .query
+        .int("timeoutSeconds")?
+        .filter(|t| *t > 0)
+        .map_or(DEFAULT_TIMEOUT, |t| Duration::from_secs(t as u64));
+    if let Some(every) = st.ctx.faults.watch_drop_every() {
+        timeout = timeout.min(every);
+    }
+    let (tx, rx) = mpsc::channel::<Bytes>(256);
+    match st.ctx.store.watch(rt, from) {
+        Err(e) if e.code == 410 => {
+            // Too old: 200 with one ERROR event, then the stream ends.
+            let line = event_line("ERROR", &e.status_body());
+            tokio::spawn(async move {
+                let _ = tx.send(line).await;
+            });
+        }
+        Err(e) => return Err(e),
+        Ok(w) => {
+            let task = WatchTask {
+                rt,
+                filter,
+                tx,
+                bookmarks,
+                initial_events_bookmark: initial_events,
+                timeout,
+                shutdown: st.shutdown.clone(),
+                dropped: st.drop_watches.subscribe(),
+            };
+            tokio::spawn(task.run(w));
+        }
+    }
+    Ok(stream_response("application/json", rx))
+}
+
+fn event_line(kind: &str, object: &Value) -> Bytes {
+    let mut out = Vec::with_capacity(512);
+    out.extend_from_slice(b"{\"type\":\"");
+    out.extend_from_slice(kind.as_bytes());
+    out.extend_from_slice(b"\",\"object\":");
+    let _ = serde_json::to_writer(&mut out, object);
+    out.extend_from_slice(b"}\n");
+    Bytes::from(out)
+}
+
+fn bookmark(rt: &ResourceType, rv: u64, initial_end: bool) -> Bytes {
+    let mut md = json!({"resourceVersion": rv.to_string()});
+    if initial_end {
+        md["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+    }
+    event_line(
+        "BOOKMARK",
+        &json!({"kind": rt.kind, "apiVersion": rt.api_version(), "metadata": md}),
+    )
+}
+
+struct WatchTask {
+    rt: &'static ResourceType,
+    filter: Filter,
+    tx: mpsc::Sender<Bytes>,
+    bookmarks: bool,
+    initial_events_bookmark: bool,
+    timeout: Duration,
+    shutdown: tokio_util::sync::CancellationToken,
+    dropped: tokio::sync::watch::Receiver<u64>,
+}
+
+impl WatchTask {
+    /// The event this watcher sees for a change, after selectors: a change that makes an object
+    /// match is ADDED, one that makes it stop matching is DELETED.
+    fn translate(&self, c: &Change) -> Option<&'static str> {
+        if !std::ptr::eq(c.rt, self.rt) && c.rt != self.rt {
+            return None;
+        }
+        let now = self.filter.matches(&c.object);
+        let before = c
+            .previous
+            .as_deref()
+            .is_some_and(|p| self.filter.matches(p));
+        match c.kind {
+            ChangeKind::Added if now => Some("ADDED"),
+            ChangeKind::Modified if now && before => Some("MODIFIED"),
+            ChangeKind::Modified if now => Some("ADDED"),
+            ChangeKind::Modified if before => Some("DELETED"),
+            ChangeKind::Deleted if now || before => Some("DELETED"),
+            _ => None,
+        }
+    }
+
+    async fn run(mut self, w: crate::sim::store::WatchStart) {
+        let mut rx = w.rx;
+        let mut last_rv = w.start_rv;
+        for c in &w.initial {
+            if let Some(kind) = self.translate(c)
+                && self.tx.send(event_line(kind, &c.object)).await.is_err()
+            {
+                return;
+            }
+        }
+        if self.initial_events_bookmark
+            && self
+                .tx
+                .send(bookmark(self.rt, last_rv, true))
+                .await
+                .is_err()
+        {
+            return;
+        }
+        let deadline = tokio::time::sleep(self.timeout);
+        tokio::pin!(deadline);
+        let mut ticker =
+            tokio::time::interval_at(tokio::time::Instant::now() + BOOKMARK_EVERY, BOOKMARK_EVERY);
+        let start_drop = *self.dropped.borrow();
+        loop {
+            tokio::select! {
+                _ = &mut deadline => return,
+                _ = self.shutdown.cancelled() => return,
+                changed = self.dropped.changed() => {
+                    if changed.is_err() || *self.dropped.borrow() != start_drop {
+                        return;
+                    }
+                }
+                _ = ticker.tick(), if self.bookmarks => {
+                    if self.tx.send(bookmark(self.rt, last_rv, false)).await.is_err() {
+                        return;
+                    }
+                }
+                msg = rx.recv() => match msg {
+                    Ok(c) => {
+                        if c.rv <= w.start_rv {
+                            continue;
+                        }
+                        last_rv = last_rv.max(c.rv);
+                        if let Some(kind) = self.translate(&c)
+                            && self.tx.send(event_line(kind, &c.object)).await.is_err() {
+                                return;
+                            }
+                    }
+                    // Fell too far behind: end the stream; the client re-watches from its last
+                    // resourceVersion (or re-lists on 410), as with a real apiserver.
+                    Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => return,
+                },
+            }
+        }
+    }
+}

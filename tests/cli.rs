@@ -1,0 +1,119 @@
+//! The real binary's command line: help, usage errors and their exit codes.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::BIN;
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("LLMOPS_LOG")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {BIN}: {e}"))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn help_lists_every_command_and_exits_0() {
+    let out = run(&["--help"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let help = text(&out.stdout);
+    for command in [
+        "demo",
+        "sim",
+        "status",
+        "redeploy",
+        "force-delete",
+        "strip-finalizers",
+        "recover",
+        "doctor",
+    ] {
+        assert!(
+            help.contains(&format!("\n  {command} ")),
+            "no {command} in:\n{help}"
+        );
+    }
+    for flag in [
+        "--kubeconfig",
+        "--context",
+        "--namespace",
+        "--all-namespaces",
+        "--readonly",
+        "--kiosk",
+        "--theme",
+        "--config",
+    ] {
+        assert!(help.contains(flag), "no {flag} in:\n{help}");
+    }
+    assert!(
+        help.contains("3  refused because a lock is held"),
+        "exit codes missing:\n{help}"
+    );
+}
+
+#[test]
+fn unknown_flag_is_usage_error_2() {
+    let out = run(&["--no-such-flag"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--no-such-flag"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn malformed_endpoint_is_usage_error_2_naming_the_value() {
+    let out = run(&["redeploy", "badname"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("'badname'"), "{stderr}");
+    assert!(stderr.contains("NAMESPACE/NAME"), "{stderr}");
+}
+
+#[test]
+fn bad_duration_is_usage_error_2_naming_the_value() {
+    let out = run(&["redeploy", "llm/llama", "--timeout", "soon"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("invalid duration 'soon'"), "{stderr}");
+}
+
+#[test]
+fn readonly_refuses_commands_that_change_the_cluster() {
+    for args in [
+        &["--readonly", "redeploy", "llm/llama", "--yes"][..],
+        &["force-delete", "llm/llama", "--kiosk"],
+        &["strip-finalizers", "llm/isvc/llama", "--readonly"],
+    ] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("refused under --readonly/--kiosk"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn the_sim_harness_reads_the_listening_line() {
+    use common::parse_listening_line;
+    assert_eq!(
+        parse_listening_line("listening on http://127.0.0.1:43117"),
+        Some(("http://127.0.0.1:43117".to_string(), 43117))
+    );
+    assert_eq!(
+        parse_listening_line("sim: listening on http://[::1]:8080/ (scenario healthy)"),
+        Some(("http://[::1]:8080".to_string(), 8080))
+    );
+    assert_eq!(parse_listening_line("listening on 127.0.0.1:80"), None);
+    assert_eq!(parse_listening_line("listening on http://127.0.0.1"), None);
+    assert_eq!(parse_listening_line("starting"), None);
+}
