@@ -12,12 +12,13 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use super::events::{EventRecorder, NORMAL, WARNING};
+use super::index::OwnerIndex;
 use super::objects::{
-    Cond, conditions_of, controlled_by, controller_name, generation, get, hash_value, int_at,
-    owner_ref, set_condition, write_opts, write_status,
+    Cond, conditions_of, controller_name, generation, get, hash_value, int_at, owner_ref,
+    set_condition, write_opts, write_status,
 };
-use super::replicaset::{self, PodIndex};
-use super::runner::Controller;
+use super::replicaset;
+use super::runner::{Controller, Resync};
 use crate::sim::context::SimContext;
 use crate::sim::faults::{ControllerState, Controllers};
 use crate::sim::kinds::{DEPLOYMENTS, PODS, REPLICASETS};
@@ -40,7 +41,10 @@ pub enum Key {
 pub struct DeploymentController {
     seed: u64,
     events: Arc<EventRecorder>,
-    pods: PodIndex,
+    /// Pods by their ReplicaSet's uid.
+    pods: OwnerIndex,
+    /// ReplicaSets by their Deployment's uid.
+    replica_sets: OwnerIndex,
 }
 
 impl DeploymentController {
@@ -48,7 +52,8 @@ impl DeploymentController {
         DeploymentController {
             seed,
             events,
-            pods: PodIndex::default(),
+            pods: OwnerIndex::new("ReplicaSet"),
+            replica_sets: OwnerIndex::new("Deployment"),
         }
     }
 }
@@ -77,30 +82,30 @@ impl Controller for DeploymentController {
                 out.push(Key::Deployment(ns, change.name().to_string()));
             }
         } else if change.rt == &REPLICASETS {
+            index(&mut self.replica_sets, change);
             if change.kind != ChangeKind::Deleted {
                 out.push(Key::ReplicaSet(ns.clone(), change.name().to_string()));
             }
             owners("Deployment", &mut names);
             out.extend(names.into_iter().map(|n| Key::Deployment(ns.clone(), n)));
         } else if change.rt == &PODS {
-            match change.kind {
-                ChangeKind::Deleted => {
-                    let rv = change.rv;
-                    self.pods.remove(&ns, change.name(), rv);
-                }
-                _ => self.pods.upsert(change.object.clone()),
-            }
+            index(&mut self.pods, change);
             owners("ReplicaSet", &mut names);
             out.extend(names.into_iter().map(|n| Key::ReplicaSet(ns.clone(), n)));
         }
     }
 
-    fn resync(&mut self, ctx: &SimContext, out: &mut Vec<Key>) {
-        self.pods.clear();
-        let (pods, _) = ctx.store.list(&PODS, None, &|_| true);
-        pods.into_iter().for_each(|p| self.pods.upsert(p));
-        let key = |o: &Arc<Value>| (meta::namespace(o).to_string(), meta::name(o).to_string());
+    fn resync(&mut self, ctx: &SimContext, how: Resync, out: &mut Vec<Key>) {
         let (rss, _) = ctx.store.list(&REPLICASETS, None, &|_| true);
+        if how == Resync::Rebuild {
+            self.pods.clear();
+            let (pods, _) = ctx.store.list(&PODS, None, &|_| true);
+            pods.into_iter().for_each(|p| self.pods.upsert(p));
+            self.replica_sets.clear();
+            rss.iter()
+                .for_each(|rs| self.replica_sets.upsert(rs.clone()));
+        }
+        let key = |o: &Arc<Value>| (meta::namespace(o).to_string(), meta::name(o).to_string());
         out.extend(rss.iter().map(|o| {
             let (ns, n) = key(o);
             Key::ReplicaSet(ns, n)
@@ -119,6 +124,14 @@ impl Controller for DeploymentController {
                 replicaset::sync(ctx, &self.events, &mut self.pods, ns, name)
             }
         }
+    }
+}
+
+/// Applies a change to an index.
+fn index(idx: &mut OwnerIndex, change: &Change) {
+    match change.kind {
+        ChangeKind::Deleted => idx.remove(change.namespace(), change.name(), change.rv),
+        _ => idx.upsert(change.object.clone()),
     }
 }
 
@@ -155,7 +168,7 @@ fn max_unavailable(d: &Value, desired: i64) -> i64 {
 }
 
 impl DeploymentController {
-    fn sync_deployment(&self, ctx: &SimContext, ns: &str, name: &str) -> Option<Duration> {
+    fn sync_deployment(&mut self, ctx: &SimContext, ns: &str, name: &str) -> Option<Duration> {
         let store = &ctx.store;
         let d = get(store, &DEPLOYMENTS, ns, name)?;
         if meta::is_terminating(&d) {
@@ -166,7 +179,7 @@ impl DeploymentController {
         let template = d.pointer("/spec/template").cloned().unwrap_or(json!({}));
         let hash = template_hash(self.seed, &template);
         let desired = int_at(&d, "/spec/replicas").unwrap_or(1).max(0);
-        let (mut owned, _) = store.list(&REPLICASETS, Some(ns), &|rs| controlled_by(rs, &uid));
+        let mut owned = self.replica_sets.owned(&uid);
         let max_rev = owned.iter().map(|rs| revision(rs)).max().unwrap_or(0);
         let mut retry = None;
 
@@ -187,6 +200,7 @@ impl DeploymentController {
                     match self.scale_rs(ctx, &d, &rs, desired, Some(rev)) {
                         Some(updated) => {
                             owned[i] = updated.clone();
+                            self.replica_sets.upsert(updated.clone());
                             Some(updated)
                         }
                         None => {
@@ -211,6 +225,7 @@ impl DeploymentController {
                             MANAGER,
                         );
                         owned.push(created.clone());
+                        self.replica_sets.upsert(created.clone());
                         Some(created)
                     }
                     Err(e) => {
@@ -233,7 +248,10 @@ impl DeploymentController {
                 continue;
             }
             match self.scale_rs(ctx, &d, rs, 0, None) {
-                Some(updated) => *rs = updated,
+                Some(updated) => {
+                    self.replica_sets.upsert(updated.clone());
+                    *rs = updated;
+                }
                 None => retry = Some(RETRY),
             }
         }

@@ -17,7 +17,7 @@ use super::events::{EventRecorder, NORMAL};
 use super::objects::{Cond, condition_true, conditions_of, get, hash64, jitter, rng_for};
 use super::objects::{set_condition, status_opts, str_at, write_opts};
 use super::podlogs::{Flood, PodLogGen};
-use super::runner::Controller;
+use super::runner::{Controller, Resync};
 use crate::sim::context::SimContext;
 use crate::sim::faults::{ControllerState, Controllers};
 use crate::sim::kinds::PODS;
@@ -125,7 +125,7 @@ impl Controller for Kubelet {
         out.push((ns.to_string(), name.to_string()));
     }
 
-    fn resync(&mut self, ctx: &SimContext, out: &mut Vec<PodKey>) {
+    fn resync(&mut self, ctx: &SimContext, _: Resync, out: &mut Vec<PodKey>) {
         let (pods, _) = ctx.store.list(&PODS, None, &|_| true);
         let live: std::collections::HashSet<PodKey> = pods
             .iter()

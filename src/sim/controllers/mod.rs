@@ -15,6 +15,7 @@
 pub mod deployment;
 pub mod events;
 pub mod gc;
+pub mod index;
 pub mod kserve;
 pub mod kserve_children;
 pub mod kubelet;

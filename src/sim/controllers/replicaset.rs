@@ -3,14 +3,14 @@
 //! `minReadySeconds` is not simulated: a Ready pod counts as available at once.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use super::events::{EventRecorder, NORMAL, WARNING};
-use super::objects::{condition_true, controller_ref, generation, get, int_at, owner_ref, str_at};
+use super::index::{OwnerIndex, rv_of};
+use super::objects::{condition_true, generation, get, int_at, owner_ref, str_at};
 use super::objects::{write_opts, write_status};
 use crate::sim::context::SimContext;
 use crate::sim::kinds::{PODS, REPLICASETS};
@@ -27,88 +27,10 @@ fn is_active(pod: &Value) -> bool {
     !meta::is_terminating(pod) && !matches!(str_at(pod, "/status/phase"), "Succeeded" | "Failed")
 }
 
-type PodKey = (String, String);
-
-fn rv_of(obj: &Value) -> u64 {
-    meta::resource_version(obj).parse().unwrap_or(0)
-}
-
-/// Pods by the uid of their controlling owner, kept from the change stream like an informer's
-/// cache, so that syncing a ReplicaSet does not scan every pod of its namespace. Pods the
-/// controller creates or deletes are recorded at once (the role of the real controller's
-/// "expectations"), so a sync never misses its own recent writes.
-#[derive(Default)]
-pub struct PodIndex {
-    by_owner: HashMap<String, BTreeMap<PodKey, Arc<Value>>>,
-    /// Owner uid ("" for none) and revision of every pod seen.
-    seen: HashMap<PodKey, (String, u64)>,
-}
-
-impl PodIndex {
-    pub fn clear(&mut self) {
-        self.by_owner.clear();
-        self.seen.clear();
-    }
-
-    /// Records a pod, unless what is held is newer.
-    pub fn upsert(&mut self, pod: Arc<Value>) {
-        let key = (
-            meta::namespace(&pod).to_string(),
-            meta::name(&pod).to_string(),
-        );
-        let rv = rv_of(&pod);
-        if self.seen.get(&key).is_some_and(|(_, held)| *held > rv) {
-            return;
-        }
-        self.unlink(&key);
-        let owner = controller_ref(&pod)
-            .filter(|r| r.get("kind").and_then(Value::as_str) == Some("ReplicaSet"))
-            .and_then(|r| r.get("uid"))
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        if !owner.is_empty() {
-            self.by_owner
-                .entry(owner.clone())
-                .or_default()
-                .insert(key.clone(), pod);
-        }
-        self.seen.insert(key, (owner, rv));
-    }
-
-    /// Forgets a pod deleted at revision `rv`, unless what is held is newer (a new pod of the
-    /// same name).
-    pub fn remove(&mut self, ns: &str, name: &str, rv: u64) {
-        let key = (ns.to_string(), name.to_string());
-        if self.seen.get(&key).is_some_and(|(_, held)| *held > rv) {
-            return;
-        }
-        self.unlink(&key);
-    }
-
-    fn unlink(&mut self, key: &PodKey) {
-        if let Some((owner, _)) = self.seen.remove(key)
-            && let Some(set) = self.by_owner.get_mut(&owner)
-        {
-            set.remove(key);
-            if set.is_empty() {
-                self.by_owner.remove(&owner);
-            }
-        }
-    }
-
-    pub fn owned(&self, uid: &str) -> Vec<Arc<Value>> {
-        self.by_owner
-            .get(uid)
-            .map(|s| s.values().cloned().collect())
-            .unwrap_or_default()
-    }
-}
-
 pub fn sync(
     ctx: &SimContext,
     events: &EventRecorder,
-    pods: &mut PodIndex,
+    pods: &mut OwnerIndex,
     ns: &str,
     name: &str,
 ) -> Option<Duration> {
