@@ -14,8 +14,8 @@ use serde_json::{Map, Value, json};
 use super::events::{EventRecorder, NORMAL, WARNING};
 use super::index::OwnerIndex;
 use super::objects::{
-    Cond, conditions_of, controller_name, generation, get, hash_value, int_at, owner_ref,
-    set_condition, write_opts, write_status,
+    Cond, adopt, conditions_of, controlled_by, controller_name, generation, get, hash_value,
+    int_at, owner_ref, selector_of, set_condition, write_opts, write_status,
 };
 use super::replicaset;
 use super::runner::{Controller, Resync};
@@ -180,6 +180,7 @@ impl DeploymentController {
         let hash = template_hash(self.seed, &template);
         let desired = int_at(&d, "/spec/replicas").unwrap_or(1).max(0);
         let mut owned = self.replica_sets.owned(&uid);
+        self.adopt_orphans(ctx, &d, &mut owned);
         let max_rev = owned.iter().map(|rs| revision(rs)).max().unwrap_or(0);
         let mut retry = None;
 
@@ -264,6 +265,29 @@ impl DeploymentController {
             retry = Some(RETRY);
         }
         retry
+    }
+
+    /// Adopts ReplicaSets without a controller that the Deployment's selector matches (left by
+    /// an orphaning delete of an earlier Deployment of that name, say).
+    fn adopt_orphans(&mut self, ctx: &SimContext, d: &Value, owned: &mut Vec<Arc<Value>>) {
+        let orphans = self.replica_sets.orphans(meta::namespace(d));
+        if orphans.is_empty() {
+            return;
+        }
+        let Some(selector) = selector_of(d) else {
+            return;
+        };
+        for rs in orphans {
+            if meta::is_terminating(&rs) || !selector.matches_object(&rs) {
+                continue;
+            }
+            if let Ok(adopted) = adopt(&ctx.store, &REPLICASETS, &rs, d, MANAGER)
+                && controlled_by(&adopted, meta::uid(d))
+            {
+                self.replica_sets.upsert(adopted.clone());
+                owned.push(adopted);
+            }
+        }
     }
 
     /// Sets a ReplicaSet's replicas (and revision), with the event the real controller records.

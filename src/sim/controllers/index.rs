@@ -1,6 +1,7 @@
 //! A cache of objects by the uid of their controlling owner of one kind (pods by ReplicaSet,
-//! ReplicaSets by Deployment), kept from the change stream like an informer's indexer, so that a
-//! sync does not scan its whole namespace. A controller records its own creates and deletes at
+//! ReplicaSets by Deployment), plus the orphans (no controller at all) that an owner may adopt,
+//! kept from the change stream like an informer's indexer, so that a sync does not scan its whole
+//! namespace. A controller records its own creates and deletes at
 //! once (the role of the real controllers' "expectations"), so a sync never misses its own
 //! recent writes.
 
@@ -20,9 +21,10 @@ pub fn rv_of(obj: &Value) -> u64 {
 
 pub struct OwnerIndex {
     owner_kind: &'static str,
+    /// By owner uid; "" holds the orphans.
     by_owner: HashMap<String, BTreeMap<ObjKey, Arc<Value>>>,
-    /// Owner uid ("" for none) and revision of every object seen.
-    seen: HashMap<ObjKey, (String, u64)>,
+    /// Where each object seen is filed (None: controlled by another kind) and its revision.
+    seen: HashMap<ObjKey, (Option<String>, u64)>,
 }
 
 impl OwnerIndex {
@@ -50,15 +52,16 @@ impl OwnerIndex {
             return;
         }
         self.unlink(&key);
-        let owner = controller_ref(&obj)
-            .filter(|r| r.get("kind").and_then(Value::as_str) == Some(self.owner_kind))
-            .and_then(|r| r.get("uid"))
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        if !owner.is_empty() {
+        let owner = match controller_ref(&obj) {
+            None => Some(String::new()),
+            Some(r) if r.get("kind").and_then(Value::as_str) == Some(self.owner_kind) => {
+                r.get("uid").and_then(Value::as_str).map(str::to_string)
+            }
+            Some(_) => None,
+        };
+        if let Some(o) = &owner {
             self.by_owner
-                .entry(owner.clone())
+                .entry(o.clone())
                 .or_default()
                 .insert(key.clone(), obj);
         }
@@ -76,7 +79,7 @@ impl OwnerIndex {
     }
 
     fn unlink(&mut self, key: &ObjKey) {
-        if let Some((owner, _)) = self.seen.remove(key)
+        if let Some((Some(owner), _)) = self.seen.remove(key)
             && let Some(set) = self.by_owner.get_mut(&owner)
         {
             set.remove(key);
@@ -88,10 +91,24 @@ impl OwnerIndex {
 
     /// The objects controlled by the owner with this uid, in name order.
     pub fn owned(&self, uid: &str) -> Vec<Arc<Value>> {
+        if uid.is_empty() {
+            return Vec::new();
+        }
         self.by_owner
             .get(uid)
             .map(|s| s.values().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// Objects of a namespace without any controller, in name order.
+    pub fn orphans(&self, ns: &str) -> Vec<Arc<Value>> {
+        let Some(set) = self.by_owner.get("") else {
+            return Vec::new();
+        };
+        set.range((ns.to_string(), String::new())..)
+            .take_while(|((n, _), _)| n == ns)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 }
 
@@ -120,6 +137,9 @@ mod tests {
             json!({"metadata": {"name": "a", "namespace": "ns", "resourceVersion": "6"}}),
         ));
         assert!(idx.owned("rs1").is_empty());
+        assert_eq!(idx.orphans("ns").len(), 1);
+        assert!(idx.orphans("other").is_empty());
+        assert!(idx.owned("").is_empty());
         idx.upsert(pod("b", "rs2", 7));
         idx.remove("ns", "b", 8);
         assert!(idx.owned("rs2").is_empty());

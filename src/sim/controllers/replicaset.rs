@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 
 use super::events::{EventRecorder, NORMAL, WARNING};
 use super::index::{OwnerIndex, rv_of};
-use super::objects::{condition_true, generation, get, int_at, owner_ref, str_at};
+use super::objects::{adopt, condition_true, controlled_by, generation, get, int_at};
+use super::objects::{owner_ref, selector_of, str_at};
 use super::objects::{write_opts, write_status};
 use crate::sim::context::SimContext;
 use crate::sim::kinds::{PODS, REPLICASETS};
@@ -46,6 +47,9 @@ pub fn sync(
     let mut retry = None;
 
     if !meta::is_terminating(&rs) {
+        if active.len() < desired {
+            adopt_pods(ctx, pods, &rs, desired - active.len(), &mut active);
+        }
         if active.len() < desired {
             let want = desired - active.len();
             for _ in 0..want.min(BURST) {
@@ -129,6 +133,35 @@ pub fn sync(
         retry = Some(RETRY);
     }
     retry
+}
+
+/// Adopts up to `want` running orphan pods that the ReplicaSet's selector matches (left by an
+/// orphaning delete of an earlier ReplicaSet, say).
+fn adopt_pods(
+    ctx: &SimContext,
+    pods: &mut OwnerIndex,
+    rs: &Value,
+    want: usize,
+    active: &mut Vec<Arc<Value>>,
+) {
+    let orphans = pods.orphans(meta::namespace(rs));
+    if orphans.is_empty() {
+        return;
+    }
+    let Some(selector) = selector_of(rs) else {
+        return;
+    };
+    let candidates = orphans
+        .into_iter()
+        .filter(|p| is_active(p) && selector.matches_object(p));
+    for pod in candidates.take(want) {
+        if let Ok(adopted) = adopt(&ctx.store, &PODS, &pod, rs, MANAGER)
+            && controlled_by(&adopted, meta::uid(rs))
+        {
+            pods.upsert(adopted.clone());
+            active.push(adopted);
+        }
+    }
 }
 
 /// A pod from the ReplicaSet's template.
