@@ -20,6 +20,7 @@ pub mod kserve;
 pub mod kserve_children;
 pub mod kubelet;
 pub mod objects;
+pub mod pod_status;
 pub mod podlogs;
 pub mod replicaset;
 pub mod runner;
