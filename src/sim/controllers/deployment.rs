@@ -4,7 +4,10 @@
 //!
 //! Rollout is simplified: a template change creates the new ReplicaSet at full size and scales
 //! every older one to 0 at once (Recreate-like, without waiting for old pods to go). Revision
-//! annotations, `pod-template-hash` labels and status follow the real controller.
+//! annotations, `pod-template-hash` labels and status follow the real controller; `Available` is
+//! the real rule, availableReplicas >= replicas - maxUnavailable (RollingUpdate's, 25% by default,
+//! rounded down: 0 for up to 3 replicas). ReplicaSets without a controller that the selector
+//! matches are adopted, as the real controller does after an orphaning delete.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -328,16 +331,15 @@ impl DeploymentController {
         );
         let updated = res.ok()?;
         if from != replicas {
-            let (dir, what) = if replicas > from {
-                ("up", format!("to {replicas} from {from}"))
-            } else {
-                ("down", format!("to {replicas} from {from}"))
-            };
+            let dir = if replicas > from { "up" } else { "down" };
             self.events.record(
                 d,
                 NORMAL,
                 "ScalingReplicaSet",
-                &format!("Scaled {dir} replica set {} {what}", meta::name(rs)),
+                &format!(
+                    "Scaled {dir} replica set {} to {replicas} from {from}",
+                    meta::name(rs)
+                ),
                 MANAGER,
             );
         }
