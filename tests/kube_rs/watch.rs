@@ -14,7 +14,7 @@ use kube::{Resource, ResourceExt};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::common::inproc::{NS, TestSim, eventually, within};
+use crate::common::inproc::{TestSim, eventually, within};
 
 fn config_map(name: &str, value: &str) -> ConfigMap {
     serde_json::from_value(json!({
@@ -88,13 +88,6 @@ where
         (snapshot(store.state().iter().map(|o| &**o)) == fresh).then_some(fresh)
     })
     .await
-}
-
-fn count(entries: &[serde_json::Value], verb: &str, resource: &str) -> usize {
-    entries
-        .iter()
-        .filter(|e| e["verb"] == verb && e["path"].as_str().is_some_and(|p| p.ends_with(resource)))
-        .count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -211,7 +204,6 @@ async fn reflector_stays_in_sync_through_changes_and_dropped_streams() {
     }
     assert_eq!(*cm_inits.lock().unwrap(), 1);
     assert_eq!(*dep_inits.lock().unwrap(), 1);
-    assert!(count(&audit, "watch", "/configmaps") >= 3);
     t.stop().await;
 }
 
@@ -326,6 +318,5 @@ async fn watch_from_a_compacted_resource_version_is_one_410_error_event() {
         }
         other => panic!("expected MODIFIED, got {other:?}"),
     }
-    let _ = NS;
     t.stop().await;
 }
