@@ -161,7 +161,11 @@ pub enum WatchState {
     Syncing,
     Live,
     /// The stream broke; the watcher is backing off and will retry.
-    Reconnecting { error: String },
+    Reconnecting {
+        error: String,
+    },
     /// RBAC forbids it; shown as a notice, the rest of the console works.
-    Forbidden { message: String },
+    Forbidden {
+        message: String,
+    },
 }

@@ -9,6 +9,7 @@ mod query;
 mod response;
 mod rest;
 pub mod route;
+mod table;
 mod watch;
 
 use std::sync::{Arc, Mutex};
