@@ -97,11 +97,29 @@ pub(super) fn parse_body(req: &ApiRequest) -> Result<Value, ApiError> {
         return Err(ApiError::bad_request("the request body is empty"));
     }
     let ct = content_type(req);
-    if ct.contains("protobuf") {
+    if ct.contains("protobuf") && req.route.rt.custom {
+        // Custom resources have no protobuf form.
         return Err(ApiError::unsupported_media_type(
             &ct,
             &["application/json", "application/yaml"],
         ));
+    }
+    if ct.starts_with("application/vnd.kubernetes.protobuf") {
+        // kubectl sends typed objects (create configmap, auth can-i, ...) as protobuf.
+        return crate::sim::protobuf::decode(&req.body).map_err(|e| match e {
+            crate::sim::protobuf::ProtoError::NoMagic
+            | crate::sim::protobuf::ProtoError::Malformed(_) => ApiError::bad_request(format!(
+                "the body of the request could not be decoded as protobuf: {e}"
+            )),
+            _ => {
+                let mut err = ApiError::unsupported_media_type(
+                    &ct,
+                    &["application/json", "application/yaml"],
+                );
+                err.message = format!("{}: {e}", err.message);
+                err
+            }
+        });
     }
     if ct.contains("yaml") {
         return serde_yaml_ng::from_slice::<Value>(&req.body).map_err(|e| {
