@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod cluster;
+pub mod config;
 pub mod exit;
 pub mod logging;
 pub mod sim;
