@@ -191,6 +191,13 @@ fn get_output_json_and_yaml() {
         dep["spec"]["selector"]["matchLabels"]["app"],
         "bge-reranker"
     );
+    // The apiserver's defaults show in the pod template.
+    let pod_spec = &dep["spec"]["template"]["spec"];
+    assert_eq!(pod_spec["restartPolicy"], "Always", "{yaml}");
+    assert_eq!(pod_spec["dnsPolicy"], "ClusterFirst");
+    let container = &pod_spec["containers"][0];
+    assert_eq!(container["imagePullPolicy"], "IfNotPresent", "{yaml}");
+    assert_eq!(container["terminationMessagePath"], "/dev/termination-log");
 
     // The same object as JSON is the same object.
     let json = sim.kubectl_json(&[

@@ -132,12 +132,12 @@ fn logs_and_logs_follow_of_a_running_pod() {
     ]);
 
     let all = eventually(
-        "the pod has written 3 log lines",
+        "the pod has written 5 log lines",
         CONTROLLER_DEADLINE,
         || {
             let out = sim.kubectl_ok(&["logs", &pod, "-n", NS]);
             let n = out.lines().count();
-            if n >= 3 {
+            if n >= 5 {
                 Ok(out)
             } else {
                 Err(format!("{n} lines"))
@@ -157,14 +157,23 @@ fn logs_and_logs_follow_of_a_running_pod() {
     ]);
     assert_eq!(via.lines().count(), 1, "{via}");
 
-    let mut follow = sim.kubectl_spawn(&["logs", "-f", "--tail=5", &pod, "-n", NS]);
+    // Follow: the last 5 lines, then the stream stays open and brings new ones. Timestamps tell
+    // the new lines from the tail.
+    let mut follow = sim.kubectl_spawn(&["logs", "-f", "--tail=5", "--timestamps", &pod, "-n", NS]);
+    let stamp = |line: &str| -> jiff::Timestamp {
+        let (t, _) = line.split_once(' ').unwrap_or((line, ""));
+        t.parse()
+            .unwrap_or_else(|e| panic!("no RFC 3339 timestamp before {line:?}: {e}"))
+    };
     let first = follow.expect_lines(5, STREAM_DEADLINE);
-    // More than the tail: the stream stays open and brings new lines.
     let more = follow.expect_lines(2, STREAM_DEADLINE);
-    assert!(
-        more.iter().all(|l| !first.contains(l)),
-        "followed lines repeat the tail: {first:?} then {more:?}"
-    );
+    let last_of_tail = first.iter().map(|l| stamp(l)).max().expect("5 lines");
+    for line in &more {
+        assert!(
+            stamp(line) >= last_of_tail && !first.contains(line),
+            "followed line {line:?} is not newer than the tail {first:?}"
+        );
+    }
     drop(follow);
 
     let bad = sim.kubectl_fails(&["logs", &pod, "-n", NS, "-c", "no-such-container"]);

@@ -7,6 +7,7 @@
 
 mod defaults;
 mod delete;
+mod pod_defaults;
 mod write;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};

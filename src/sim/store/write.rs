@@ -383,6 +383,7 @@ pub(super) fn commit_update(
             ));
         }
     }
+    defaults::apply_on_write(rt, &mut new);
     defaults::validate(rt, &new)?;
     if defaults::tracks_generation(rt) && !opts.status_only && old.get("spec") != new.get("spec") {
         let g = old
