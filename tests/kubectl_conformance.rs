@@ -27,6 +27,8 @@ use std::collections::BTreeMap;
 use std::process::Output;
 use std::time::Duration;
 
+use serde_json::Value;
+
 use common::SimServer;
 
 /// How long a controller (Deployment, ReplicaSet, kubelet, garbage collector) may take to reach a
@@ -112,6 +114,40 @@ pub fn item_names(list: &serde_json::Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Reads the JSON documents kubectl prints one after another (pretty-printed, so one spans many
+/// lines) until one satisfies `wanted`.
+pub fn next_json(
+    child: &mut common::KubectlChild,
+    buffer: &mut String,
+    wanted: impl Fn(&Value) -> bool,
+) -> Value {
+    loop {
+        // Whole documents already buffered come first.
+        let mut stream = serde_json::Deserializer::from_str(buffer).into_iter::<Value>();
+        if let Some(Ok(doc)) = stream.next() {
+            let used = stream.byte_offset();
+            buffer.drain(..used);
+            if wanted(&doc) {
+                return doc;
+            }
+            continue;
+        }
+        let line = child.expect_line("the rest of a JSON document", STREAM_DEADLINE, |_| true);
+        buffer.push_str(&line);
+        buffer.push('\n');
+    }
+}
+
+pub fn event_of(doc: &Value) -> (String, String) {
+    (
+        doc["type"].as_str().unwrap_or("").to_string(),
+        doc["object"]["metadata"]["name"]
+            .as_str()
+            .unwrap_or("")
+            .to_string(),
+    )
 }
 
 #[test]

@@ -1,10 +1,8 @@
 //! `kubectl get -w`: a child kubectl watches while other kubectl calls make changes; it must print
 //! an event for each of them (list first, then a watch from the list's resourceVersion).
 
-use serde_json::Value;
-
-use super::{STREAM_DEADLINE, header_names, sim_with_kubectl};
-use crate::common::{KubectlChild, SimServer};
+use super::{STREAM_DEADLINE, event_of, header_names, next_json, sim_with_kubectl};
+use crate::common::SimServer;
 
 /// Creates `w1`, changes its data, relabels it, then deletes it.
 fn make_changes(sim: &SimServer) {
@@ -39,40 +37,6 @@ fn seed(sim: &SimServer) {
         "llm-prod",
         "--from-literal=s=1",
     ]);
-}
-
-/// Reads the JSON documents kubectl prints one after another (pretty-printed, so one spans many
-/// lines) until one satisfies `wanted`.
-fn next_json(
-    child: &mut KubectlChild,
-    buffer: &mut String,
-    wanted: impl Fn(&Value) -> bool,
-) -> Value {
-    loop {
-        // Whole documents already buffered come first.
-        let mut stream = serde_json::Deserializer::from_str(buffer).into_iter::<Value>();
-        if let Some(Ok(doc)) = stream.next() {
-            let used = stream.byte_offset();
-            buffer.drain(..used);
-            if wanted(&doc) {
-                return doc;
-            }
-            continue;
-        }
-        let line = child.expect_line("the rest of a JSON document", STREAM_DEADLINE, |_| true);
-        buffer.push_str(&line);
-        buffer.push('\n');
-    }
-}
-
-fn event_of(doc: &Value) -> (String, String) {
-    (
-        doc["type"].as_str().unwrap_or("").to_string(),
-        doc["object"]["metadata"]["name"]
-            .as_str()
-            .unwrap_or("")
-            .to_string(),
-    )
 }
 
 #[test]

@@ -4,8 +4,10 @@
 
 use serde_json::Value;
 
-use super::{CONTROLLER_DEADLINE, STREAM_DEADLINE, item_names, sim_with_kubectl, stderr};
-use crate::common::{SimServer, eventually};
+use super::{
+    CONTROLLER_DEADLINE, STREAM_DEADLINE, event_of, item_names, next_json, sim_with_kubectl, stderr,
+};
+use crate::common::{KubectlChild, SimServer, eventually};
 
 const NS: &str = "llm-prod";
 const DEPLOY: &str = "bge-reranker";
@@ -190,6 +192,74 @@ fn logs_and_logs_follow_of_a_running_pod() {
     );
 }
 
+/// Watches the Deployment (`kubectl get deploy NAME -w -o json --output-watch-events`) from before
+/// its deletion, so every step of the deletion is seen.
+struct DeploymentWatch {
+    child: KubectlChild,
+    buffer: String,
+}
+
+impl DeploymentWatch {
+    fn start(sim: &SimServer) -> Self {
+        let child = sim.kubectl_spawn(&[
+            "get",
+            "deploy",
+            DEPLOY,
+            "-n",
+            NS,
+            "-w",
+            "--output-watch-events",
+            "-o",
+            "json",
+        ]);
+        let mut watch = DeploymentWatch {
+            child,
+            buffer: String::new(),
+        };
+        let first = watch.next();
+        assert_eq!(event_of(&first), ("ADDED".into(), DEPLOY.into()));
+        watch
+    }
+
+    fn next(&mut self) -> Value {
+        next_json(&mut self.child, &mut self.buffer, |d| {
+            event_of(d).1 == DEPLOY
+        })
+    }
+
+    /// The first event showing the deletion: a MODIFIED with a deletionTimestamp, or DELETED.
+    fn deletion_started(&mut self) -> Value {
+        loop {
+            let doc = self.next();
+            if doc["type"] == "DELETED"
+                || doc["object"]["metadata"]["deletionTimestamp"].is_string()
+            {
+                return doc;
+            }
+        }
+    }
+
+    fn deleted(&mut self) -> Value {
+        loop {
+            let doc = self.next();
+            if doc["type"] == "DELETED" {
+                return doc;
+            }
+        }
+    }
+}
+
+fn finalizers(doc: &Value) -> Vec<String> {
+    doc["object"]["metadata"]["finalizers"]
+        .as_array()
+        .map(|f| {
+            f.iter()
+                .filter_map(|f| f.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[test]
 #[ignore = "needs kubectl: run via .ci/run or set KUBECTL"]
 fn delete_cascade_foreground_removes_dependents_first() {
@@ -197,6 +267,7 @@ fn delete_cascade_foreground_removes_dependents_first() {
         return;
     };
     let fam = family(&sim);
+    let mut watch = DeploymentWatch::start(&sim);
     sim.kubectl_ok(&[
         "delete",
         "deploy",
@@ -206,25 +277,15 @@ fn delete_cascade_foreground_removes_dependents_first() {
         "--cascade=foreground",
         "--wait=false",
     ]);
-    // While its dependents go, the Deployment stays, marked for foreground deletion.
-    if let Some(dep) = json_or_none(&sim, &["get", "deploy", DEPLOY, "-n", NS, "-o", "json"]) {
-        assert!(dep["metadata"]["deletionTimestamp"].is_string(), "{dep}");
-        assert!(
-            dep["metadata"]["finalizers"]
-                .as_array()
-                .is_some_and(|f| f.iter().any(|f| f == "foregroundDeletion")),
-            "{dep}"
-        );
-    }
-    sim.kubectl_ok(&[
-        "wait",
-        "--for=delete",
-        &format!("deploy/{DEPLOY}"),
-        "-n",
-        NS,
-        "--timeout=90s",
-    ]);
-    // Gone with (not after) the Deployment.
+    // The Deployment stays, marked for foreground deletion, while its dependents go...
+    let marked = watch.deletion_started();
+    assert_eq!(marked["type"], "MODIFIED", "{marked}");
+    assert!(
+        finalizers(&marked).contains(&"foregroundDeletion".to_string()),
+        "{marked}"
+    );
+    // ... and goes last: once it is gone, so are they.
+    watch.deleted();
     assert_eq!(
         still_there(&sim, "rs", &fam.replicasets),
         Vec::<String>::new()
@@ -239,12 +300,14 @@ fn delete_cascade_background_removes_dependents_after() {
         return;
     };
     let fam = family(&sim);
+    let mut watch = DeploymentWatch::start(&sim);
     let out = sim.kubectl_ok(&["delete", "deploy", DEPLOY, "-n", NS, "--cascade=background"]);
     assert!(
         out.contains(&format!(r#"deployment.apps "{DEPLOY}" deleted"#)),
         "{out}"
     );
-    // The Deployment is gone at once...
+    // The Deployment is gone at once, without waiting for anything...
+    assert_eq!(watch.deletion_started()["type"], "DELETED");
     assert!(json_or_none(&sim, &["get", "deploy", DEPLOY, "-n", NS, "-o", "json"]).is_none());
     // ... and the collector removes its ReplicaSets and pods afterwards.
     eventually(
@@ -269,6 +332,7 @@ fn delete_cascade_orphan_leaves_dependents_ownerless() {
         return;
     };
     let fam = family(&sim);
+    let mut watch = DeploymentWatch::start(&sim);
     // kubectl waits until the Deployment is gone, which takes the collector's orphaning.
     sim.kubectl_ok(&[
         "delete",
@@ -279,6 +343,13 @@ fn delete_cascade_orphan_leaves_dependents_ownerless() {
         "--cascade=orphan",
         "--timeout=90s",
     ]);
+    let marked = watch.deletion_started();
+    assert_eq!(marked["type"], "MODIFIED", "{marked}");
+    assert!(
+        finalizers(&marked).contains(&"orphan".to_string()),
+        "{marked}"
+    );
+    watch.deleted();
     assert!(json_or_none(&sim, &["get", "deploy", DEPLOY, "-n", NS, "-o", "json"]).is_none());
     for name in &fam.replicasets {
         let rs = json_or_none(&sim, &["get", "rs", name, "-n", NS, "-o", "json"])
@@ -290,11 +361,9 @@ fn delete_cascade_orphan_leaves_dependents_ownerless() {
     for name in &fam.pods {
         let pod = json_or_none(&sim, &["get", "pod", name, "-n", NS, "-o", "json"])
             .unwrap_or_else(|| panic!("pod {name} was deleted, not left to its ReplicaSet"));
+        let owners = owner_uids(&pod);
         assert!(
-            owner_uids(&pod)
-                .iter()
-                .all(|o| fam.replicaset_uids.contains(o))
-                && !owner_uids(&pod).is_empty(),
+            !owners.is_empty() && owners.iter().all(|o| fam.replicaset_uids.contains(o)),
             "{pod}"
         );
     }
