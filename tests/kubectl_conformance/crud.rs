@@ -301,3 +301,60 @@ fn auth_can_i_answers_yes_and_no() {
     );
     operator.kubectl_ok(&["get", "pods", "-n", "llm-prod"]);
 }
+
+#[test]
+#[ignore = "needs kubectl: run via .ci/run or set KUBECTL"]
+fn deleting_a_namespace_deletes_its_content_first() {
+    let Some(sim) = sim_with_kubectl("deleting_a_namespace", "healthy") else {
+        return;
+    };
+    sim.kubectl_ok(&["create", "namespace", "scratch"]);
+    sim.kubectl_ok(&["create", "configmap", "plain", "-n", "scratch"]);
+    let held = HELD_CONFIGMAP.replace("namespace: llm-prod", "namespace: scratch");
+    let path = sim.write_file("held.yaml", &held);
+    sim.kubectl_ok(&["create", "-f", path.to_str().unwrap()]);
+
+    let out = sim.kubectl_ok(&["delete", "namespace", "scratch", "--wait=false"]);
+    assert!(out.contains(r#"namespace "scratch" deleted"#), "{out}");
+    let ns = sim.kubectl_json(&["get", "ns", "scratch", "-o", "json"]);
+    assert_eq!(ns["status"]["phase"], "Terminating", "{ns}");
+    assert!(ns["metadata"]["deletionTimestamp"].is_string(), "{ns}");
+    let refused = sim.kubectl_fails(&["create", "configmap", "late", "-n", "scratch"]);
+    assert!(
+        stderr(&refused).contains(
+            "unable to create new content in namespace scratch because it is being terminated"
+        ),
+        "{}",
+        stderr(&refused)
+    );
+    // The content goes; the finalizer-held object keeps the namespace.
+    sim.kubectl_ok(&[
+        "wait",
+        "--for=delete",
+        "cm/plain",
+        "-n",
+        "scratch",
+        "--timeout=60s",
+    ]);
+    let held = sim.kubectl_json(&["get", "cm", "held", "-n", "scratch", "-o", "json"]);
+    assert!(held["metadata"]["deletionTimestamp"].is_string(), "{held}");
+    sim.kubectl_ok(&["get", "ns", "scratch"]);
+
+    sim.kubectl_ok(&[
+        "patch",
+        "cm",
+        "held",
+        "-n",
+        "scratch",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":null}}"#,
+    ]);
+    sim.kubectl_ok(&["wait", "--for=delete", "namespace/scratch", "--timeout=60s"]);
+    let gone = sim.kubectl_fails(&["get", "ns", "scratch"]);
+    assert!(
+        stderr(&gone).contains(r#"namespaces "scratch" not found"#),
+        "{}",
+        stderr(&gone)
+    );
+}
