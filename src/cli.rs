@@ -92,6 +92,20 @@ impl GlobalArgs {
     pub fn is_readonly(&self) -> bool {
         self.readonly || self.kiosk
     }
+
+    /// The cluster these flags point at: `--kubeconfig`, `--context`, `-n` or `-A`.
+    pub fn cluster_target(&self) -> crate::cluster::ClusterTarget {
+        use crate::cluster::Scope;
+        crate::cluster::ClusterTarget {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            namespace: if self.all_namespaces {
+                Some(Scope::All)
+            } else {
+                self.namespace.clone().map(Scope::Namespace)
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
@@ -155,8 +169,9 @@ impl Cli {
 
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct DemoArgs {
-    /// Built-in scenario name or path of a scenario YAML file
-    #[arg(long, value_name = "NAME_OR_PATH", default_value = "healthy")]
+    /// Built-in scenario name or path of a scenario YAML file (the default shows a real problem:
+    /// an InferenceService stuck Terminating behind its finalizer)
+    #[arg(long, value_name = "NAME_OR_PATH", default_value = "stuck-finalizer")]
     pub scenario: ScenarioSpec,
 
     /// Seed for the simulator's randomness (delays, names), for a run that repeats exactly

@@ -3,8 +3,12 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use llmops_console::cli::{Cli, Command};
+use llmops_console::cli::{Cli, Command, GlobalArgs, StatusArgs, StatusFormat};
+use llmops_console::cluster::{GroupingConfig, status_cmd};
+use llmops_console::config::paths::Paths;
+use llmops_console::config::settings::Settings;
 use llmops_console::exit::Exit;
+use llmops_console::text::sanitize;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -38,7 +42,8 @@ fn dispatch(cli: Cli) -> Exit {
         return Exit::Usage;
     }
     match cli.command {
-        None => not_yet_available(name),
+        None => llmops_console::console::run(&cli.global, None),
+        Some(Command::Demo(ref args)) => llmops_console::console::run(&cli.global, Some(args)),
         Some(Command::Sim(args)) => {
             let cmd = llmops_console::sim::server::SimCommand {
                 listen: args.listen.to_string(),
@@ -49,16 +54,67 @@ fn dispatch(cli: Cli) -> Exit {
             };
             llmops_console::sim::server::run_command(&cmd)
         }
+        Some(Command::Status(args)) => status(&cli.global, &args),
         Some(
-            Command::Demo(_)
-            | Command::Status(_)
-            | Command::Redeploy(_)
+            Command::Redeploy(_)
             | Command::ForceDelete(_)
             | Command::StripFinalizers(_)
             | Command::Recover(_)
             | Command::Doctor,
         ) => not_yet_available(name),
     }
+}
+
+/// `status`: one list pass, the rollup on stdout, warnings and errors on stderr.
+fn status(global: &GlobalArgs, args: &StatusArgs) -> Exit {
+    let grouping = match settings(global) {
+        Ok(s) => GroupingConfig::from(&s.endpoints),
+        Err(e) => {
+            eprintln!("llmops-console status: {e}");
+            return Exit::Usage;
+        }
+    };
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("llmops-console status: cannot start the async runtime: {e}");
+            return Exit::Failed;
+        }
+    };
+    let target = global.cluster_target();
+    match rt.block_on(status_cmd::collect(&target, &grouping)) {
+        Ok(report) => {
+            for n in &report.notices {
+                eprintln!("llmops-console status: warning: {}", sanitize(n));
+            }
+            let out = match args.output {
+                StatusFormat::Json => status_cmd::render_json(&report) + "\n",
+                StatusFormat::Table => {
+                    let mut r = report;
+                    r.notices.clear();
+                    status_cmd::render_table(&r)
+                }
+            };
+            print!("{out}");
+            Exit::Ok
+        }
+        Err(e) => {
+            eprintln!("llmops-console status: {e}");
+            Exit::Failed
+        }
+    }
+}
+
+/// Settings from `--config`, else config.toml in the config directory (defaults if absent).
+fn settings(global: &GlobalArgs) -> Result<Settings, String> {
+    let path = match &global.config {
+        Some(p) => p.clone(),
+        None => match Paths::discover() {
+            Ok(p) => p.config_file(),
+            Err(_) => return Ok(Settings::default()),
+        },
+    };
+    Settings::load(&path).map_err(|e| e.to_string())
 }
 
 fn not_yet_available(name: &str) -> Exit {

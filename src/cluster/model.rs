@@ -19,6 +19,15 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Parses a manifest Kind (`Pod`) or a kubectl short name (`pod`, `isvc`, `deploy`).
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| {
+            k.name().eq_ignore_ascii_case(s)
+                || k.short().eq_ignore_ascii_case(s)
+                || format!("{}s", k.name()).eq_ignore_ascii_case(s)
+        })
+    }
+
     pub const ALL: [Kind; 7] = [
         Kind::InferenceService,
         Kind::Deployment,
@@ -168,4 +177,72 @@ pub enum WatchState {
     Forbidden {
         message: String,
     },
+    /// The API server does not serve the kind (404: KServe's CRD not installed); shown as a
+    /// notice, retried slowly in case it gets installed.
+    Unavailable {
+        message: String,
+    },
+}
+
+impl WatchState {
+    /// Whether the kind's store is complete and current.
+    pub fn is_live(&self) -> bool {
+        matches!(self, WatchState::Live)
+    }
+}
+
+/// Everything the console watches: the endpoint kinds, the redeploy leases and core/v1 Events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum WatchKind {
+    Resource(Kind),
+    /// `coordination.k8s.io/v1` Leases named `llmops-console-*`.
+    Lease,
+    /// `core/v1` Events.
+    Event,
+}
+
+impl WatchKind {
+    pub const ALL: [WatchKind; 9] = [
+        WatchKind::Resource(Kind::InferenceService),
+        WatchKind::Resource(Kind::Deployment),
+        WatchKind::Resource(Kind::ReplicaSet),
+        WatchKind::Resource(Kind::Pod),
+        WatchKind::Resource(Kind::Service),
+        WatchKind::Resource(Kind::HorizontalPodAutoscaler),
+        WatchKind::Resource(Kind::Ingress),
+        WatchKind::Lease,
+        WatchKind::Event,
+    ];
+
+    /// The Kind as in manifests (`Pod`, `Lease`, `Event`).
+    pub fn name(self) -> &'static str {
+        match self {
+            WatchKind::Resource(k) => k.name(),
+            WatchKind::Lease => "Lease",
+            WatchKind::Event => "Event",
+        }
+    }
+}
+
+impl std::fmt::Display for WatchKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One core/v1 Event about an object, for the detail and events panes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventView {
+    /// `Normal` or `Warning`.
+    pub type_: String,
+    pub reason: String,
+    pub message: String,
+    /// How often it happened (client-go folds repeats into one Event).
+    pub count: u32,
+    /// lastTimestamp, else eventTime, else firstTimestamp, else the Event's creation.
+    pub last_seen: Option<Timestamp>,
+    /// Reporting component (and host): `kubelet, node-1`, `deployment-controller`.
+    pub source: String,
+    /// UID of the object it is about.
+    pub involved_uid: String,
 }

@@ -292,6 +292,16 @@ impl Store {
             let rv = st.next_rv();
             let md = meta::metadata_mut(&mut obj);
             md.insert("deletionTimestamp".into(), json!(meta::format_time(at)));
+            // An object cannot have been deleted before it was created: move its creation back
+            // too (a day before the deletion, as for something that ran a while).
+            let created = md
+                .get("creationTimestamp")
+                .and_then(Value::as_str)
+                .and_then(meta::parse_time);
+            if created.is_none_or(|c| c > at) {
+                let born = at - jiff::SignedDuration::from_hours(24);
+                md.insert("creationTimestamp".into(), json!(meta::format_time(born)));
+            }
             md.insert("resourceVersion".into(), json!(rv.to_string()));
             let obj = Arc::new(obj);
             st.insert(rt, obj.clone());
