@@ -26,7 +26,14 @@ impl Sim {
         let dir = tempfile::tempdir().expect("temp dir");
         let kubeconfig = dir.path().join("kubeconfig");
         let mut child = Command::new(BIN)
-            .args(["sim", "--listen", "127.0.0.1:0", "--scenario", scenario, "--write-kubeconfig"])
+            .args([
+                "sim",
+                "--listen",
+                "127.0.0.1:0",
+                "--scenario",
+                scenario,
+                "--write-kubeconfig",
+            ])
             .arg(&kubeconfig)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -46,7 +53,9 @@ impl Sim {
 
 impl Drop for Sim {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
         let _ = self.child.wait();
     }
 }
@@ -59,7 +68,17 @@ impl Tmux {
     fn start(cmd: &str) -> Tmux {
         let socket = format!("llmops-bench-{}", std::process::id());
         let ok = Command::new("tmux")
-            .args(["-L", &socket, "new-session", "-d", "-x", "200", "-y", "50", cmd])
+            .args([
+                "-L",
+                &socket,
+                "new-session",
+                "-d",
+                "-x",
+                "200",
+                "-y",
+                "50",
+                cmd,
+            ])
             .status()
             .expect("tmux")
             .success();
@@ -80,7 +99,10 @@ impl Tmux {
             .args(["-L", &self.socket, "display", "-p", "#{pane_pid}"])
             .output()
             .expect("display");
-        String::from_utf8_lossy(&out.stdout).trim().parse().expect("pane pid")
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("pane pid")
     }
 
     fn keys(&self, keys: &str) {
@@ -103,7 +125,9 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
     }
 }
 
@@ -138,7 +162,10 @@ fn large_fleet(idle: Duration) {
             started.elapsed().as_secs_f64() * 1000.0
         ),
         None => {
-            println!("large-fleet: the table did not complete within 60 s; last screen:\n{}", tmux.screen());
+            println!(
+                "large-fleet: the table did not complete within 60 s; last screen:\n{}",
+                tmux.screen()
+            );
             return;
         }
     }
@@ -194,8 +221,14 @@ fn log_flood() {
     let sim = Sim::start("log-flood");
     let cmd = format!("exec {BIN} --kubeconfig {} -A", sim.kubeconfig.display());
     let tmux = Tmux::start(&cmd);
-    if tmux.wait_for("vllm-debug", Duration::from_secs(30)).is_none() {
-        println!("log-flood: the console did not show vllm-debug; last screen:\n{}", tmux.screen());
+    if tmux
+        .wait_for("vllm-debug", Duration::from_secs(30))
+        .is_none()
+    {
+        println!(
+            "log-flood: the console did not show vllm-debug; last screen:\n{}",
+            tmux.screen()
+        );
         return;
     }
     // Select the flooding endpoint (filter), open its logs.
@@ -216,7 +249,10 @@ fn log_flood() {
         Some((lines, dropped, rate)) => println!(
             "log-flood: view header after 10 s: rate {rate:.0} lines/s, buffer {lines} lines, dropped {dropped} (counted, shown on screen)"
         ),
-        None => println!("log-flood: no log header found; last screen:\n{}", tmux.screen()),
+        None => println!(
+            "log-flood: no log header found; last screen:\n{}",
+            tmux.screen()
+        ),
     }
     tmux.keys("q");
 }

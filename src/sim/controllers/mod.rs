@@ -16,11 +16,13 @@
 pub mod deployment;
 pub mod events;
 pub mod gc;
+pub mod index;
 pub mod kserve;
 pub mod kserve_children;
 pub mod kubelet;
 pub mod namespace;
 pub mod objects;
+pub mod pod_status;
 pub mod podlogs;
 pub mod replicaset;
 pub mod runner;
@@ -38,10 +40,7 @@ use events::EventRecorder;
 pub fn spawn_all(ctx: Arc<SimContext>, shutdown: CancellationToken) -> Vec<JoinHandle<()>> {
     let events = EventRecorder::for_context(ctx.clone());
     let (states, poller) = runner::watch_states(ctx.clone(), shutdown.clone());
-    let deployment = deployment::DeploymentController {
-        seed: ctx.settings.seed,
-        events: events.clone(),
-    };
+    let deployment = deployment::DeploymentController::new(ctx.settings.seed, events.clone());
     let kubelet = kubelet::Kubelet::new(&ctx, events.clone());
     let kserve = kserve::KServeController::new(events);
     let (c, s, st) = (&ctx, &shutdown, &states);

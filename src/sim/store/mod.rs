@@ -94,9 +94,6 @@ const BROADCAST_CAPACITY: usize = 65_536;
 pub(crate) struct State {
     rv: u64,
     objects: HashMap<TypeKey, BTreeMap<ObjKey, Arc<Value>>>,
-    /// Owner uid -> the objects whose ownerReferences name it, so controllers and the garbage
-    /// collector find dependents without scanning a namespace.
-    dependents: HashMap<String, std::collections::BTreeSet<(TypeKey, ObjKey)>>,
     history: VecDeque<Arc<Change>>,
     history_limit: usize,
     /// Every change with `rv <= compacted_rv` has been dropped from the history.
@@ -117,7 +114,6 @@ impl Store {
             state: Mutex::new(State {
                 rv: 1,
                 objects: HashMap::new(),
-                dependents: HashMap::new(),
                 history: VecDeque::new(),
                 history_limit: DEFAULT_HISTORY,
                 compacted_rv: 1,
@@ -191,39 +187,6 @@ impl Store {
         (items, st.rv)
     }
 
-    /// Objects of `rt` with an ownerReference to `owner_uid`, in key order (an index lookup).
-    pub fn dependents(&self, rt: &'static ResourceType, owner_uid: &str) -> Vec<Arc<Value>> {
-        let st = self.lock();
-        let Some(set) = st.dependents.get(owner_uid) else {
-            return Vec::new();
-        };
-        let want = type_key(rt);
-        set.iter()
-            .filter(|(t, _)| *t == want)
-            .filter_map(|(t, k)| st.objects.get(t).and_then(|m| m.get(k)).cloned())
-            .collect()
-    }
-
-    /// Every object of any kind with an ownerReference to `owner_uid`.
-    pub fn all_dependents(&self, owner_uid: &str) -> Vec<(&'static ResourceType, Arc<Value>)> {
-        let st = self.lock();
-        let Some(set) = st.dependents.get(owner_uid) else {
-            return Vec::new();
-        };
-        set.iter()
-            .filter_map(|(t, k)| {
-                let rt = super::kinds::ALL
-                    .iter()
-                    .copied()
-                    .find(|rt| type_key(rt) == *t)?;
-                st.objects
-                    .get(t)
-                    .and_then(|m| m.get(k))
-                    .map(|o| (rt, o.clone()))
-            })
-            .collect()
-    }
-
     /// Starts a watch on `rt`. Namespace and selector filtering is the caller's.
     pub fn watch(
         &self,
@@ -290,14 +253,6 @@ impl Store {
     }
 }
 
-fn owner_uids(obj: &Value) -> Vec<String> {
-    meta::owner_references(obj)
-        .iter()
-        .filter_map(|r| r.get("uid").and_then(Value::as_str))
-        .map(str::to_string)
-        .collect()
-}
-
 fn trim_history(st: &mut State) {
     while st.history.len() > st.history_limit {
         if let Some(c) = st.history.pop_front() {
@@ -326,48 +281,17 @@ impl State {
         } else {
             String::new()
         };
-        let key = (ns, meta::name(&obj).to_string());
-        let old = self
-            .objects
+        let name = meta::name(&obj).to_string();
+        self.objects
             .entry(type_key(rt))
             .or_default()
-            .insert(key.clone(), obj.clone());
-        let new_owners = owner_uids(&obj);
-        if let Some(old) = old {
-            for uid in owner_uids(&old) {
-                if !new_owners.contains(&uid) {
-                    self.unindex(&uid, rt, &key);
-                }
-            }
-        }
-        for uid in new_owners {
-            self.dependents
-                .entry(uid)
-                .or_default()
-                .insert((type_key(rt), key.clone()));
-        }
+            .insert((ns, name), obj);
     }
 
     fn remove(&mut self, rt: &'static ResourceType, namespace: &str, name: &str) {
         let ns = if rt.namespaced { namespace } else { "" };
-        let key = (ns.to_string(), name.to_string());
-        let old = self
-            .objects
-            .get_mut(&type_key(rt))
-            .and_then(|m| m.remove(&key));
-        if let Some(old) = old {
-            for uid in owner_uids(&old) {
-                self.unindex(&uid, rt, &key);
-            }
-        }
-    }
-
-    fn unindex(&mut self, owner: &str, rt: &'static ResourceType, key: &ObjKey) {
-        if let Some(set) = self.dependents.get_mut(owner) {
-            set.remove(&(type_key(rt), key.clone()));
-            if set.is_empty() {
-                self.dependents.remove(owner);
-            }
+        if let Some(m) = self.objects.get_mut(&type_key(rt)) {
+            m.remove(&(ns.to_string(), name.to_string()));
         }
     }
 

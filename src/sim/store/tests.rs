@@ -315,27 +315,3 @@ fn list_filters_by_namespace() {
     assert_eq!(s.list(&DEPLOYMENTS, None, &|_| true).0.len(), 2);
     assert_eq!(s.list(&DEPLOYMENTS, Some("none"), &|_| true).0.len(), 0);
 }
-
-#[test]
-fn dependents_follow_owner_references() {
-    let s = store_with_ns();
-    let d = s
-        .create(&DEPLOYMENTS, "ns", deployment("own"), &opts())
-        .unwrap();
-    let uid = meta::uid(&d).to_string();
-    let mut p = pod("p1", "", &[]);
-    p["metadata"]["ownerReferences"] =
-        json!([{"apiVersion": "apps/v1", "kind": "Deployment", "name": "own", "uid": uid}]);
-    s.create(&PODS, "ns", p, &opts()).unwrap();
-    assert_eq!(s.dependents(&PODS, &uid).len(), 1);
-    assert_eq!(s.dependents(&DEPLOYMENTS, &uid).len(), 0);
-    assert_eq!(s.all_dependents(&uid).len(), 1);
-    // An update that drops the reference takes it out of the index.
-    s.patch(&PODS, "ns", "p1", &opts(), |o| {
-        let mut o = o.clone();
-        o["metadata"]["ownerReferences"] = Value::Null;
-        Ok(o)
-    })
-    .unwrap();
-    assert!(s.dependents(&PODS, &uid).is_empty());
-}
