@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::objects::{get, write_opts};
-use super::runner::Controller;
+use super::runner::{Controller, Resync};
 use crate::sim::context::SimContext;
 use crate::sim::faults::Controllers;
 use crate::sim::kinds::{self, NAMESPACES};
@@ -50,7 +50,7 @@ impl Controller for NamespaceController {
         }
     }
 
-    fn resync(&mut self, ctx: &SimContext, out: &mut Vec<String>) {
+    fn resync(&mut self, ctx: &SimContext, _: Resync, out: &mut Vec<String>) {
         let (namespaces, _) = ctx
             .store
             .list(&NAMESPACES, None, &|o| meta::is_terminating(o));
