@@ -10,6 +10,7 @@
 //!   its finalizer.
 //! - `gc`: background, foreground and orphan garbage collection by ownerReferences.
 //! - `slow_finalizer`: a finalizer the simulator removes after a delay (409 race scenarios).
+//! - `namespace`: deleting a namespace deletes its content, then the namespace.
 //! - `events`: core/v1 Events recorded by all of the above.
 
 pub mod deployment;
@@ -19,6 +20,7 @@ pub mod index;
 pub mod kserve;
 pub mod kserve_children;
 pub mod kubelet;
+pub mod namespace;
 pub mod objects;
 pub mod pod_status;
 pub mod podlogs;
@@ -58,6 +60,12 @@ pub fn spawn_all(ctx: Arc<SimContext>, shutdown: CancellationToken) -> Vec<JoinH
             s.clone(),
             st.clone(),
             slow_finalizer::SlowFinalizer::default(),
+        ),
+        runner::spawn(
+            c.clone(),
+            s.clone(),
+            st.clone(),
+            namespace::NamespaceController,
         ),
     ]
 }

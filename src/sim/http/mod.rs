@@ -5,10 +5,12 @@
 mod admin;
 mod discovery;
 mod logs;
+mod openapi;
 mod query;
 mod response;
 mod rest;
 pub mod route;
+mod table;
 mod watch;
 
 use std::sync::{Arc, Mutex};
@@ -135,6 +137,15 @@ async fn handle(State(st): State<Arc<HttpState>>, req: Request) -> Response {
         Route::GroupVersion { group, version } => {
             json_response(200, &discovery::resource_list(&group, &version))
         }
+        Route::OpenApiRoot => json_response(200, &openapi::root()),
+        Route::OpenApi(key) => match openapi::group_version(&key) {
+            Some(doc) => json_response(200, &doc),
+            None => error_response(&ApiError::new(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            )),
+        },
         Route::NotFound | Route::Admin(_) => error_response(&ApiError::new(
             404,
             "NotFound",

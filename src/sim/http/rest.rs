@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::query::Filter;
 use super::response::{error_response, json_response};
+use super::table;
 use super::{ApiRequest, HttpState};
 use crate::sim::error::{ApiError, success_status};
 use crate::sim::kinds::ResourceType;
@@ -53,14 +54,24 @@ fn handle(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
             req.method, rt.plural
         )));
     }
+    // Table output (kubectl get): only reads are printed, as kubectl only asks for them.
+    let table = match req.verb {
+        "get" | "list" => table::requested(&req.headers, &req.query)?,
+        _ => None,
+    };
     match (req.verb, sub) {
-        ("get", Some("scale")) => scale::get(st, req),
+        ("get", Some("scale")) => scale::get(st, req, table),
         ("update" | "patch", Some("scale")) => scale::write(st, req),
         ("get", _) => {
             let obj = st.ctx.store.get(rt, r.ns(), name(req)?)?;
-            Ok(json_response(200, &obj))
+            Ok(match table {
+                Some(opts) => {
+                    json_response(200, &table::for_object(rt, &obj, opts, true, meta::now()))
+                }
+                None => json_response(200, &obj),
+            })
         }
-        ("list", _) => list(st, req),
+        ("list", _) => list(st, req, table),
         ("create", None) => create(st, req),
         ("update", _) => update(st, req),
         ("patch", _) => patch_object(st, req),
@@ -86,11 +97,29 @@ pub(super) fn parse_body(req: &ApiRequest) -> Result<Value, ApiError> {
         return Err(ApiError::bad_request("the request body is empty"));
     }
     let ct = content_type(req);
-    if ct.contains("protobuf") {
+    if ct.contains("protobuf") && req.route.rt.custom {
+        // Custom resources have no protobuf form.
         return Err(ApiError::unsupported_media_type(
             &ct,
             &["application/json", "application/yaml"],
         ));
+    }
+    if ct.starts_with("application/vnd.kubernetes.protobuf") {
+        // kubectl sends typed objects (create configmap, auth can-i, ...) as protobuf.
+        return crate::sim::protobuf::decode(&req.body).map_err(|e| match e {
+            crate::sim::protobuf::ProtoError::NoMagic
+            | crate::sim::protobuf::ProtoError::Malformed(_) => ApiError::bad_request(format!(
+                "the body of the request could not be decoded as protobuf: {e}"
+            )),
+            _ => {
+                let mut err = ApiError::unsupported_media_type(
+                    &ct,
+                    &["application/json", "application/yaml"],
+                );
+                err.message = format!("{}: {e}", err.message);
+                err
+            }
+        });
     }
     if ct.contains("yaml") {
         return serde_yaml_ng::from_slice::<Value>(&req.body).map_err(|e| {
@@ -123,7 +152,11 @@ fn write_options(req: &ApiRequest) -> Result<WriteOptions, ApiError> {
     })
 }
 
-fn list(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
+fn list(
+    st: &Arc<HttpState>,
+    req: &ApiRequest,
+    table: Option<table::TableOptions>,
+) -> Result<Response, ApiError> {
     let rt = req.route.rt;
     let limit = req
         .query
@@ -180,7 +213,16 @@ fn list(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
         metadata["remainingItemCount"] = json!(items.len() - end);
     }
     let page = &items[offset.min(items.len())..end];
-    Ok(list_response(rt, metadata, page))
+    Ok(match table {
+        Some(opts) => {
+            let rows = page.iter().map(|o| &**o);
+            json_response(
+                200,
+                &table::build(rt, rows, opts, true, metadata, meta::now()),
+            )
+        }
+        None => list_response(rt, metadata, page),
+    })
 }
 
 /// Serialises a list without cloning its items into one big `Value`.

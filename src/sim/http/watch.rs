@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 
 use super::query::Filter;
 use super::response::{error_response, stream_response};
+use super::table::{self, TableOptions};
 use super::{ApiRequest, HttpState};
 use crate::sim::error::ApiError;
 use crate::sim::faults::Faults;
@@ -56,6 +57,7 @@ fn start(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
         ),
     };
     let bookmarks = req.query.flag("allowWatchBookmarks");
+    let table = table::requested(&req.headers, &req.query)?;
     let timeout = req
         .query
         .int("timeoutSeconds")?
@@ -78,6 +80,8 @@ fn start(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
                 tx,
                 bookmarks,
                 initial_events_bookmark: initial_events,
+                table,
+                headers_sent: false,
                 timeout,
                 faults: st.ctx.faults.clone(),
                 shutdown: st.shutdown.clone(),
@@ -99,15 +103,12 @@ fn event_line(kind: &str, object: &Value) -> Bytes {
     Bytes::from(out)
 }
 
-fn bookmark(rt: &ResourceType, rv: u64, initial_end: bool) -> Bytes {
+fn bookmark(rt: &ResourceType, rv: u64, initial_end: bool) -> Value {
     let mut md = json!({"resourceVersion": rv.to_string()});
     if initial_end {
         md["annotations"] = json!({"k8s.io/initial-events-end": "true"});
     }
-    event_line(
-        "BOOKMARK",
-        &json!({"kind": rt.kind, "apiVersion": rt.api_version(), "metadata": md}),
-    )
+    json!({"kind": rt.kind, "apiVersion": rt.api_version(), "metadata": md})
 }
 
 struct WatchTask {
@@ -116,6 +117,10 @@ struct WatchTask {
     tx: mpsc::Sender<Bytes>,
     bookmarks: bool,
     initial_events_bookmark: bool,
+    /// Events carry one-row Tables instead of objects (kubectl get -w).
+    table: Option<TableOptions>,
+    /// Whether a Table with column definitions went out: only the first event carries them.
+    headers_sent: bool,
     /// The request's timeoutSeconds (or the default).
     timeout: Duration,
     /// For the drop-every fault, which also shortens streams opened before it was set.
@@ -125,6 +130,18 @@ struct WatchTask {
 }
 
 impl WatchTask {
+    /// One event line; with Table output its object becomes a one-row Table, as the apiserver
+    /// does for every event it encodes (bookmarks included).
+    fn line(&mut self, kind: &str, object: &Value) -> Bytes {
+        let Some(opts) = self.table else {
+            return event_line(kind, object);
+        };
+        let headers = !self.headers_sent;
+        self.headers_sent = true;
+        let table = table::for_object(self.rt, object, opts, headers, crate::sim::meta::now());
+        event_line(kind, &table)
+    }
+
     /// The event this watcher sees for a change, after selectors: a change that makes an object
     /// match is ADDED, one that makes it stop matching is DELETED.
     fn translate(&self, c: &Change) -> Option<&'static str> {
@@ -161,20 +178,18 @@ impl WatchTask {
         let mut rx = w.rx;
         let mut last_rv = w.start_rv;
         for c in &w.initial {
-            if let Some(kind) = self.translate(c)
-                && self.tx.send(event_line(kind, &c.object)).await.is_err()
-            {
-                return;
+            if let Some(kind) = self.translate(c) {
+                let line = self.line(kind, &c.object);
+                if self.tx.send(line).await.is_err() {
+                    return;
+                }
             }
         }
-        if self.initial_events_bookmark
-            && self
-                .tx
-                .send(bookmark(self.rt, last_rv, true))
-                .await
-                .is_err()
-        {
-            return;
+        if self.initial_events_bookmark {
+            let line = self.line("BOOKMARK", &bookmark(self.rt, last_rv, true));
+            if self.tx.send(line).await.is_err() {
+                return;
+            }
         }
         let deadline = tokio::time::sleep_until(self.deadline(started));
         tokio::pin!(deadline);
@@ -197,7 +212,8 @@ impl WatchTask {
                     }
                 }
                 _ = ticker.tick(), if self.bookmarks => {
-                    if self.tx.send(bookmark(self.rt, last_rv, false)).await.is_err() {
+                    let line = self.line("BOOKMARK", &bookmark(self.rt, last_rv, false));
+                    if self.tx.send(line).await.is_err() {
                         return;
                     }
                 }
@@ -207,10 +223,12 @@ impl WatchTask {
                             continue;
                         }
                         last_rv = last_rv.max(c.rv);
-                        if let Some(kind) = self.translate(&c)
-                            && self.tx.send(event_line(kind, &c.object)).await.is_err() {
+                        if let Some(kind) = self.translate(&c) {
+                            let line = self.line(kind, &c.object);
+                            if self.tx.send(line).await.is_err() {
                                 return;
                             }
+                        }
                     }
                     // Fell too far behind: end the stream; the client re-watches from its last
                     // resourceVersion (or re-lists on 410), as with a real apiserver.

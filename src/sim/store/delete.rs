@@ -78,6 +78,9 @@ impl Store {
                 .and_then(Value::as_i64);
             let grace = effective_grace(rt, &old, opts.grace_period_seconds);
 
+            // A namespace is also held by its spec.finalizers (`kubernetes`) until the namespace
+            // controller has emptied it.
+            let spec_held = !namespace_finalizers(rt, &old).is_empty();
             let remove_now = if meta::is_terminating(&old) {
                 // A shorter grace period may bring a pod's deletion forward; nothing else moves
                 // an existing deletionTimestamp.
@@ -98,7 +101,7 @@ impl Store {
                     .pointer("/metadata/deletionGracePeriodSeconds")
                     .and_then(Value::as_i64)
                     .unwrap_or(0);
-                finalizers.is_empty() && g == 0
+                finalizers.is_empty() && !spec_held && g == 0
             } else {
                 match grace {
                     Some(g) if g > 0 => {
@@ -109,11 +112,15 @@ impl Store {
                         bump_generation(&mut obj);
                         false
                     }
-                    _ if !finalizers.is_empty() => {
+                    _ if !finalizers.is_empty() || spec_held => {
                         let md = meta::metadata_mut(&mut obj);
                         md.insert("deletionTimestamp".into(), json!(meta::format_time(now)));
                         md.insert("deletionGracePeriodSeconds".into(), json!(0));
                         bump_generation(&mut obj);
+                        if spec_held && let Some(o) = obj.as_object_mut() {
+                            let status = o.entry("status").or_insert_with(|| json!({}));
+                            status["phase"] = json!("Terminating");
+                        }
                         false
                     }
                     _ => true,
@@ -202,6 +209,22 @@ fn check_preconditions(
         ));
     }
     Ok(())
+}
+
+/// A namespace's `spec.finalizers` (`kubernetes` until the namespace controller has deleted its
+/// content); empty for every other kind.
+pub fn namespace_finalizers(rt: &ResourceType, obj: &Value) -> Vec<String> {
+    if rt.plural != "namespaces" || !rt.group.is_empty() {
+        return Vec::new();
+    }
+    obj.pointer("/spec/finalizers")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Orphan adds `orphan`, Foreground adds `foregroundDeletion`, Background strips both; no policy

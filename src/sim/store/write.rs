@@ -387,6 +387,7 @@ pub(super) fn commit_update(
             ));
         }
     }
+    defaults::apply_on_write(rt, &mut new);
     defaults::validate(rt, &new)?;
     if defaults::tracks_generation(rt) && !opts.status_only && old.get("spec") != new.get("spec") {
         let g = old
@@ -411,7 +412,11 @@ pub(super) fn commit_update(
     let rv = st.next_rv();
     meta::metadata_mut(&mut new).insert("resourceVersion".into(), json!(rv.to_string()));
     let new = Arc::new(new);
-    if terminating && new_fin.is_empty() && grace == 0 {
+    if terminating
+        && new_fin.is_empty()
+        && grace == 0
+        && super::delete::namespace_finalizers(rt, &new).is_empty()
+    {
         // Last finalizer gone: the object is deleted. Watchers get only DELETED, carrying the
         // previously stored object at the deletion revision.
         st.remove(rt, &namespace, &name);

@@ -6,6 +6,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::super::response::json_response;
+use super::super::table::TableOptions;
 use super::super::{ApiRequest, HttpState};
 use super::{content_type, name, parse_body, write_options};
 use crate::sim::error::ApiError;
@@ -45,9 +46,17 @@ fn scale_of(obj: &Value) -> Value {
     })
 }
 
-pub fn get(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
+pub fn get(
+    st: &Arc<HttpState>,
+    req: &ApiRequest,
+    table: Option<TableOptions>,
+) -> Result<Response, ApiError> {
     let obj = st.ctx.store.get(req.route.rt, req.route.ns(), name(req)?)?;
-    Ok(json_response(200, &scale_of(&obj)))
+    let scale = scale_of(&obj);
+    Ok(match table {
+        Some(opts) => json_response(200, &super::super::table::for_scale(&scale, opts)),
+        None => json_response(200, &scale),
+    })
 }
 
 pub fn write(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
