@@ -115,8 +115,7 @@ impl Faults {
             .latency
             .iter()
             .filter(|r| verb_matches(r.verb, req.verb) && word_matches(&r.resource, req.resource))
-            .map(|r| r.ms)
-            .sum();
+            .fold(0u64, |total, r| total.saturating_add(r.ms));
         Duration::from_millis(ms)
     }
 
@@ -193,6 +192,9 @@ fn error_for(r: &ErrorFault) -> ApiError {
     };
     if let Some(m) = &r.message {
         e.message = m.clone();
+    }
+    if let Some(reason) = r.reason.as_deref().and_then(super::error::status_reason) {
+        e.reason = reason;
     }
     if r.code == 503 {
         e.retry_after = r.retry_after_seconds.map(u64::from);

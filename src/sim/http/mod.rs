@@ -135,11 +135,7 @@ async fn handle(State(st): State<Arc<HttpState>>, req: Request) -> Response {
         Route::GroupVersion { group, version } => {
             json_response(200, &discovery::resource_list(&group, &version))
         }
-        Route::NotFound | Route::Admin(_) => error_response(&ApiError::new(
-            404,
-            "NotFound",
-            "the server could not find the requested resource",
-        )),
+        Route::NotFound | Route::Admin(_) => error_response(&ApiError::path_not_found()),
         Route::Resource(route) => {
             let query = match Query::parse(&raw_query) {
                 Ok(q) => q,

@@ -2,9 +2,12 @@
 
 use std::collections::HashMap;
 
-use crate::sim::error::ApiError;
+use crate::sim::error::{ApiError, FieldError};
 use crate::sim::kinds::ResourceType;
 use crate::sim::selectors::{FieldSelector, LabelSelector};
+
+const NOT_OLDER_THAN: &str = "NotOlderThan";
+const EXACT: &str = "Exact";
 
 #[derive(Debug, Default)]
 pub struct Query {
@@ -73,6 +76,89 @@ impl Query {
                 Ok(Some(sel))
             }
         }
+    }
+
+    /// The apiserver's `ValidateListOptions`: the rules for `resourceVersionMatch` and
+    /// `sendInitialEvents`, for a list or (`watch`) a watch. 422 on `ListOptions.meta.k8s.io`.
+    pub fn validate_list_options(&self, watch: bool) -> Result<(), ApiError> {
+        const FIELD: &str = "resourceVersionMatch";
+        let rv_match = self.get(FIELD).unwrap_or("");
+        let rv = self.get("resourceVersion").unwrap_or("");
+        let initial_events = self.get("sendInitialEvents").is_some();
+        let continued = self.get("continue").is_some();
+        let mut errs = Vec::new();
+        if watch {
+            if initial_events && rv_match != NOT_OLDER_THAN {
+                errs.push(FieldError::forbidden(
+                    FIELD,
+                    "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+                ));
+            }
+            if !rv_match.is_empty() {
+                if !initial_events {
+                    errs.push(FieldError::forbidden(
+                        FIELD,
+                        "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+                    ));
+                }
+                if rv_match != NOT_OLDER_THAN {
+                    errs.push(FieldError::not_supported(
+                        FIELD,
+                        rv_match,
+                        &[NOT_OLDER_THAN],
+                    ));
+                }
+                if continued {
+                    errs.push(FieldError::forbidden(
+                        FIELD,
+                        "resourceVersionMatch is forbidden when continue is provided",
+                    ));
+                }
+            }
+        } else {
+            if !rv_match.is_empty() {
+                if rv.is_empty() {
+                    errs.push(FieldError::forbidden(
+                        FIELD,
+                        "resourceVersionMatch is forbidden unless resourceVersion is provided",
+                    ));
+                }
+                if continued {
+                    errs.push(FieldError::forbidden(
+                        FIELD,
+                        "resourceVersionMatch is forbidden when continue is provided",
+                    ));
+                }
+                if rv_match != EXACT && rv_match != NOT_OLDER_THAN {
+                    errs.push(FieldError::not_supported(
+                        FIELD,
+                        rv_match,
+                        &[EXACT, NOT_OLDER_THAN, ""],
+                    ));
+                }
+                if rv_match == EXACT && rv == "0" {
+                    errs.push(FieldError::forbidden(
+                        FIELD,
+                        "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
+                    ));
+                }
+            }
+            if initial_events {
+                errs.push(FieldError::forbidden(
+                    "sendInitialEvents",
+                    "sendInitialEvents is forbidden for list",
+                ));
+            }
+        }
+        if errs.is_empty() {
+            return Ok(());
+        }
+        Err(ApiError::invalid_fields(
+            "meta.k8s.io",
+            "ListOptions",
+            "",
+            &errs,
+        ))
     }
 
     pub fn field_manager(&self) -> Option<String> {

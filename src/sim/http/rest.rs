@@ -84,10 +84,10 @@ pub(super) fn parse_body(req: &ApiRequest) -> Result<Value, ApiError> {
     }
     let ct = content_type(req);
     if ct.contains("protobuf") {
-        return Err(ApiError::unsupported_media_type(
-            &ct,
-            &["application/json", "application/yaml"],
-        ));
+        return Err(ApiError::unsupported_media_type(&[
+            "application/json",
+            "application/yaml",
+        ]));
     }
     if ct.contains("yaml") {
         return serde_yaml_ng::from_slice::<Value>(&req.body).map_err(|e| {
@@ -122,15 +122,16 @@ fn write_options(req: &ApiRequest) -> Result<WriteOptions, ApiError> {
 
 fn list(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
     let rt = req.route.rt;
+    req.query.validate_list_options(false)?;
     let limit = req
         .query
         .int("limit")?
         .filter(|l| *l > 0)
         .map(|l| l as usize);
-    let (items, rv, offset) = match req.query.get("continue") {
-        Some(token) => {
-            let (id, offset) = parse_continue(token)?;
-            let mut pages = st.pages.lock().unwrap_or_else(|p| p.into_inner());
+    let continued = req.query.get("continue").map(parse_continue).transpose()?;
+    let (items, rv, offset) = match continued {
+        Some((id, offset)) => {
+            let pages = st.pages.lock().unwrap_or_else(|p| p.into_inner());
             let (_, items, rv) = pages.pages.get(&id).cloned().ok_or_else(|| {
                 ApiError::new(
                     410,
@@ -138,9 +139,7 @@ fn list(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
                     "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
                 )
             })?;
-            if offset >= items.len() {
-                pages.pages.remove(&id);
-            }
+            let offset = offset.min(items.len());
             (items, rv, offset)
         }
         None => {
@@ -152,17 +151,14 @@ fn list(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
             (Arc::new(items), rv, 0)
         }
     };
-    let end = limit.map_or(items.len(), |l| (offset + l).min(items.len()));
+    let end = limit.map_or(items.len(), |l| offset.saturating_add(l).min(items.len()));
     let mut metadata = json!({"resourceVersion": rv.to_string()});
-    if end < items.len() {
-        let token = {
-            let mut pages = st.pages.lock().unwrap_or_else(|p| p.into_inner());
+    {
+        let mut pages = st.pages.lock().unwrap_or_else(|p| p.into_inner());
+        if end < items.len() {
             pages.pages.retain(|_, (t, _, _)| t.elapsed() < PAGE_TTL);
-            let id = match req
-                .query
-                .get("continue")
-                .and_then(|t| parse_continue(t).ok())
-            {
+            // Every page of one list shares the snapshot taken for its first page.
+            let id = match continued {
                 Some((id, _)) => id,
                 None => {
                     pages.next_id += 1;
@@ -171,13 +167,14 @@ fn list(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
                     id
                 }
             };
-            format!("{id}-{end}")
-        };
-        metadata["continue"] = json!(token);
-        metadata["remainingItemCount"] = json!(items.len() - end);
+            metadata["continue"] = json!(format!("{id}-{end}"));
+            metadata["remainingItemCount"] = json!(items.len() - end);
+        } else if let Some((id, _)) = continued {
+            // The last page was read: the snapshot is no longer needed.
+            pages.pages.remove(&id);
+        }
     }
-    let page = &items[offset.min(items.len())..end];
-    Ok(list_response(rt, metadata, page))
+    Ok(list_response(rt, metadata, &items[offset..end]))
 }
 
 /// Serialises a list without cloning its items into one big `Value`.
@@ -249,7 +246,7 @@ fn patch_object(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiEr
     };
     let kind = patch::patch_type_from_content_type(&ct)
         .filter(|k| !(rt.custom && *k == PatchType::Strategic))
-        .ok_or_else(|| ApiError::unsupported_media_type(&ct, accepted))?;
+        .ok_or_else(|| ApiError::unsupported_media_type(accepted))?;
     let body = parse_body(req)?;
     let mut opts = write_options(req)?;
     let force = req.query.flag("force");

@@ -61,9 +61,9 @@ impl Store {
                 match st.namespace_state(namespace) {
                     None => return Err(ApiError::namespace_not_found(namespace)),
                     Some(ns) if meta::is_terminating(&ns) => {
-                        return Err(ApiError::new(
-                            403,
-                            "Forbidden",
+                        return Err(ApiError::forbidden_message(
+                            rt,
+                            meta::name(&obj),
                             format!(
                                 "{} \"{}\" is forbidden: unable to create new content in namespace {} because it is being terminated",
                                 rt.group_resource(),

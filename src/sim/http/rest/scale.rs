@@ -69,7 +69,6 @@ pub fn write(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError
                 }
                 None => {
                     return Err(ApiError::unsupported_media_type(
-                        &ct,
                         &["application/json-patch+json", "application/merge-patch+json"],
                     ));
                 }
