@@ -5,6 +5,8 @@
 //! the command-line interface that `main.rs` dispatches on.
 
 pub mod cli;
+pub mod cluster;
+pub mod config;
 pub mod exit;
 pub mod logging;
 pub mod sim;

@@ -320,10 +320,10 @@ impl ApiError {
             "details": self.details,
             "code": self.code,
         });
-        if self.details.is_null() {
-            if let Some(o) = body.as_object_mut() {
-                o.remove("details");
-            }
+        if self.details.is_null()
+            && let Some(o) = body.as_object_mut()
+        {
+            o.remove("details");
         }
         body
     }

@@ -133,10 +133,10 @@ impl Faults {
             if !hit {
                 continue;
             }
-            if let Some(p) = r.probability {
-                if rng.unit() >= p {
-                    continue;
-                }
+            if let Some(p) = r.probability
+                && rng.unit() >= p
+            {
+                continue;
             }
             if let Some(c) = r.count.as_mut() {
                 *c -= 1;

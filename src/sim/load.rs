@@ -193,11 +193,11 @@ fn delete_backdated(
         grace_period_seconds: grace,
         ..Default::default()
     };
-    if let DeleteOutcome::Terminating(_) = ctx.store.delete(rt, ns, name, &opts)? {
-        if let Some(age) = age {
-            let at = meta::now() - jiff::SignedDuration::try_from(age).unwrap_or_default();
-            ctx.store.backdate_deletion(rt, ns, name, at)?;
-        }
+    if let DeleteOutcome::Terminating(_) = ctx.store.delete(rt, ns, name, &opts)?
+        && let Some(age) = age
+    {
+        let at = meta::now() - jiff::SignedDuration::try_from(age).unwrap_or_default();
+        ctx.store.backdate_deletion(rt, ns, name, at)?;
     }
     Ok(())
 }

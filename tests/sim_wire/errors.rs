@@ -10,16 +10,18 @@ const SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lowe
 #[tokio::test]
 async fn not_found_names_the_resource_and_leaves_group_out_for_core() {
     let sim = Sim::start("healthy").await;
-    let d = sim
-        .get(&format!("{PODS}/nope"))
-        .await
-        .expect_status(404, "NotFound", "pods \"nope\" not found");
+    let d = sim.get(&format!("{PODS}/nope")).await.expect_status(
+        404,
+        "NotFound",
+        "pods \"nope\" not found",
+    );
     assert_eq!(d, json!({"name": "nope", "kind": "pods"}));
 
-    let d = sim
-        .get(&format!("{DEPLOYS}/nope"))
-        .await
-        .expect_status(404, "NotFound", "deployments.apps \"nope\" not found");
+    let d = sim.get(&format!("{DEPLOYS}/nope")).await.expect_status(
+        404,
+        "NotFound",
+        "deployments.apps \"nope\" not found",
+    );
     assert_eq!(
         d,
         json!({"name": "nope", "group": "apps", "kind": "deployments"})
@@ -85,10 +87,11 @@ async fn unknown_paths_are_the_generic_not_found() {
 async fn already_exists_and_conflict() {
     let sim = Sim::start("healthy").await;
     sim.create(CMS, &configmap("c")).await;
-    let d = sim
-        .post(CMS, &configmap("c"))
-        .await
-        .expect_status(409, "AlreadyExists", "configmaps \"c\" already exists");
+    let d = sim.post(CMS, &configmap("c")).await.expect_status(
+        409,
+        "AlreadyExists",
+        "configmaps \"c\" already exists",
+    );
     assert_eq!(d, json!({"name": "c", "kind": "configmaps"}));
 
     let web = sim.create(DEPLOYS, &deployment("web")).await;
@@ -130,9 +133,11 @@ async fn a_name_held_by_a_terminating_object_already_exists() {
         .await;
     let gone = sim.delete(&cm_path("held"), None).await.expect(200);
     assert!(gone["metadata"]["deletionTimestamp"].is_string());
-    sim.post(CMS, &configmap("held"))
-        .await
-        .expect_status(409, "AlreadyExists", "configmaps \"held\" already exists");
+    sim.post(CMS, &configmap("held")).await.expect_status(
+        409,
+        "AlreadyExists",
+        "configmaps \"held\" already exists",
+    );
     sim.stop().await;
 }
 
@@ -196,7 +201,8 @@ async fn invalid_names_are_422_with_one_cause() {
 #[tokio::test]
 async fn no_new_finalizers_on_a_terminating_object() {
     let sim = Sim::start("healthy").await;
-    sim.create(CMS, &configmap_with_finalizer("term", "a")).await;
+    sim.create(CMS, &configmap_with_finalizer("term", "a"))
+        .await;
     sim.delete(&cm_path("term"), None).await.expect(200);
     let message = "ConfigMap \"term\" is invalid: metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{\"x\"}";
     let d = sim
@@ -361,13 +367,31 @@ async fn malformed_bodies_are_400_naming_the_problem() {
 async fn bad_selectors_are_400_naming_what_is_wrong() {
     let sim = Sim::start("healthy").await;
     let cases: &[(&str, &[&str])] = &[
-        ("labelSelector=app%20in%20(a", &["unable to parse requirement", "found ''"]),
-        ("labelSelector=app%3D%3Da%3Db", &["unable to parse requirement", "found '='"]),
+        (
+            "labelSelector=app%20in%20(a",
+            &["unable to parse requirement", "found ''"],
+        ),
+        (
+            "labelSelector=app%3D%3Da%3Db",
+            &["unable to parse requirement", "found '='"],
+        ),
         ("labelSelector=a%20b", &["found 'b'"]),
-        ("labelSelector=-bad-key%3Dv", &["-bad-key", "name part must consist of alphanumeric"]),
+        (
+            "labelSelector=-bad-key%3Dv",
+            &["-bad-key", "name part must consist of alphanumeric"],
+        ),
         ("labelSelector=app%3Dspa%20ce%2Cx", &["found 'ce'"]),
-        ("fieldSelector=spec.foo%3Dbar", &["field label not supported: spec.foo"]),
-        ("fieldSelector=metadata.name", &["invalid selector: 'metadata.name'", "can't understand 'metadata.name'"]),
+        (
+            "fieldSelector=spec.foo%3Dbar",
+            &["field label not supported: spec.foo"],
+        ),
+        (
+            "fieldSelector=metadata.name",
+            &[
+                "invalid selector: 'metadata.name'",
+                "can't understand 'metadata.name'",
+            ],
+        ),
     ];
     for (query, parts) in cases {
         let r = sim.get(&format!("{PODS}?{query}")).await;
@@ -449,9 +473,7 @@ async fn rbac_denials_name_user_verb_resource_group_and_scope() {
     let sim = Sim::start("rbac-denied").await;
     let op = Some("operator-token");
     let isvc_path = "/apis/serving.kserve.io/v1beta1/namespaces/llm-prod/inferenceservices/llama-3-70b-instruct";
-    let r = sim
-        .send_as(Method::DELETE, isvc_path, None, None, op)
-        .await;
+    let r = sim.send_as(Method::DELETE, isvc_path, None, None, op).await;
     let d = r.expect_status(
         403,
         "Forbidden",

@@ -115,9 +115,12 @@ impl Sim {
     /// stay exactly as the API left them (no scheduling, no finalizers added behind its back).
     pub async fn quiet_controllers(&self) {
         for c in ["kubelet", "kserve", "deployment", "garbageCollector"] {
-            self.put(&format!("/sim/v1/controllers/{c}"), &json!({"state": "down"}))
-                .await
-                .expect(200);
+            self.put(
+                &format!("/sim/v1/controllers/{c}"),
+                &json!({"state": "down"}),
+            )
+            .await
+            .expect(200);
         }
     }
 
@@ -179,13 +182,23 @@ impl Sim {
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Reply {
-        self.send(Method::POST, path, Some("application/json"), Some(bytes(body)))
-            .await
+        self.send(
+            Method::POST,
+            path,
+            Some("application/json"),
+            Some(bytes(body)),
+        )
+        .await
     }
 
     pub async fn put(&self, path: &str, body: &Value) -> Reply {
-        self.send(Method::PUT, path, Some("application/json"), Some(bytes(body)))
-            .await
+        self.send(
+            Method::PUT,
+            path,
+            Some("application/json"),
+            Some(bytes(body)),
+        )
+        .await
     }
 
     pub async fn patch(&self, path: &str, content_type: &str, body: &Value) -> Reply {

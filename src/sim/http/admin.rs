@@ -73,10 +73,10 @@ fn check_error_rule(rule: &ErrorFault, what: &str) -> Result<(), ApiError> {
     if rule.probability.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
         return bad("probability: must be within [0, 1]".into());
     }
-    if let Some(r) = rule.reason.as_deref() {
-        if status_reason(r).is_none() {
-            return bad(format!("reason: {r:?} is not a Kubernetes StatusReason"));
-        }
+    if let Some(r) = rule.reason.as_deref()
+        && status_reason(r).is_none()
+    {
+        return bad(format!("reason: {r:?} is not a Kubernetes StatusReason"));
     }
     Ok(())
 }

@@ -113,7 +113,9 @@ async fn handle(State(st): State<Arc<HttpState>>, req: Request) -> Response {
     // /version and the health checks are open to anonymous requests; a request that presents a
     // bad token is refused everywhere, as the apiserver's authentication filter does.
     let public = matches!(route, Route::Version | Route::Health)
-        && !parts.headers.contains_key(axum::http::header::AUTHORIZATION);
+        && !parts
+            .headers
+            .contains_key(axum::http::header::AUTHORIZATION);
     let user_name = match identity {
         Ok(u) => u,
         Err(_) if public => String::new(),

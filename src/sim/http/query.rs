@@ -188,10 +188,10 @@ impl Filter {
     }
 
     pub fn matches(&self, obj: &serde_json::Value) -> bool {
-        if let Some(ns) = &self.namespace {
-            if crate::sim::meta::namespace(obj) != ns {
-                return false;
-            }
+        if let Some(ns) = &self.namespace
+            && crate::sim::meta::namespace(obj) != ns
+        {
+            return false;
         }
         self.labels
             .as_ref()

@@ -22,10 +22,10 @@ pub fn bytes_response(code: u16, content_type: &'static str, bytes: Vec<u8>) -> 
 
 pub fn error_response(e: &ApiError) -> Response {
     let mut resp = json_response(e.code, &e.status_body());
-    if let Some(secs) = e.retry_after {
-        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-            resp.headers_mut().insert(header::RETRY_AFTER, v);
-        }
+    if let Some(secs) = e.retry_after
+        && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+    {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
     }
     resp
 }

@@ -20,11 +20,14 @@ use crate::sim::store::{DeleteOptions, DeleteOutcome, Precondition, Propagation,
 mod review;
 mod scale;
 
+/// A list being read page by page: when it was taken, its items, its resourceVersion.
+type ListSnapshot = (Instant, Arc<Vec<Arc<Value>>>, u64);
+
 /// Snapshots of lists being read page by page, so every page is consistent with the first.
 #[derive(Default)]
 pub struct PageCache {
     next_id: u64,
-    pages: HashMap<u64, (Instant, Arc<Vec<Arc<Value>>>, u64)>,
+    pages: HashMap<u64, ListSnapshot>,
 }
 
 /// How long an unfinished paged list is kept (the apiserver's etcd compaction window is 5 min).

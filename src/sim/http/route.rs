@@ -84,10 +84,10 @@ fn gv_route(group: &str, version: &str) -> Route {
 fn resource_route(group: &str, version: &str, rest: &[&str]) -> Route {
     let make =
         |rt: &'static ResourceType, ns: Option<&str>, name: Option<&str>, sub: Option<&str>| {
-            if let Some(sub) = sub {
-                if !rt.has_subresource(sub) {
-                    return Route::NotFound;
-                }
+            if let Some(sub) = sub
+                && !rt.has_subresource(sub)
+            {
+                return Route::NotFound;
             }
             Route::Resource(ResourceRoute {
                 rt,

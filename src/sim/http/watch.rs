@@ -150,10 +150,10 @@ impl WatchTask {
         let mut rx = w.rx;
         let mut last_rv = w.start_rv;
         for c in &w.initial {
-            if let Some((kind, obj)) = self.translate(c) {
-                if self.tx.send(event_line(kind, &obj)).await.is_err() {
-                    return;
-                }
+            if let Some((kind, obj)) = self.translate(c)
+                && self.tx.send(event_line(kind, &obj)).await.is_err()
+            {
+                return;
             }
         }
         if self.initial_events_bookmark
@@ -201,10 +201,10 @@ impl WatchTask {
                             continue;
                         }
                         last_rv = last_rv.max(c.rv);
-                        if let Some((kind, obj)) = self.translate(&c) {
-                            if self.tx.send(event_line(kind, &obj)).await.is_err() {
-                                return;
-                            }
+                        if let Some((kind, obj)) = self.translate(&c)
+                            && self.tx.send(event_line(kind, &obj)).await.is_err()
+                        {
+                            return;
                         }
                     }
                     // Fell too far behind: end the stream; the client re-watches from its last

@@ -171,16 +171,16 @@ pub fn validate(rt: &ResourceType, obj: &Value) -> Result<(), ApiError> {
         }
     }
     if rt == &kinds::DEPLOYMENTS || rt == &kinds::REPLICASETS {
-        if let Some(r) = obj.pointer("/spec/replicas") {
-            if r.as_i64().is_none_or(|n| n < 0) {
-                return Err(ApiError::invalid(
-                    rt,
-                    name,
-                    "spec.replicas",
-                    "FieldValueInvalid",
-                    &format!("Invalid value: {r}: must be greater than or equal to 0"),
-                ));
-            }
+        if let Some(r) = obj.pointer("/spec/replicas")
+            && r.as_i64().is_none_or(|n| n < 0)
+        {
+            return Err(ApiError::invalid(
+                rt,
+                name,
+                "spec.replicas",
+                "FieldValueInvalid",
+                &format!("Invalid value: {r}: must be greater than or equal to 0"),
+            ));
         }
         if obj.pointer("/spec/selector").is_none() {
             return Err(ApiError::invalid(

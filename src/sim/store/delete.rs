@@ -81,17 +81,17 @@ impl Store {
             let remove_now = if meta::is_terminating(&old) {
                 // A shorter grace period may bring a pod's deletion forward; nothing else moves
                 // an existing deletionTimestamp.
-                if let (Some(g), Some(current)) = (grace, existing_grace) {
-                    if g < current {
-                        let at = grace_deadline(now, g);
-                        let earlier = meta::deletion_timestamp(&old)
-                            .and_then(meta::parse_time)
-                            .is_none_or(|existing| at < existing);
-                        let md = meta::metadata_mut(&mut obj);
-                        md.insert("deletionGracePeriodSeconds".into(), json!(g));
-                        if earlier {
-                            md.insert("deletionTimestamp".into(), json!(meta::format_time(at)));
-                        }
+                if let (Some(g), Some(current)) = (grace, existing_grace)
+                    && g < current
+                {
+                    let at = grace_deadline(now, g);
+                    let earlier = meta::deletion_timestamp(&old)
+                        .and_then(meta::parse_time)
+                        .is_none_or(|existing| at < existing);
+                    let md = meta::metadata_mut(&mut obj);
+                    md.insert("deletionGracePeriodSeconds".into(), json!(g));
+                    if earlier {
+                        md.insert("deletionTimestamp".into(), json!(meta::format_time(at)));
                     }
                 }
                 let g = obj
@@ -179,27 +179,27 @@ fn check_preconditions(
     obj: &Value,
     pre: &Precondition,
 ) -> Result<(), ApiError> {
-    if let Some(uid) = &pre.uid {
-        if uid != meta::uid(obj) {
-            return Err(ApiError::precondition_failed(
-                rt,
-                name,
-                "UID",
-                uid,
-                meta::uid(obj),
-            ));
-        }
+    if let Some(uid) = &pre.uid
+        && uid != meta::uid(obj)
+    {
+        return Err(ApiError::precondition_failed(
+            rt,
+            name,
+            "UID",
+            uid,
+            meta::uid(obj),
+        ));
     }
-    if let Some(rv) = &pre.resource_version {
-        if rv != meta::resource_version(obj) {
-            return Err(ApiError::precondition_failed(
-                rt,
-                name,
-                "ResourceVersion",
-                rv,
-                meta::resource_version(obj),
-            ));
-        }
+    if let Some(rv) = &pre.resource_version
+        && rv != meta::resource_version(obj)
+    {
+        return Err(ApiError::precondition_failed(
+            rt,
+            name,
+            "ResourceVersion",
+            rv,
+            meta::resource_version(obj),
+        ));
     }
     Ok(())
 }

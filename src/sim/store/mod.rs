@@ -235,7 +235,8 @@ impl Store {
     /// Runs `f` with the state locked; for the write paths in the submodules.
     fn with_state<T>(&self, f: impl FnOnce(&mut State, &mut Vec<Arc<Change>>) -> T) -> T {
         let mut pending = Vec::new();
-        let out = {
+
+        {
             let mut st = self.lock();
             let out = f(&mut st, &mut pending);
             for c in &pending {
@@ -247,8 +248,7 @@ impl Store {
                 let _ = self.tx.send(c);
             }
             out
-        };
-        out
+        }
     }
 }
 

@@ -103,11 +103,10 @@ impl Store {
                 }
             }
             set_type_meta(rt, &mut obj);
-            if rt.has_subresource("status") && !opts.keep_status {
-                if let Some(o) = obj.as_object_mut() {
+            if rt.has_subresource("status") && !opts.keep_status
+                && let Some(o) = obj.as_object_mut() {
                     o.remove("status");
                 }
-            }
             defaults::apply_on_create(rt, &mut obj, st);
             defaults::validate(rt, &obj)?;
             record_manager(&mut obj, opts, "Update", &now);
@@ -356,10 +355,10 @@ pub(super) fn commit_update(
                 None => md.remove(*key),
             };
         }
-        if !md.contains_key("managedFields") {
-            if let Some(mf) = old_md.get("managedFields") {
-                md.insert("managedFields".into(), mf.clone());
-            }
+        if !md.contains_key("managedFields")
+            && let Some(mf) = old_md.get("managedFields")
+        {
+            md.insert("managedFields".into(), mf.clone());
         }
     }
     let terminating = meta::is_terminating(old);

@@ -1,0 +1,171 @@
+//! What the console shows, as plain data: endpoints, their resources as a tree, the state of each
+//! object, and the state of the watches. Produced by pure derivation from the watch stores
+//! (`derive.rs`) and consumed by the TUI and the `status` command. No kube or ratatui types here,
+//! so fixtures and snapshots are easy.
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+/// The kinds the console watches and shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Kind {
+    InferenceService,
+    Deployment,
+    ReplicaSet,
+    Pod,
+    Service,
+    HorizontalPodAutoscaler,
+    Ingress,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 7] = [
+        Kind::InferenceService,
+        Kind::Deployment,
+        Kind::ReplicaSet,
+        Kind::Pod,
+        Kind::Service,
+        Kind::HorizontalPodAutoscaler,
+        Kind::Ingress,
+    ];
+
+    /// Short name as kubectl prints it (`isvc`, `deploy`, `rs`, `pod`, `svc`, `hpa`, `ing`).
+    pub fn short(self) -> &'static str {
+        match self {
+            Kind::InferenceService => "isvc",
+            Kind::Deployment => "deploy",
+            Kind::ReplicaSet => "rs",
+            Kind::Pod => "pod",
+            Kind::Service => "svc",
+            Kind::HorizontalPodAutoscaler => "hpa",
+            Kind::Ingress => "ing",
+        }
+    }
+
+    /// The Kind as in manifests (`InferenceService`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::InferenceService => "InferenceService",
+            Kind::Deployment => "Deployment",
+            Kind::ReplicaSet => "ReplicaSet",
+            Kind::Pod => "Pod",
+            Kind::Service => "Service",
+            Kind::HorizontalPodAutoscaler => "HorizontalPodAutoscaler",
+            Kind::Ingress => "Ingress",
+        }
+    }
+}
+
+/// How an endpoint is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Mode {
+    /// A KServe InferenceService (its children in RawDeployment mode).
+    Kserve,
+    /// A plain Deployment selected by the configured label.
+    Raw,
+}
+
+/// Identity of an endpoint: stable across updates (the selection follows it by UID of the root
+/// object where possible, by this key otherwise).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct EndpointKey {
+    pub namespace: String,
+    pub name: String,
+    pub mode: Mode,
+}
+
+/// Health of one object or a whole endpoint, worst first in `Ord`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Health {
+    Failed,
+    Terminating,
+    Degraded,
+    /// A redeploy (or another console operation) holds the endpoint's lease.
+    Redeploying,
+    Progressing,
+    Unknown,
+    Ready,
+}
+
+/// Why and since when an object is Terminating.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Terminating {
+    /// The object's deletionTimestamp. For pods in their grace period this is the *end* of the
+    /// grace period, as the API sets it; `since` is then derived as deletionTimestamp - grace.
+    pub deletion_timestamp: Timestamp,
+    /// When deletion was requested (best estimate, see above).
+    pub since: Timestamp,
+    /// The finalizers still blocking removal (empty: only the grace period is left).
+    pub finalizers: Vec<String>,
+    /// deletionGracePeriodSeconds, when set.
+    pub grace_period_seconds: Option<i64>,
+}
+
+/// One object of an endpoint, as a node of its resource tree.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResourceNode {
+    pub kind: Kind,
+    pub namespace: String,
+    pub name: String,
+    pub uid: String,
+    pub health: Health,
+    /// One short human line: `2/2 ready`, `Running`, `CrashLoopBackOff`, `ClusterIP 10.96.0.12`,
+    /// `2-5 replicas, cpu 80%`, `llama-llm-prod.example.com`.
+    pub summary: String,
+    pub created: Option<Timestamp>,
+    pub terminating: Option<Terminating>,
+    /// All finalizers (also on live objects).
+    pub finalizers: Vec<String>,
+    /// `Kind/name` of the controlling owner chain, nearest first.
+    pub owners: Vec<String>,
+    pub children: Vec<ResourceNode>,
+}
+
+/// Lease `llmops-console-<endpoint>` held by an operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeaseInfo {
+    pub holder: String,
+    pub step: Option<String>,
+    pub operation_id: Option<String>,
+    pub acquired: Option<Timestamp>,
+    pub renewed: Option<Timestamp>,
+    /// Renewed within its duration (an expired lease is shown but not counted as held).
+    pub live: bool,
+}
+
+/// One endpoint row with everything the panes need.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EndpointView {
+    pub key: EndpointKey,
+    /// UID of the root object (InferenceService or Deployment).
+    pub uid: String,
+    pub health: Health,
+    pub ready: u32,
+    pub desired: u32,
+    pub created: Option<Timestamp>,
+    pub lease: Option<LeaseInfo>,
+    /// Roots of the resource tree: the InferenceService (with Deployment -> ReplicaSet -> Pods
+    /// below it, and Service, HPA, Ingress) or, for raw mode, the Deployment and its siblings.
+    /// Leftovers (objects matching the endpoint but not owned) are roots too.
+    pub resources: Vec<ResourceNode>,
+    /// The oldest Terminating object of the endpoint, for the table's column.
+    pub oldest_terminating: Option<Terminating>,
+    /// Short reasons for a non-Ready health (`pod x: CrashLoopBackOff`, `isvc: finalizer ...`).
+    pub reasons: Vec<String>,
+}
+
+/// State of one watch stream, for the status bar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum WatchState {
+    /// Listing (first sync not done yet).
+    Syncing,
+    Live,
+    /// The stream broke; the watcher is backing off and will retry.
+    Reconnecting {
+        error: String,
+    },
+    /// RBAC forbids it; shown as a notice, the rest of the console works.
+    Forbidden {
+        message: String,
+    },
+}
