@@ -320,10 +320,14 @@ impl ApiError {
             "details": self.details,
             "code": self.code,
         });
-        if self.details.is_null()
-            && let Some(o) = body.as_object_mut()
-        {
-            o.remove("details");
+        if let Some(o) = body.as_object_mut() {
+            // Go's omitempty: no details, no unknown ("") reason.
+            if self.details.is_null() {
+                o.remove("details");
+            }
+            if self.reason.is_empty() {
+                o.remove("reason");
+            }
         }
         body
     }

@@ -133,6 +133,10 @@ fn start(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
         if !first.is_empty() && tx.send(Bytes::from(first)).await.is_err() {
             return;
         }
+        // The backlog used up limitBytes: done, without waiting for another line.
+        if budget == Some(0) {
+            return;
+        }
         loop {
             let batch = tokio::select! {
                 _ = shutdown.cancelled() => return,
