@@ -126,6 +126,11 @@ impl Rng {
         self.uuid_v4()
     }
 
+    /// Uniform in `0..n` (0 for n = 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        if n == 0 { 0 } else { self.range(0, n) }
+    }
+
     /// A float in `[0, 1)`.
     pub fn unit(&mut self) -> f64 {
         self.next_f64()

@@ -1,0 +1,231 @@
+//! core/v1 Events as controllers record them: named `<involved-name>.<16 hex>`, with the
+//! involved object's reference, and repeats folded into `count` like client-go's aggregation.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+use crate::sim::error::ApiError;
+use crate::sim::kinds::EVENTS;
+use crate::sim::meta;
+use crate::sim::store::{Store, WriteOptions};
+
+pub const NORMAL: &str = "Normal";
+pub const WARNING: &str = "Warning";
+
+/// Repeats remembered for aggregation; the memory is dropped when it grows past this.
+const RECENT_LIMIT: usize = 4096;
+
+/// Last suffix handed out; client-go uses the creation time in nanoseconds, kept strictly
+/// increasing here so two events in the same nanosecond still get distinct names.
+static LAST_SUFFIX: AtomicU64 = AtomicU64::new(0);
+
+fn next_suffix() -> u64 {
+    let now = u64::try_from(meta::now().as_nanosecond()).unwrap_or(0);
+    let mut last = LAST_SUFFIX.load(Ordering::Relaxed);
+    loop {
+        let next = now.max(last + 1);
+        match LAST_SUFFIX.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return next,
+            Err(seen) => last = seen,
+        }
+    }
+}
+
+/// Creates one Event about `involved`.
+pub fn record_event(
+    store: &Store,
+    involved: &Value,
+    type_: &str,
+    reason: &str,
+    message: &str,
+    component: &str,
+) -> Result<Arc<Value>, ApiError> {
+    record_event_on(store, involved, type_, reason, message, component, None)
+}
+
+fn record_event_on(
+    store: &Store,
+    involved: &Value,
+    type_: &str,
+    reason: &str,
+    message: &str,
+    component: &str,
+    host: Option<&str>,
+) -> Result<Arc<Value>, ApiError> {
+    let ns = match meta::namespace(involved) {
+        "" => "default",
+        ns => ns,
+    };
+    let now = meta::format_time(meta::now());
+    let mut source = json!({ "component": component });
+    if let Some(h) = host {
+        source["host"] = json!(h);
+    }
+    let event = json!({
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {
+            "name": format!("{}.{:016x}", meta::name(involved), next_suffix()),
+            "namespace": ns,
+        },
+        "involvedObject": {
+            "kind": involved.get("kind").cloned().unwrap_or(Value::Null),
+            "namespace": meta::namespace(involved),
+            "name": meta::name(involved),
+            "uid": meta::uid(involved),
+            "apiVersion": involved.get("apiVersion").cloned().unwrap_or(Value::Null),
+            "resourceVersion": meta::resource_version(involved),
+        },
+        "reason": reason,
+        "message": message,
+        "type": type_,
+        "source": source,
+        "firstTimestamp": now,
+        "lastTimestamp": now,
+        "count": 1,
+        "eventTime": null,
+        "reportingComponent": component,
+        "reportingInstance": host.unwrap_or(""),
+    });
+    let opts = WriteOptions {
+        field_manager: Some(component.to_string()),
+        ..Default::default()
+    };
+    store.create(&EVENTS, ns, event, &opts)
+}
+
+type RepeatKey = (String, String, String, String, String);
+
+/// Records events for the controllers, folding an identical repeat (same object, type, reason
+/// and message) into the existing Event's `count` instead of creating another one.
+pub struct EventRecorder {
+    store: Arc<Store>,
+    recent: Mutex<HashMap<RepeatKey, String>>,
+}
+
+impl EventRecorder {
+    pub fn new(store: Arc<Store>) -> Arc<EventRecorder> {
+        Arc::new(EventRecorder {
+            store,
+            recent: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn record(&self, involved: &Value, type_: &str, reason: &str, message: &str, by: &str) {
+        self.record_on(involved, type_, reason, message, by, None);
+    }
+
+    /// As [`EventRecorder::record`], with `source.host` (kubelet events name their node).
+    pub fn record_on(
+        &self,
+        involved: &Value,
+        type_: &str,
+        reason: &str,
+        message: &str,
+        by: &str,
+        host: Option<&str>,
+    ) {
+        let ns = match meta::namespace(involved) {
+            "" => "default".to_string(),
+            ns => ns.to_string(),
+        };
+        let key: RepeatKey = (
+            meta::uid(involved).to_string(),
+            type_.to_string(),
+            reason.to_string(),
+            message.to_string(),
+            ns.clone(),
+        );
+        let existing = self.recent().get(&key).cloned();
+        if let Some(name) = existing {
+            let now = meta::format_time(meta::now());
+            let bumped = self.store.patch(
+                &EVENTS,
+                &ns,
+                &name,
+                &WriteOptions {
+                    field_manager: Some(by.to_string()),
+                    ..Default::default()
+                },
+                |cur| {
+                    let mut new = cur.clone();
+                    let count = cur.get("count").and_then(Value::as_i64).unwrap_or(1);
+                    new["count"] = json!(count + 1);
+                    new["lastTimestamp"] = json!(now);
+                    Ok(new)
+                },
+            );
+            if bumped.is_ok() {
+                return;
+            }
+        }
+        match record_event_on(&self.store, involved, type_, reason, message, by, host) {
+            Ok(ev) => {
+                let mut recent = self.recent();
+                if recent.len() >= RECENT_LIMIT {
+                    recent.clear();
+                }
+                recent.insert(key, meta::name(&ev).to_string());
+            }
+            Err(e) => tracing::debug!(reason, error = %e.message, "event not recorded"),
+        }
+    }
+
+    fn recent(&self) -> std::sync::MutexGuard<'_, HashMap<RepeatKey, String>> {
+        self.recent.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::kinds::{DEPLOYMENTS, NAMESPACES};
+
+    #[test]
+    fn events_reference_the_object_and_fold_repeats() {
+        let store = Store::new(1);
+        let o = WriteOptions::default();
+        store
+            .create(&NAMESPACES, "", json!({"metadata": {"name": "ns"}}), &o)
+            .unwrap();
+        let d = store
+            .create(
+                &DEPLOYMENTS,
+                "ns",
+                json!({"metadata": {"name": "web"}, "spec": {"selector": {}, "template": {}}}),
+                &o,
+            )
+            .unwrap();
+        let ev = record_event(
+            &store,
+            &d,
+            NORMAL,
+            "ScalingReplicaSet",
+            "m",
+            "deployment-controller",
+        )
+        .unwrap();
+        let name = meta::name(&ev);
+        assert!(name.starts_with("web."));
+        assert_eq!(name.len(), "web.".len() + 16);
+        assert_eq!(ev["involvedObject"]["uid"], d["metadata"]["uid"]);
+        assert_eq!(ev["involvedObject"]["kind"], "Deployment");
+        assert_eq!(ev["involvedObject"]["apiVersion"], "apps/v1");
+        assert_eq!(ev["source"]["component"], "deployment-controller");
+
+        let rec = EventRecorder::new(store.clone());
+        rec.record(&d, WARNING, "X", "same", "c");
+        rec.record(&d, WARNING, "X", "same", "c");
+        rec.record(&d, WARNING, "X", "other", "c");
+        let (events, _) = store.list(&EVENTS, Some("ns"), &|e| e["reason"] == "X");
+        assert_eq!(events.len(), 2);
+        assert!(
+            events
+                .iter()
+                .any(|e| e["count"] == 2 && e["message"] == "same")
+        );
+    }
+}
