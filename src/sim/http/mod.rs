@@ -80,20 +80,77 @@ pub(crate) struct ApiRequest {
     pub verb: &'static str,
 }
 
+/// Beyond the limit, how much more of an oversized body is read and thrown away so that the
+/// connection stays usable; a longer one is cut off and the connection closed.
+const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
+
+/// A request body as read before anything is answered.
+struct ReadBody {
+    /// The body, or `None` when it was larger than [`MAX_BODY_BYTES`] (or broke off).
+    bytes: Option<bytes::Bytes>,
+    /// Whether the body was read to its end, so the connection can carry another request.
+    /// Answering before the body is read leaves the rest in the socket and the client's next
+    /// request on that keep-alive connection fails (a broken pipe), which no apiserver does.
+    complete: bool,
+}
+
+async fn read_body(body: Body) -> ReadBody {
+    use futures::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut buf = bytes::BytesMut::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let Ok(chunk) = chunk else {
+            return ReadBody {
+                bytes: None,
+                complete: false,
+            };
+        };
+        seen = seen.saturating_add(chunk.len());
+        if seen <= MAX_BODY_BYTES {
+            buf.extend_from_slice(&chunk);
+        } else if seen > MAX_BODY_BYTES + DRAIN_LIMIT {
+            return ReadBody {
+                bytes: None,
+                complete: false,
+            };
+        }
+    }
+    ReadBody {
+        bytes: (seen <= MAX_BODY_BYTES).then(|| buf.freeze()),
+        complete: true,
+    }
+}
+
 async fn handle(State(st): State<Arc<HttpState>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
+    let body = read_body(body).await;
+    let mut resp = answer(&st, parts, body.bytes).await;
+    if !body.complete {
+        resp.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    resp
+}
+
+async fn answer(
+    st: &Arc<HttpState>,
+    parts: axum::http::request::Parts,
+    body: Option<bytes::Bytes>,
+) -> Response {
     let path = parts.uri.path().to_string();
     let raw_query = parts.uri.query().unwrap_or("").to_string();
     let route = route::parse(&path);
     if let Route::Admin(rest) = route {
-        let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-            Ok(b) => b,
-            Err(_) => return error_response(&ApiError::too_large(MAX_BODY_BYTES)),
+        let Some(body) = body else {
+            return error_response(&ApiError::too_large(MAX_BODY_BYTES));
         };
-        return admin::handle(&st, &parts.method, &rest, &raw_query, &body);
+        return admin::handle(st, &parts.method, &rest, &raw_query, &body);
     }
     let verb = verb_for(&parts.method, &route, &raw_query);
-    let identity = identify(&st, &parts.headers);
+    let identity = identify(st, &parts.headers);
     let user = match &identity {
         Ok(u) => u.clone(),
         Err(_) => "system:anonymous".to_string(),
@@ -124,12 +181,9 @@ async fn handle(State(st): State<Arc<HttpState>>, req: Request) -> Response {
             return error_response(&e);
         }
     };
-    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(b) => b,
-        Err(_) => {
-            audit(413);
-            return error_response(&ApiError::too_large(MAX_BODY_BYTES));
-        }
+    let Some(body) = body else {
+        audit(413);
+        return error_response(&ApiError::too_large(MAX_BODY_BYTES));
     };
     let resp = match route {
         Route::Version => json_response(200, &discovery::version()),
@@ -158,7 +212,7 @@ async fn handle(State(st): State<Arc<HttpState>>, req: Request) -> Response {
                 user: user_name,
                 verb,
             };
-            serve_resource(&st, req).await
+            serve_resource(st, req).await
         }
     };
     audit(resp.status().as_u16());

@@ -1,0 +1,586 @@
+//! What the fuzzer sends: routes, query strings, headers and bodies, from well-formed requests
+//! aimed at live objects with small mutations, to garbage.
+
+use llmops_console::sim::kinds::{self, ResourceType};
+use proptest::prelude::*;
+use proptest::sample::select;
+use serde_json::{Map, Value, json};
+
+/// The namespace the fixtures live in.
+pub const NS: &str = "fuzz";
+
+/// One request, kept small to print: big bodies are described, then built by [`Body::bytes`].
+#[derive(Debug, Clone)]
+pub struct FuzzRequest {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub content_type: Option<String>,
+    pub body: Body,
+    pub authorization: Option<String>,
+    pub impersonate: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Body {
+    Empty,
+    Json(Value),
+    /// The JSON cut after this many bytes.
+    Truncated(Value, usize),
+    Raw(Vec<u8>),
+    Text(String),
+    /// `{"metadata":{"name":"big"},"data":{"k":"xxxx..."}}` of about this many bytes.
+    Huge(usize),
+    /// Arrays nested this deep around a value.
+    Nested(usize),
+}
+
+impl Body {
+    pub fn bytes(&self) -> Vec<u8> {
+        match self {
+            Body::Empty => Vec::new(),
+            Body::Json(v) => serde_json::to_vec(v).unwrap_or_default(),
+            Body::Truncated(v, at) => {
+                let mut b = serde_json::to_vec(v).unwrap_or_default();
+                b.truncate(*at);
+                b
+            }
+            Body::Raw(b) => b.clone(),
+            Body::Text(t) => t.clone().into_bytes(),
+            Body::Huge(n) => {
+                let mut b = br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"big"},"data":{"k":""#.to_vec();
+                b.resize(b.len() + n, b'x');
+                b.extend_from_slice(b"\"}}");
+                b
+            }
+            Body::Nested(depth) => {
+                let mut s = "[".repeat(*depth);
+                s.push_str("{\"a\":1}");
+                s.push_str(&"]".repeat(*depth));
+                s.into_bytes()
+            }
+        }
+    }
+}
+
+/// Names of the fixtures (see the runner), so requests often address live objects.
+const NAMES: &[&str] = &[
+    "fuzz-cm",
+    "fuzz-pod",
+    "fuzz-deploy",
+    "fuzz-isvc",
+    "fuzz-lease",
+    "fuzz-svc",
+    "fuzz",
+    "default",
+    "llm-prod",
+    "big",
+];
+
+const META_KEYS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "name",
+    "namespace",
+    "generateName",
+    "labels",
+    "annotations",
+    "finalizers",
+    "resourceVersion",
+    "uid",
+    "generation",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "ownerReferences",
+    "managedFields",
+    "spec",
+    "status",
+    "data",
+    "replicas",
+    "selector",
+    "matchLabels",
+    "template",
+    "containers",
+    "image",
+    "nodeName",
+    "phase",
+    "predictor",
+    "holderIdentity",
+    "$patch",
+    "$retainKeys",
+    "$setElementOrder/finalizers",
+    "$deleteFromPrimitiveList/finalizers",
+    "op",
+    "path",
+    "value",
+    "from",
+];
+
+const POINTERS: &[&str] = &[
+    "",
+    "/",
+    "/-",
+    "/kind",
+    "/apiVersion",
+    "/metadata",
+    "/metadata/name",
+    "/metadata/namespace",
+    "/metadata/generateName",
+    "/metadata/labels",
+    "/metadata/labels/app",
+    "/metadata/labels/a~1b",
+    "/metadata/annotations",
+    "/metadata/finalizers",
+    "/metadata/finalizers/-",
+    "/metadata/finalizers/0",
+    "/metadata/finalizers/99999999999999999999",
+    "/metadata/resourceVersion",
+    "/metadata/uid",
+    "/metadata/generation",
+    "/metadata/deletionTimestamp",
+    "/metadata/deletionGracePeriodSeconds",
+    "/metadata/ownerReferences",
+    "/metadata/managedFields",
+    "/spec",
+    "/spec/replicas",
+    "/spec/selector",
+    "/spec/template",
+    "/spec/containers",
+    "/spec/containers/0",
+    "/spec/containers/0/name",
+    "/spec/nodeName",
+    "/spec/terminationGracePeriodSeconds",
+    "/status",
+    "/status/phase",
+    "/data",
+    "/data/k",
+];
+
+fn pointer() -> impl Strategy<Value = String> {
+    prop_oneof![
+        6 => select(POINTERS).prop_map(str::to_string),
+        1 => "(/[a-z~0-9-]{0,6}){0,4}",
+    ]
+}
+
+fn short_string() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => select(NAMES).prop_map(str::to_string),
+        3 => "[a-z0-9.-]{0,12}",
+        1 => ".{0,16}",
+        1 => Just(String::new()),
+        1 => Just("2026-01-01T00:00:00Z".to_string()),
+    ]
+}
+
+fn scalar() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        (-1e300f64..1e300).prop_map(|f| json!(f)),
+        select(&[-1i64, 0, 1, 3, 30, i64::MAX, i64::MIN][..]).prop_map(Value::from),
+        short_string().prop_map(Value::from),
+    ]
+}
+
+/// Any JSON value, a few levels deep, with keys a client would use.
+pub fn json_value() -> impl Strategy<Value = Value> {
+    scalar().prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            prop::collection::vec(
+                (
+                    prop_oneof![
+                        4 => select(META_KEYS).prop_map(str::to_string),
+                        1 => "[a-zA-Z$/]{0,8}",
+                    ],
+                    inner
+                ),
+                0..6
+            )
+            .prop_map(|kv| Value::Object(kv.into_iter().collect::<Map<_, _>>())),
+        ]
+    })
+}
+
+/// A valid object of a served kind, named `name`.
+fn template(rt: &ResourceType, name: &str) -> Value {
+    let mut obj = json!({"apiVersion": rt.api_version(), "kind": rt.kind, "metadata": {"name": name, "labels": {"app": name}}});
+    let spec = match rt.plural {
+        "pods" => json!({"nodeName": "node-1", "containers": [{"name": "c", "image": "busybox"}]}),
+        "deployments" | "replicasets" => json!({
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}},
+        }),
+        "inferenceservices" => {
+            json!({"predictor": {"model": {"modelFormat": {"name": "sklearn"}, "storageUri": "s3://m"}}})
+        }
+        "leases" => json!({"holderIdentity": "me", "leaseDurationSeconds": 15}),
+        "services" => json!({"ports": [{"port": 80}], "selector": {"app": name}}),
+        "selfsubjectaccessreviews" => {
+            json!({"resourceAttributes": {"namespace": NS, "verb": "delete", "resource": "pods"}})
+        }
+        _ => Value::Null,
+    };
+    if rt.plural == "configmaps" {
+        obj["data"] = json!({"k": "v"});
+    } else if !spec.is_null() {
+        obj["spec"] = spec;
+    }
+    obj
+}
+
+/// A valid object with a few fields replaced by anything (wrong types included).
+fn mutated_object() -> impl Strategy<Value = Value> {
+    (
+        select(kinds::ALL),
+        select(NAMES),
+        prop::collection::vec((pointer(), json_value()), 0..4),
+    )
+        .prop_map(|(rt, name, edits)| {
+            let mut obj = template(rt, name);
+            for (ptr, v) in edits {
+                set_pointer(&mut obj, &ptr, v);
+            }
+            obj
+        })
+}
+
+/// Sets the value at a JSON pointer, creating objects on the way (arrays are left alone).
+fn set_pointer(obj: &mut Value, ptr: &str, v: Value) {
+    if ptr.is_empty() {
+        *obj = v;
+        return;
+    }
+    let mut cur = obj;
+    let parts: Vec<&str> = ptr.trim_start_matches('/').split('/').collect();
+    for (i, p) in parts.iter().enumerate() {
+        let Some(map) = cur.as_object_mut() else {
+            return;
+        };
+        if i + 1 == parts.len() {
+            map.insert((*p).to_string(), v);
+            return;
+        }
+        cur = map.entry((*p).to_string()).or_insert_with(|| json!({}));
+    }
+}
+
+fn json_patch() -> impl Strategy<Value = Value> {
+    let op = (
+        select(
+            &[
+                "add", "remove", "replace", "move", "copy", "test", "jump", "",
+            ][..],
+        ),
+        pointer(),
+        json_value(),
+        pointer(),
+    )
+        .prop_map(
+            |(op, path, value, from)| json!({"op": op, "path": path, "value": value, "from": from}),
+        );
+    prop::collection::vec(op, 0..5).prop_map(Value::Array)
+}
+
+fn strategic_patch() -> impl Strategy<Value = Value> {
+    (
+        select(&["merge", "replace", "delete", "sideways"][..]),
+        prop::collection::vec(short_string(), 0..3),
+        json_value(),
+    )
+        .prop_map(|(directive, list, extra)| {
+            json!({
+                "metadata": {
+                    "$deleteFromPrimitiveList/finalizers": list.clone(),
+                    "$setElementOrder/finalizers": list.clone(),
+                    "finalizers": list,
+                    "$retainKeys": ["labels"],
+                    "labels": {"x": null},
+                },
+                "spec": {"containers": [{"name": "c", "$patch": directive}], "x": extra},
+                "$patch": directive,
+            })
+        })
+}
+
+fn delete_options() -> impl Strategy<Value = Value> {
+    (scalar(), scalar(), scalar(), scalar(), scalar()).prop_map(|(g, p, rv, uid, dry)| {
+        json!({
+            "gracePeriodSeconds": g,
+            "propagationPolicy": p,
+            "preconditions": {"resourceVersion": rv, "uid": uid},
+            "dryRun": [dry],
+            "orphanDependents": g.is_number(),
+        })
+    })
+}
+
+fn admin_body() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        (scalar(), scalar(), scalar(), scalar(), scalar()).prop_map(
+            |(verb, code, count, p, reason)| {
+                json!({"verb": verb, "resource": "configmaps", "code": code, "count": count,
+                   "probability": p, "reason": reason, "retryAfterSeconds": 1})
+            }
+        ),
+        (scalar(), scalar()).prop_map(|(verb, ms)| json!({"verb": verb, "ms": ms})),
+        scalar().prop_map(|n| json!({"everySeconds": n})),
+        scalar().prop_map(|s| json!({"state": s})),
+        (json_value(), json_value())
+            .prop_map(|(verbs, res)| json!([{"verbs": verbs, "resources": res}])),
+    ]
+}
+
+pub fn body() -> impl Strategy<Value = Body> {
+    prop_oneof![
+        2 => Just(Body::Empty),
+        6 => mutated_object().prop_map(Body::Json),
+        3 => json_value().prop_map(Body::Json),
+        3 => json_patch().prop_map(Body::Json),
+        2 => strategic_patch().prop_map(Body::Json),
+        2 => delete_options().prop_map(Body::Json),
+        2 => admin_body().prop_map(Body::Json),
+        2 => (mutated_object(), 0usize..200).prop_map(|(v, at)| Body::Truncated(v, at)),
+        1 => prop::collection::vec(any::<u8>(), 0..64).prop_map(Body::Raw),
+        1 => "[ -~\n]{0,80}".prop_map(Body::Text),
+        1 => prop_oneof![Just(1usize << 20), Just(3 * (1usize << 20)), Just(3 * (1usize << 20) + 1)]
+            .prop_map(Body::Huge),
+        1 => (100usize..140).prop_map(Body::Nested),
+    ]
+}
+
+fn content_type() -> impl Strategy<Value = Option<String>> {
+    let known = select(
+        &[
+            "application/json",
+            "application/json-patch+json",
+            "application/merge-patch+json",
+            "application/strategic-merge-patch+json",
+            "application/apply-patch+yaml",
+            "application/yaml",
+            "application/vnd.kubernetes.protobuf",
+            "text/plain",
+        ][..],
+    );
+    prop_oneof![
+        6 => known.clone().prop_map(|c| Some(c.to_string())),
+        1 => known.prop_map(|c| Some(format!("{c}; charset=utf-8"))),
+        1 => "[a-z/+;= -]{0,24}".prop_map(Some),
+        1 => Just(None),
+    ]
+}
+
+/// A path segment: usually a good name, sometimes odd or badly percent-encoded.
+fn segment() -> impl Strategy<Value = String> {
+    prop_oneof![
+        6 => select(NAMES).prop_map(str::to_string),
+        2 => "[a-zA-Z0-9._~-]{1,12}",
+        1 => select(&["%", "%z", "%e2%82", "%2F", "%00", "..", ".", "%20x", "%ff%fe"][..]).prop_map(str::to_string),
+        1 => "[a-z%0-9]{1,10}",
+    ]
+}
+
+fn resource_path() -> impl Strategy<Value = String> {
+    (
+        select(kinds::ALL),
+        prop_oneof![4 => Just(Some(NS.to_string())), 1 => Just(None), 1 => segment().prop_map(Some)],
+        prop_oneof![3 => Just(None), 4 => segment().prop_map(Some)],
+        prop_oneof![
+            6 => Just(None),
+            1 => select(&["status", "scale", "log", "exec", ""][..]).prop_map(|s| Some(s.to_string())),
+        ],
+        prop::bool::weighted(0.1),
+    )
+        .prop_map(|(rt, ns, name, sub, wrong_prefix)| {
+            let mut p = if wrong_prefix {
+                "/apis/nope.example.com/v1".to_string()
+            } else {
+                rt.gv_path()
+            };
+            if let Some(ns) = ns.filter(|_| rt.namespaced) {
+                p.push_str(&format!("/namespaces/{ns}"));
+            }
+            p.push('/');
+            p.push_str(rt.plural);
+            if let Some(n) = name {
+                p.push('/');
+                p.push_str(&n);
+                if let Some(s) = sub {
+                    p.push('/');
+                    p.push_str(&s);
+                }
+            }
+            p
+        })
+}
+
+fn admin_path() -> impl Strategy<Value = String> {
+    prop_oneof![
+        select(
+            &[
+                "/sim/v1/audit",
+                "/sim/v1/faults",
+                "/sim/v1/faults/errors",
+                "/sim/v1/faults/latency",
+                "/sim/v1/faults/watch-drop",
+                "/sim/v1/controllers/kubelet",
+                "/sim/v1/controllers/kserveDeletion",
+                "/sim/v1/controllers/nope",
+                "/sim/v1/users/admin",
+                "/sim/v1/users/alice",
+                "/sim/v1/watches/drop",
+                "/sim/v1/compact",
+                "/sim/v1/info",
+            ][..]
+        )
+        .prop_map(str::to_string),
+        segment().prop_map(|s| format!("/sim/v1/{s}")),
+    ]
+}
+
+pub fn path() -> impl Strategy<Value = String> {
+    prop_oneof![
+        12 => resource_path(),
+        2 => select(&["/version", "/api", "/apis", "/apis/apps", "/apis/apps/v1", "/api/v1", "/healthz", "/openapi/v2", "/"][..])
+            .prop_map(str::to_string),
+        2 => admin_path(),
+        1 => prop::collection::vec(segment(), 0..6).prop_map(|s| format!("/{}", s.join("/"))),
+    ]
+}
+
+const QUERY_KEYS: &[&str] = &[
+    "watch",
+    "resourceVersion",
+    "resourceVersionMatch",
+    "limit",
+    "continue",
+    "labelSelector",
+    "fieldSelector",
+    "timeoutSeconds",
+    "allowWatchBookmarks",
+    "sendInitialEvents",
+    "dryRun",
+    "fieldManager",
+    "force",
+    "propagationPolicy",
+    "gracePeriodSeconds",
+    "container",
+    "follow",
+    "tailLines",
+    "limitBytes",
+    "sinceSeconds",
+    "sinceTime",
+    "timestamps",
+    "previous",
+    "since",
+];
+
+fn query_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        2 => any::<i64>().prop_map(|n| n.to_string()),
+        1 => select(&["0", "1", "-1", "18446744073709551616", "9223372036854775807", "1e3", ""][..]).prop_map(str::to_string),
+        2 => select(&["true", "false", "1", "yes", "All", "NotOlderThan", "Exact", "Orphan", "Foreground"][..]).prop_map(str::to_string),
+        3 => "[a-z0-9=!,() ./-]{0,24}",
+        1 => "[a-z]{1,4}(==?|!=)[a-z]{0,4}( in \\([a-z,]{0,6}\\))?",
+        1 => select(&["2026-01-01T00:00:00Z", "1-2", "999-0", "abc-def"][..]).prop_map(str::to_string),
+        1 => ".{0,12}",
+    ]
+}
+
+fn query_pair() -> impl Strategy<Value = String> {
+    (
+        prop_oneof![6 => select(QUERY_KEYS).prop_map(str::to_string), 1 => "[a-zA-Z%]{0,8}"],
+        query_value(),
+        0u8..10,
+    )
+        .prop_map(|(k, v, mode)| match mode {
+            // Mostly encoded properly, sometimes raw, sometimes with broken escapes.
+            0 => format!("{k}={v}"),
+            1 => format!("{k}={v}%"),
+            2 => format!("{k}=%zz{v}"),
+            3 => k,
+            _ => form_urlencoded::Serializer::new(String::new())
+                .append_pair(&k, &v)
+                .finish(),
+        })
+}
+
+pub fn query() -> impl Strategy<Value = String> {
+    (prop::collection::vec(query_pair(), 0..5), any::<bool>()).prop_map(|(pairs, lead)| {
+        let q = pairs.join("&");
+        if lead { format!("&{q}") } else { q }
+    })
+}
+
+pub fn method() -> impl Strategy<Value = String> {
+    prop_oneof![
+        6 => Just("GET".to_string()),
+        3 => Just("POST".to_string()),
+        3 => Just("PUT".to_string()),
+        4 => Just("PATCH".to_string()),
+        3 => Just("DELETE".to_string()),
+        1 => select(&["HEAD", "OPTIONS", "FROB"][..]).prop_map(str::to_string),
+    ]
+}
+
+fn authorization() -> impl Strategy<Value = Option<String>> {
+    prop_oneof![
+        8 => Just(None),
+        2 => Just(Some("Bearer admin-token".to_string())),
+        1 => select(&["Bearer ", "Bearer garbage", "Basic YWRtaW46YWRtaW4=", "bearer admin-token", "Bearer -token"][..])
+            .prop_map(|s| Some(s.to_string())),
+    ]
+}
+
+fn impersonate() -> impl Strategy<Value = Option<String>> {
+    prop_oneof![
+        12 => Just(None),
+        1 => select(&["admin", "alice", "system:anonymous", ""][..]).prop_map(|s| Some(s.to_string())),
+    ]
+}
+
+pub fn request() -> impl Strategy<Value = FuzzRequest> {
+    (
+        method(),
+        path(),
+        query(),
+        content_type(),
+        body(),
+        authorization(),
+        impersonate(),
+    )
+        .prop_map(
+            |(method, path, query, content_type, body, authorization, impersonate)| FuzzRequest {
+                method,
+                path,
+                query,
+                content_type,
+                body,
+                authorization,
+                impersonate,
+            },
+        )
+}
+
+/// The fixtures the runner keeps alive in [`NS`].
+pub fn fixtures() -> Vec<(&'static ResourceType, Value)> {
+    use llmops_console::sim::kinds::{
+        CONFIGMAPS, DEPLOYMENTS, INFERENCESERVICES, LEASES, PODS, SERVICES,
+    };
+    vec![
+        (&CONFIGMAPS, template(&CONFIGMAPS, "fuzz-cm")),
+        (&PODS, template(&PODS, "fuzz-pod")),
+        (&DEPLOYMENTS, template(&DEPLOYMENTS, "fuzz-deploy")),
+        (
+            &INFERENCESERVICES,
+            template(&INFERENCESERVICES, "fuzz-isvc"),
+        ),
+        (&LEASES, template(&LEASES, "fuzz-lease")),
+        (&SERVICES, template(&SERVICES, "fuzz-svc")),
+    ]
+}
