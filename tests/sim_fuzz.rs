@@ -266,6 +266,8 @@ fn random_requests_never_break_the_simulator() {
     seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes);
     let mut runner = TestRunner::new_with_rng(config, rng);
+    // (method, status) -> count, printed at the end (`--nocapture`) to see what the run reached.
+    let seen = std::sync::Mutex::new(std::collections::BTreeMap::<(String, u16), u32>::new());
     let result = runner.run(&strategies::request(), |req| {
         let outcome = rt.block_on(async {
             let answer = send(&fx.http, &fx.base, &req).await;
@@ -284,8 +286,17 @@ fn random_requests_never_break_the_simulator() {
             )));
         }
         let answer = outcome.map_err(TestCaseError::fail)?;
+        *seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry((req.method.clone(), answer.status))
+            .or_default() += 1;
         check(&req, &answer).map_err(TestCaseError::fail)
     });
+    println!("SIM_FUZZ_SEED={seed}, {cases} cases; answers by method and status:");
+    for ((method, status), n) in seen.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        println!("  {method:7} {status}: {n}");
+    }
     if let Err(e) = result {
         panic!("SIM_FUZZ_SEED={seed}: {e}");
     }

@@ -280,8 +280,15 @@ impl ApiError {
         e
     }
 
-    pub fn method_not_allowed(message: impl Into<String>) -> Self {
-        Self::new(405, "MethodNotAllowed", message)
+    /// 405 as go-restful's error handler answers a method no route serves (the apiserver's
+    /// generic server response: fixed message, empty details).
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        )
+        .with_details(json!({}))
     }
 
     /// 415, worded and shaped as the apiserver's `errUnsupportedMediaType` (no details).

@@ -234,20 +234,27 @@ fn template(rt: &ResourceType, name: &str) -> Value {
     obj
 }
 
-/// A valid object with a few fields replaced by anything (wrong types included).
+/// A few fields to replace by anything (wrong types included); often none or one, so that
+/// many mutated objects stay valid and reach the store.
+fn edits() -> impl Strategy<Value = Vec<(String, Value)>> {
+    prop_oneof![
+        1 => Just(Vec::new()),
+        2 => prop::collection::vec((pointer(), json_value()), 1..2),
+        1 => prop::collection::vec((pointer(), json_value()), 2..5),
+    ]
+}
+
+fn edited(mut obj: Value, edits: Vec<(String, Value)>) -> Value {
+    for (ptr, v) in edits {
+        set_pointer(&mut obj, &ptr, v);
+    }
+    obj
+}
+
+/// A valid object of any kind with a few fields replaced.
 fn mutated_object() -> impl Strategy<Value = Value> {
-    (
-        select(kinds::ALL),
-        select(NAMES),
-        prop::collection::vec((pointer(), json_value()), 0..4),
-    )
-        .prop_map(|(rt, name, edits)| {
-            let mut obj = template(rt, name);
-            for (ptr, v) in edits {
-                set_pointer(&mut obj, &ptr, v);
-            }
-            obj
-        })
+    (select(kinds::ALL), select(NAMES), edits())
+        .prop_map(|(rt, name, edits)| edited(template(rt, name), edits))
 }
 
 /// Sets the value at a JSON pointer, creating objects on the way (arrays are left alone).
@@ -272,11 +279,10 @@ fn set_pointer(obj: &mut Value, ptr: &str, v: Value) {
 
 fn json_patch() -> impl Strategy<Value = Value> {
     let op = (
-        select(
-            &[
-                "add", "remove", "replace", "move", "copy", "test", "jump", "",
-            ][..],
-        ),
+        prop_oneof![
+            8 => select(&["add", "remove", "replace", "move", "copy", "test"][..]),
+            1 => select(&["jump", "", "ADD"][..]),
+        ],
         pointer(),
         json_value(),
         pointer(),
@@ -544,7 +550,93 @@ fn impersonate() -> impl Strategy<Value = Option<String>> {
     ]
 }
 
+/// Requests aimed at a live fixture with a method, content type and body that fit it, then
+/// mutated: these get past routing and decoding into the store and the patch engines.
+fn targeted() -> impl Strategy<Value = FuzzRequest> {
+    let fixture = select((0..fixtures().len()).collect::<Vec<_>>());
+    let patch_type = select(
+        &[
+            "application/merge-patch+json",
+            "application/json-patch+json",
+            "application/strategic-merge-patch+json",
+            "application/apply-patch+yaml",
+        ][..],
+    );
+    (
+        fixture,
+        select(&["GET", "PUT", "PATCH", "PATCH", "PATCH", "DELETE", "POST"][..]),
+        prop_oneof![4 => Just(""), 1 => select(&["/status", "/scale", "/log"][..])],
+        query(),
+        patch_type,
+        (edits(), json_patch(), strategic_patch(), any::<bool>()),
+        delete_options(),
+    )
+        .prop_map(
+            |(i, method, sub, query, ct, (edits, json_patch, strategic, yaml), delete)| {
+                let (rt, fixture) = &fixtures()[i];
+                let name = fixture["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
+                let collection = rt.collection_path(Some(NS));
+                let object = edited(fixture.clone(), edits.clone());
+                let patch_body = match ct {
+                    "application/json-patch+json" => Body::Json(json_patch),
+                    "application/strategic-merge-patch+json" => Body::Json(strategic),
+                    // Apply takes the whole intent, as JSON or as YAML.
+                    "application/apply-patch+yaml" if yaml => {
+                        Body::Text(serde_yaml_ng::to_string(&object).unwrap_or_default())
+                    }
+                    "application/apply-patch+yaml" => Body::Json(object.clone()),
+                    // A merge patch is a partial object.
+                    _ => Body::Json(edited(json!({}), edits)),
+                };
+                let (path, content_type, body) = match method {
+                    "POST" => (
+                        collection,
+                        Some("application/json".to_string()),
+                        Body::Json(object),
+                    ),
+                    "PATCH" => (
+                        format!("{collection}/{name}{sub}"),
+                        Some(ct.to_string()),
+                        patch_body,
+                    ),
+                    "PUT" => (
+                        format!("{collection}/{name}{sub}"),
+                        Some("application/json".to_string()),
+                        Body::Json(object),
+                    ),
+                    "DELETE" => (
+                        format!("{collection}/{name}"),
+                        Some("application/json".to_string()),
+                        Body::Json(delete),
+                    ),
+                    _ => (format!("{collection}/{name}{sub}"), None, Body::Empty),
+                };
+                let query = if ct.contains("apply") && method == "PATCH" {
+                    format!("fieldManager=fuzz&{query}")
+                } else {
+                    query
+                };
+                FuzzRequest {
+                    method: method.to_string(),
+                    path,
+                    query,
+                    content_type,
+                    body,
+                    authorization: None,
+                    impersonate: None,
+                }
+            },
+        )
+}
+
 pub fn request() -> impl Strategy<Value = FuzzRequest> {
+    prop_oneof![1 => random_request(), 1 => targeted()]
+}
+
+fn random_request() -> impl Strategy<Value = FuzzRequest> {
     (
         method(),
         path(),

@@ -576,3 +576,43 @@ async fn rbac_denials_name_user_verb_resource_group_and_scope() {
         .expect(200);
     sim.stop().await;
 }
+
+#[tokio::test]
+async fn methods_no_route_serves_are_the_generic_405() {
+    let sim = Sim::start("healthy").await;
+    let cm = sim.create(CMS, &configmap("c")).await;
+    let expected = json!({
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": "the server does not allow this method on the requested resource",
+        "reason": "MethodNotAllowed", "details": {}, "code": 405,
+    });
+    let cases: &[(Method, &str)] = &[
+        (Method::OPTIONS, "/api/v1/namespaces/wire/configmaps/c"),
+        (Method::POST, "/api/v1/namespaces/wire/configmaps/c"),
+        (Method::PUT, CMS),
+        (Method::POST, "/api/v1/configmaps"),
+        (Method::DELETE, "/api/v1/configmaps"),
+        (Method::POST, "/version"),
+        (Method::DELETE, "/apis/apps/v1"),
+        (
+            Method::GET,
+            "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+        ),
+    ];
+    for (method, path) in cases {
+        let r = sim
+            .send(
+                method.clone(),
+                path,
+                Some("application/json"),
+                Some(bytes(&cm)),
+            )
+            .await;
+        assert_eq!(r.status, 405, "{method} {path}");
+        assert_eq!(r.json(), expected, "{method} {path}");
+    }
+    // `watch` on a named object is ignored: the object itself.
+    let got = sim.get(&format!("{}?watch=true", cm_path("c"))).await;
+    assert_eq!(got.expect(200), cm);
+    sim.stop().await;
+}

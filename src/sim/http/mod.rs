@@ -185,7 +185,18 @@ async fn answer(
         audit(413);
         return error_response(&ApiError::too_large(MAX_BODY_BYTES));
     };
+    let read_only = matches!(parts.method, Method::GET | Method::HEAD);
     let resp = match route {
+        Route::Version
+        | Route::Health
+        | Route::CoreVersions
+        | Route::GroupList
+        | Route::Group(_)
+        | Route::GroupVersion { .. }
+            if !read_only =>
+        {
+            error_response(&ApiError::method_not_allowed())
+        }
         Route::Version => json_response(200, &discovery::version()),
         Route::Health => Response::new(Body::from("ok")),
         Route::CoreVersions => json_response(200, &discovery::core_versions()),
@@ -220,6 +231,11 @@ async fn answer(
 }
 
 async fn serve_resource(st: &Arc<HttpState>, req: ApiRequest) -> Response {
+    // A method no route serves (OPTIONS, ...): the apiserver authorizes it with an empty verb
+    // and go-restful answers 405.
+    if req.verb == "unknown" {
+        return error_response(&ApiError::method_not_allowed());
+    }
     let attrs = RequestAttrs {
         verb: req.verb,
         group: req.route.rt.group,
@@ -316,8 +332,10 @@ fn verb_for(method: &Method, route: &Route, raw_query: &str) -> &'static str {
     let named = r.name.is_some();
     match *method {
         Method::GET | Method::HEAD => {
-            let watching = form_urlencoded::parse(raw_query.as_bytes())
-                .any(|(k, v)| k == "watch" && (v == "true" || v == "1"));
+            // `watch` on a named object is ignored: the apiserver answers the object.
+            let watching = !named
+                && form_urlencoded::parse(raw_query.as_bytes())
+                    .any(|(k, v)| k == "watch" && (v == "true" || v == "1"));
             if watching {
                 "watch"
             } else if named {
@@ -355,5 +373,7 @@ mod tests {
         let r = route::parse("/api/v1/namespaces/a/pods/p");
         assert_eq!(verb_for(&Method::GET, &r, ""), "get");
         assert_eq!(verb_for(&Method::DELETE, &r, ""), "delete");
+        assert_eq!(verb_for(&Method::GET, &r, "watch=true"), "get");
+        assert_eq!(verb_for(&Method::OPTIONS, &r, ""), "unknown");
     }
 }

@@ -48,10 +48,8 @@ fn handle(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
         return review::create(st, req);
     }
     if rt.namespaced && r.namespace.is_none() && (r.name.is_some() || req.method != Method::GET) {
-        return Err(ApiError::method_not_allowed(format!(
-            "the server does not allow this method on the requested resource: {} {} needs a namespace",
-            req.method, rt.plural
-        )));
+        // Only list and watch are served across namespaces.
+        return Err(ApiError::method_not_allowed());
     }
     match (req.verb, sub) {
         ("get", Some("scale")) => scale::get(st, req),
@@ -61,15 +59,14 @@ fn handle(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
             Ok(json_response(200, &obj))
         }
         ("list", _) => list(st, req),
-        ("create", None) => create(st, req),
-        ("update", _) => update(st, req),
-        ("patch", _) => patch_object(st, req),
+        // Writes to a collection path other than create, or a create on an object path: no
+        // route serves them.
+        ("create", None) if r.name.is_none() => create(st, req),
+        ("update", _) if r.name.is_some() => update(st, req),
+        ("patch", _) if r.name.is_some() => patch_object(st, req),
         ("delete", None) => delete(st, req),
         ("deletecollection", None) => delete_collection(st, req),
-        _ => Err(ApiError::method_not_allowed(format!(
-            "the server does not allow this method on the requested resource ({} {})",
-            req.method, rt.plural
-        ))),
+        _ => Err(ApiError::method_not_allowed()),
     }
 }
 

@@ -34,11 +34,6 @@ pub fn serve(st: &Arc<HttpState>, req: &ApiRequest) -> Response {
 
 fn start(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
     let rt = req.route.rt;
-    if req.route.name.is_some() {
-        return Err(ApiError::method_not_allowed(
-            "watch on a single object: use a fieldSelector on metadata.name",
-        ));
-    }
     let filter = Filter::from_query(&req.query, rt, req.route.namespace.as_deref())?;
     req.query.validate_list_options(true)?;
     let initial_events = req.query.flag("sendInitialEvents");
