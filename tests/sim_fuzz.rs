@@ -6,6 +6,8 @@
 //! The case count is bounded so the run takes about 20 s in a debug build; `SIM_FUZZ_CASES`
 //! changes it and `SIM_FUZZ_SEED` (a number) replays a run; the seed is printed on failure.
 
+#[path = "sim_fuzz/bodies.rs"]
+mod bodies;
 #[path = "sim_fuzz/strategies.rs"]
 mod strategies;
 
@@ -19,7 +21,7 @@ use serde_json::Value;
 use strategies::{FuzzRequest, NS};
 
 const SERVER_THREAD: &str = "sim-fuzz-server";
-const DEFAULT_CASES: u32 = 1200;
+const DEFAULT_CASES: u32 = 2000;
 /// How long a streaming 2xx (watch, log follow) is read before it is let go.
 const STREAM_PEEK: Duration = Duration::from_millis(50);
 /// A complete answer taking longer than this means the server is stuck.

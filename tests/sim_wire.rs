@@ -17,3 +17,5 @@ mod logs;
 mod support;
 #[path = "sim_wire/watch.rs"]
 mod watch;
+#[path = "sim_wire/writes.rs"]
+mod writes;

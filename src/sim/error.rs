@@ -35,6 +35,22 @@ impl FieldError {
         }
     }
 
+    pub fn required(field: &str, why: &str) -> Self {
+        FieldError {
+            field: field.into(),
+            reason: "FieldValueRequired",
+            detail: format!("Required value: {why}"),
+        }
+    }
+
+    pub fn too_long(field: &str, max_bytes: usize) -> Self {
+        FieldError {
+            field: field.into(),
+            reason: "FieldValueTooLong",
+            detail: format!("Too long: may not be more than {max_bytes} bytes"),
+        }
+    }
+
     pub fn forbidden(field: &str, why: &str) -> Self {
         FieldError {
             field: field.into(),
@@ -45,13 +61,17 @@ impl FieldError {
 
     /// `field.NotSupported`, values quoted as Go's `%q`.
     pub fn not_supported(field: &str, value: &str, supported: &[&str]) -> Self {
+        Self::not_supported_shown(field, &go_quote(value), supported)
+    }
+
+    /// `field.NotSupported` for a value already printed (a list prints as JSON: `["Some"]`).
+    pub fn not_supported_shown(field: &str, shown: &str, supported: &[&str]) -> Self {
         let list: Vec<String> = supported.iter().map(|v| go_quote(v)).collect();
         FieldError {
             field: field.into(),
             reason: "FieldValueNotSupported",
             detail: format!(
-                "Unsupported value: {}: supported values: {}",
-                go_quote(value),
+                "Unsupported value: {shown}: supported values: {}",
                 list.join(", ")
             ),
         }

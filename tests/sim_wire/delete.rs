@@ -241,7 +241,11 @@ async fn propagation_policies_add_their_finalizers() {
         Some(&json!({"propagationPolicy": "Sideways"})),
     )
     .await
-    .expect_status_naming(400, "BadRequest", &["propagationPolicy", "Sideways"]);
+    .expect_status(
+        422,
+        "Invalid",
+        "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: \"Sideways\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\"",
+    );
     sim.stop().await;
 }
 
@@ -317,5 +321,50 @@ async fn dry_run_deletes_nothing() {
         .await
         .expect(200);
     assert_eq!(sim.get(&cm_path("c")).await.expect(200), cm);
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn delete_options_are_validated_before_the_lookup() {
+    let sim = Sim::start("healthy").await;
+    let d = sim
+        .delete(&cm_path("absent"), Some(&json!({"dryRun": ["Some"]})))
+        .await
+        .expect_status(
+            422,
+            "Invalid",
+            "DeleteOptions.meta.k8s.io \"\" is invalid: dryRun: Unsupported value: [\"Some\"]: supported values: \"All\"",
+        );
+    assert_eq!(
+        d,
+        json!({"group": "meta.k8s.io", "kind": "DeleteOptions", "causes": [{
+            "reason": "FieldValueNotSupported",
+            "message": "Unsupported value: [\"Some\"]: supported values: \"All\"",
+            "field": "dryRun",
+        }]})
+    );
+    sim.delete(
+        &cm_path("absent"),
+        Some(&json!({"orphanDependents": true, "propagationPolicy": "Foreground"})),
+    )
+    .await
+    .expect_status(
+        422,
+        "Invalid",
+        "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Invalid value: \"Foreground\": orphanDependents and deletionPropagation cannot be both set",
+    );
+    sim.delete(
+        &cm_path("absent"),
+        Some(&json!({"gracePeriodSeconds": "soon"})),
+    )
+    .await
+    .expect_status_naming(400, "BadRequest", &["gracePeriodSeconds"]);
+    // Valid options on an absent object: 404.
+    sim.delete(
+        &cm_path("absent"),
+        Some(&json!({"propagationPolicy": "Background"})),
+    )
+    .await
+    .expect(404);
     sim.stop().await;
 }
