@@ -126,8 +126,7 @@ impl Faults {
             .latency
             .iter()
             .filter(|r| verb_matches(r.verb, req.verb) && word_matches(&r.resource, req.resource))
-            .map(|r| r.ms)
-            .sum();
+            .fold(0u64, |total, r| total.saturating_add(r.ms));
         Duration::from_millis(ms)
     }
 
@@ -190,20 +189,26 @@ impl Faults {
     }
 }
 
+/// The answer an error rule injects: its reason and message, else what the apiserver says for
+/// the code (as a scenario's rules are resolved), with the body shape of that code.
 fn error_for(r: &ErrorFault) -> ApiError {
-    let msg = r.message.as_deref().unwrap_or("injected fault");
+    let (default_reason, default_message) = super::scenario::default_status(r.code);
+    let message = r.message.as_deref().unwrap_or(default_message);
     let mut e = match r.code {
-        429 => ApiError::too_many_requests(u64::from(r.retry_after_seconds.unwrap_or(1))),
-        500 => ApiError::internal(msg),
-        503 => ApiError::new(503, "ServiceUnavailable", msg),
-        504 => ApiError::new(504, "Timeout", msg),
-        409 => ApiError::new(409, "Conflict", msg),
-        403 => ApiError::new(403, "Forbidden", msg),
-        404 => ApiError::new(404, "NotFound", msg),
-        code => ApiError::new(code, "InternalError", msg),
+        429 => {
+            let mut e = ApiError::too_many_requests(u64::from(r.retry_after_seconds.unwrap_or(1)));
+            e.message = message.to_string();
+            e
+        }
+        500 => ApiError::internal(
+            message
+                .strip_prefix("Internal error occurred: ")
+                .unwrap_or(message),
+        ),
+        code => ApiError::new(code, default_reason, message),
     };
-    if let Some(m) = &r.message {
-        e.message = m.clone();
+    if let Some(reason) = r.reason.as_deref().and_then(super::error::status_reason) {
+        e.reason = reason;
     }
     if r.code == 503 {
         e.retry_after = r.retry_after_seconds.map(u64::from);

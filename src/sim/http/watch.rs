@@ -22,6 +22,8 @@ use crate::sim::store::{Change, ChangeKind, WatchFrom};
 
 /// How often a watch that asked for bookmarks gets one.
 const BOOKMARK_EVERY: Duration = Duration::from_secs(5);
+/// How long before a watch's timeout its last bookmark is sent.
+const PRE_TIMEOUT_BOOKMARK: Duration = Duration::from_secs(2);
 /// A watch without timeoutSeconds ends after this (the apiserver picks 30-60 min).
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
 
@@ -34,20 +36,9 @@ pub fn serve(st: &Arc<HttpState>, req: &ApiRequest) -> Response {
 
 fn start(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
     let rt = req.route.rt;
-    if req.route.name.is_some() {
-        return Err(ApiError::method_not_allowed(
-            "watch on a single object: use a fieldSelector on metadata.name",
-        ));
-    }
     let filter = Filter::from_query(&req.query, rt, req.route.namespace.as_deref())?;
+    req.query.validate_list_options(true)?;
     let initial_events = req.query.flag("sendInitialEvents");
-    if initial_events && req.query.get("resourceVersionMatch") != Some("NotOlderThan") {
-        return Err(ApiError::new(
-            422,
-            "Invalid",
-            "ListOptions.meta.k8s.io \"\" is invalid: sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch unless resourceVersionMatch is set to NotOlderThan",
-        ));
-    }
     let from = match req.query.get("resourceVersion") {
         _ if initial_events => WatchFrom::Current,
         None | Some("0") => WatchFrom::Current,
@@ -143,8 +134,9 @@ impl WatchTask {
     }
 
     /// The event this watcher sees for a change, after selectors: a change that makes an object
-    /// match is ADDED, one that makes it stop matching is DELETED.
-    fn translate(&self, c: &Change) -> Option<&'static str> {
+    /// match is ADDED, one that makes it stop matching is DELETED carrying the object as it last
+    /// matched, stamped with the change's revision (as the apiserver's watch cache does).
+    fn translate(&self, c: &Change) -> Option<(&'static str, Arc<Value>)> {
         if !std::ptr::eq(c.rt, self.rt) && c.rt != self.rt {
             return None;
         }
@@ -154,11 +146,16 @@ impl WatchTask {
             .as_deref()
             .is_some_and(|p| self.filter.matches(p));
         match c.kind {
-            ChangeKind::Added if now => Some("ADDED"),
-            ChangeKind::Modified if now && before => Some("MODIFIED"),
-            ChangeKind::Modified if now => Some("ADDED"),
-            ChangeKind::Modified if before => Some("DELETED"),
-            ChangeKind::Deleted if now || before => Some("DELETED"),
+            ChangeKind::Added if now => Some(("ADDED", c.object.clone())),
+            ChangeKind::Modified if now && before => Some(("MODIFIED", c.object.clone())),
+            ChangeKind::Modified if now => Some(("ADDED", c.object.clone())),
+            ChangeKind::Modified if before => {
+                let mut last = c.previous.as_deref().cloned().unwrap_or_default();
+                crate::sim::meta::metadata_mut(&mut last)
+                    .insert("resourceVersion".into(), json!(c.rv.to_string()));
+                Some(("DELETED", Arc::new(last)))
+            }
+            ChangeKind::Deleted if now || before => Some(("DELETED", c.object.clone())),
             _ => None,
         }
     }
@@ -178,8 +175,8 @@ impl WatchTask {
         let mut rx = w.rx;
         let mut last_rv = w.start_rv;
         for c in &w.initial {
-            if let Some(kind) = self.translate(c) {
-                let line = self.line(kind, &c.object);
+            if let Some((kind, obj)) = self.translate(c) {
+                let line = self.line(kind, &obj);
                 if self.tx.send(line).await.is_err() {
                     return;
                 }
@@ -193,6 +190,11 @@ impl WatchTask {
         }
         let deadline = tokio::time::sleep_until(self.deadline(started));
         tokio::pin!(deadline);
+        // Like the apiserver's cacheWatcher, one more bookmark shortly before the stream times
+        // out, so a client resumes from a fresh revision.
+        let pre_timeout = tokio::time::sleep(self.timeout.saturating_sub(PRE_TIMEOUT_BOOKMARK));
+        tokio::pin!(pre_timeout);
+        let mut pre_timeout_due = self.bookmarks && self.timeout > PRE_TIMEOUT_BOOKMARK;
         let mut ticker =
             tokio::time::interval_at(tokio::time::Instant::now() + BOOKMARK_EVERY, BOOKMARK_EVERY);
         let start_drop = *self.dropped.borrow();
@@ -211,6 +213,13 @@ impl WatchTask {
                         return;
                     }
                 }
+                _ = &mut pre_timeout, if pre_timeout_due => {
+                    pre_timeout_due = false;
+                    let line = self.line("BOOKMARK", &bookmark(self.rt, last_rv, false));
+                    if self.tx.send(line).await.is_err() {
+                        return;
+                    }
+                }
                 _ = ticker.tick(), if self.bookmarks => {
                     let line = self.line("BOOKMARK", &bookmark(self.rt, last_rv, false));
                     if self.tx.send(line).await.is_err() {
@@ -223,8 +232,8 @@ impl WatchTask {
                             continue;
                         }
                         last_rv = last_rv.max(c.rv);
-                        if let Some(kind) = self.translate(&c) {
-                            let line = self.line(kind, &c.object);
+                        if let Some((kind, obj)) = self.translate(&c) {
+                            let line = self.line(kind, &obj);
                             if self.tx.send(line).await.is_err() {
                                 return;
                             }

@@ -87,7 +87,7 @@ impl Store {
                 if let (Some(g), Some(current)) = (grace, existing_grace)
                     && g < current
                 {
-                    let at = now + jiff::SignedDuration::from_secs(g);
+                    let at = grace_deadline(now, g);
                     let earlier = meta::deletion_timestamp(&old)
                         .and_then(meta::parse_time)
                         .is_none_or(|existing| at < existing);
@@ -106,7 +106,7 @@ impl Store {
                 match grace {
                     Some(g) if g > 0 => {
                         let md = meta::metadata_mut(&mut obj);
-                        let at = now + jiff::SignedDuration::from_secs(g);
+                        let at = grace_deadline(now, g);
                         md.insert("deletionTimestamp".into(), json!(meta::format_time(at)));
                         md.insert("deletionGracePeriodSeconds".into(), json!(g));
                         bump_generation(&mut obj);
@@ -260,6 +260,13 @@ fn effective_grace(rt: &ResourceType, obj: &Value, requested: Option<i64>) -> Op
         .and_then(Value::as_i64)
         .unwrap_or(30);
     Some(requested.unwrap_or(default).max(0))
+}
+
+/// `now + grace` seconds; a grace period past the end of representable time (a client may ask
+/// for any int64) ends there instead of overflowing.
+fn grace_deadline(now: jiff::Timestamp, grace: i64) -> jiff::Timestamp {
+    now.checked_add(jiff::SignedDuration::from_secs(grace))
+        .unwrap_or(jiff::Timestamp::MAX)
 }
 
 fn bump_generation(obj: &mut Value) {

@@ -13,9 +13,7 @@ use crate::sim::faults::RequestAttrs;
 
 pub fn create(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
     if req.verb != "create" {
-        return Err(ApiError::method_not_allowed(
-            "selfsubjectaccessreviews only support create",
-        ));
+        return Err(ApiError::method_not_allowed());
     }
     let body = parse_body(req)?;
     let spec = body.get("spec").cloned().unwrap_or(Value::Null);
