@@ -84,7 +84,10 @@ fn demo_and_sim_defaults() {
         panic!("not demo")
     };
     // The demo opens on a real problem: an InferenceService stuck behind its finalizer.
-    assert_eq!(demo.scenario, ScenarioSpec::Builtin("stuck-finalizer".into()));
+    assert_eq!(
+        demo.scenario,
+        ScenarioSpec::Builtin("stuck-finalizer".into())
+    );
     assert_eq!(demo.seed, None);
     assert!(parsed(&["demo"]).runs_tui());
 
