@@ -66,6 +66,9 @@ pub struct FaultState {
 pub struct Faults {
     state: RwLock<FaultState>,
     rng: std::sync::Mutex<Rng>,
+    /// Bumped on every [`Faults::update`], so running streams can re-read what applies to them
+    /// (an open watch must end once a drop interval is set, not only streams opened later).
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 fn verb_matches(pattern: Verb, verb: &str) -> bool {
@@ -81,7 +84,13 @@ impl Faults {
         Faults {
             state: RwLock::new(state),
             rng: std::sync::Mutex::new(Rng::new(seed ^ 0x5EED_FA17)),
+            changes: tokio::sync::watch::channel(0).0,
         }
+    }
+
+    /// Notified after every [`Faults::update`].
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     pub fn snapshot(&self) -> FaultState {
@@ -89,7 +98,9 @@ impl Faults {
     }
 
     pub fn update<T>(&self, f: impl FnOnce(&mut FaultState) -> T) -> T {
-        f(&mut self.state.write().unwrap_or_else(|p| p.into_inner()))
+        let out = f(&mut self.state.write().unwrap_or_else(|p| p.into_inner()));
+        self.changes.send_modify(|n| *n += 1);
+        out
     }
 
     pub fn controllers(&self) -> Controllers {
@@ -235,6 +246,17 @@ mod tests {
         assert!(f.injected_error(&attrs("delete", "pods", "a")).is_some());
         assert!(f.injected_error(&attrs("delete", "pods", "a")).is_none());
         assert!(f.snapshot().errors.is_empty());
+    }
+
+    #[test]
+    fn updates_are_announced() {
+        let f = Faults::new(FaultState::default(), 1);
+        let mut rx = f.subscribe();
+        assert!(!rx.has_changed().unwrap());
+        f.update(|s| s.watch_drop_every_seconds = Some(1));
+        assert!(rx.has_changed().unwrap());
+        rx.mark_unchanged();
+        assert_eq!(f.watch_drop_every(), Some(Duration::from_secs(1)));
     }
 
     #[test]

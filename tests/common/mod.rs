@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+pub mod inproc;
+
 /// The binary under test, built by cargo for integration tests.
 pub const BIN: &str = env!("CARGO_BIN_EXE_llmops-console");
 

@@ -16,6 +16,7 @@ use super::response::{error_response, stream_response};
 use super::table::{self, TableOptions};
 use super::{ApiRequest, HttpState};
 use crate::sim::error::ApiError;
+use crate::sim::faults::Faults;
 use crate::sim::kinds::ResourceType;
 use crate::sim::store::{Change, ChangeKind, WatchFrom};
 
@@ -57,14 +58,11 @@ fn start(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
     };
     let bookmarks = req.query.flag("allowWatchBookmarks");
     let table = table::requested(&req.headers, &req.query)?;
-    let mut timeout = req
+    let timeout = req
         .query
         .int("timeoutSeconds")?
         .filter(|t| *t > 0)
         .map_or(DEFAULT_TIMEOUT, |t| Duration::from_secs(t as u64));
-    if let Some(every) = st.ctx.faults.watch_drop_every() {
-        timeout = timeout.min(every);
-    }
     let (tx, rx) = mpsc::channel::<Bytes>(256);
     match st.ctx.store.watch(rt, from) {
         Err(e) if e.code == 410 => {
@@ -85,6 +83,7 @@ fn start(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
                 table,
                 headers_sent: false,
                 timeout,
+                faults: st.ctx.faults.clone(),
                 shutdown: st.shutdown.clone(),
                 dropped: st.drop_watches.subscribe(),
             };
@@ -122,7 +121,10 @@ struct WatchTask {
     table: Option<TableOptions>,
     /// Whether a Table with column definitions went out: only the first event carries them.
     headers_sent: bool,
+    /// The request's timeoutSeconds (or the default).
     timeout: Duration,
+    /// For the drop-every fault, which also shortens streams opened before it was set.
+    faults: Arc<Faults>,
     shutdown: tokio_util::sync::CancellationToken,
     dropped: tokio::sync::watch::Receiver<u64>,
 }
@@ -161,7 +163,18 @@ impl WatchTask {
         }
     }
 
+    /// When the stream ends: its timeout, or the drop-every fault's interval if shorter.
+    fn deadline(&self, started: tokio::time::Instant) -> tokio::time::Instant {
+        let limit = match self.faults.watch_drop_every() {
+            Some(every) => self.timeout.min(every),
+            None => self.timeout,
+        };
+        started + limit
+    }
+
     async fn run(mut self, w: crate::sim::store::WatchStart) {
+        let started = tokio::time::Instant::now();
+        let mut fault_changes = self.faults.subscribe();
         let mut rx = w.rx;
         let mut last_rv = w.start_rv;
         for c in &w.initial {
@@ -178,7 +191,7 @@ impl WatchTask {
                 return;
             }
         }
-        let deadline = tokio::time::sleep(self.timeout);
+        let deadline = tokio::time::sleep_until(self.deadline(started));
         tokio::pin!(deadline);
         let mut ticker =
             tokio::time::interval_at(tokio::time::Instant::now() + BOOKMARK_EVERY, BOOKMARK_EVERY);
@@ -187,6 +200,12 @@ impl WatchTask {
             tokio::select! {
                 _ = &mut deadline => return,
                 _ = self.shutdown.cancelled() => return,
+                changed = fault_changes.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    deadline.as_mut().reset(self.deadline(started));
+                }
                 changed = self.dropped.changed() => {
                     if changed.is_err() || *self.dropped.borrow() != start_drop {
                         return;

@@ -102,11 +102,14 @@ impl Store {
                     md.remove("generation");
                 }
             }
+            meta::drop_empty_metadata(&mut obj);
             set_type_meta(rt, &mut obj);
-            if rt.has_subresource("status") && !opts.keep_status
-                && let Some(o) = obj.as_object_mut() {
-                    o.remove("status");
-                }
+            if rt.has_subresource("status")
+                && !opts.keep_status
+                && let Some(o) = obj.as_object_mut()
+            {
+                o.remove("status");
+            }
             defaults::apply_on_create(rt, &mut obj, st);
             defaults::validate(rt, &obj)?;
             record_manager(&mut obj, opts, "Update", &now);
@@ -361,6 +364,7 @@ pub(super) fn commit_update(
             md.insert("managedFields".into(), mf.clone());
         }
     }
+    meta::drop_empty_metadata(&mut new);
     let terminating = meta::is_terminating(old);
     let old_fin = meta::finalizers(old);
     let new_fin = meta::finalizers(&new);
