@@ -262,6 +262,7 @@ mod tests {
             timeout: DEFAULT_TIMEOUT,
             shutdown: tokio_util::sync::CancellationToken::new(),
             dropped,
+            faults: Arc::new(Faults::new(Default::default(), 1)),
         }
     }
 
