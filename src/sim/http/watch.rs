@@ -247,3 +247,68 @@ impl WatchTask {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::kinds::CONFIGMAPS;
+
+    fn task(table: Option<TableOptions>) -> WatchTask {
+        let (tx, _rx) = mpsc::channel(1);
+        let (_drop_tx, dropped) = tokio::sync::watch::channel(0);
+        WatchTask {
+            rt: &CONFIGMAPS,
+            filter: Filter {
+                labels: None,
+                fields: None,
+                namespace: None,
+            },
+            tx,
+            bookmarks: false,
+            initial_events_bookmark: false,
+            table,
+            headers_sent: false,
+            timeout: DEFAULT_TIMEOUT,
+            shutdown: tokio_util::sync::CancellationToken::new(),
+            dropped,
+            faults: Arc::new(Faults::new(Default::default(), 1)),
+        }
+    }
+
+    fn parse(line: &Bytes) -> Value {
+        assert!(line.ends_with(b"\n"));
+        serde_json::from_slice(line).unwrap()
+    }
+
+    #[test]
+    fn table_events_carry_one_row_and_headers_only_first() {
+        let cm = json!({"kind": "ConfigMap", "apiVersion": "v1",
+                        "metadata": {"name": "a", "namespace": "n", "resourceVersion": "5"},
+                        "data": {"k": "v"}});
+        let opts = TableOptions {
+            api_version: "meta.k8s.io/v1",
+            include: table::Include::Metadata,
+        };
+        let mut t = task(Some(opts));
+        let first = parse(&t.line("ADDED", &cm));
+        assert_eq!(first["type"], "ADDED");
+        assert_eq!(first["object"]["kind"], "Table");
+        assert_eq!(first["object"]["metadata"]["resourceVersion"], "5");
+        assert_eq!(
+            first["object"]["columnDefinitions"]
+                .as_array()
+                .unwrap()
+                .len(),
+            3
+        );
+        assert_eq!(first["object"]["rows"][0]["cells"][0], "a");
+        assert_eq!(first["object"]["rows"][0]["cells"][1], 1);
+        let second = parse(&t.line("MODIFIED", &cm));
+        assert_eq!(second["object"]["columnDefinitions"], Value::Null);
+        assert_eq!(second["object"]["rows"].as_array().unwrap().len(), 1);
+
+        // Without Table output the object goes out as it is.
+        let mut plain = task(None);
+        assert_eq!(parse(&plain.line("DELETED", &cm))["object"], cm);
+    }
+}
