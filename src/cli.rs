@@ -169,8 +169,9 @@ impl Cli {
 
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct DemoArgs {
-    /// Built-in scenario name or path of a scenario YAML file
-    #[arg(long, value_name = "NAME_OR_PATH", default_value = "healthy")]
+    /// Built-in scenario name or path of a scenario YAML file (the default shows a real problem:
+    /// an InferenceService stuck Terminating behind its finalizer)
+    #[arg(long, value_name = "NAME_OR_PATH", default_value = "stuck-finalizer")]
     pub scenario: ScenarioSpec,
 
     /// Seed for the simulator's randomness (delays, names), for a run that repeats exactly

@@ -7,8 +7,10 @@
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod console;
 pub mod exit;
 pub mod logging;
 pub mod sim;
 pub mod text;
+pub mod tui;
 pub mod util;

@@ -42,7 +42,8 @@ fn dispatch(cli: Cli) -> Exit {
         return Exit::Usage;
     }
     match cli.command {
-        None => not_yet_available(name),
+        None => llmops_console::console::run(&cli.global, None),
+        Some(Command::Demo(ref args)) => llmops_console::console::run(&cli.global, Some(args)),
         Some(Command::Sim(args)) => {
             let cmd = llmops_console::sim::server::SimCommand {
                 listen: args.listen.to_string(),
@@ -55,8 +56,7 @@ fn dispatch(cli: Cli) -> Exit {
         }
         Some(Command::Status(args)) => status(&cli.global, &args),
         Some(
-            Command::Demo(_)
-            | Command::Redeploy(_)
+            Command::Redeploy(_)
             | Command::ForceDelete(_)
             | Command::StripFinalizers(_)
             | Command::Recover(_)

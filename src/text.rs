@@ -40,6 +40,19 @@ pub fn sanitize(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Like [`sanitize`] for multi-line text (manifests): splits on `\n` (dropping a `\r` before it)
+/// and neutralises each line.
+pub fn sanitize_lines(s: &str) -> Vec<String> {
+    s.split('\n')
+        .map(|l| sanitize(l.strip_suffix('\r').unwrap_or(l)).into_owned())
+        .collect()
+}
+
+/// Whether `s` still holds a character a terminal would interpret (for tests and debug checks).
+pub fn has_controls(s: &str) -> bool {
+    s.chars().any(needs_escape)
+}
+
 fn needs_escape(c: char) -> bool {
     let n = c as u32;
     (n < 0x20 && c != '\t') || n == 0x7f || (0x80..=0x9f).contains(&n)

@@ -51,6 +51,9 @@ pub struct SimContext {
     pub logs: Arc<LogHub>,
     pub audit: Arc<AuditLog>,
     pub settings: SimSettings,
+    /// While set, the kubelet starts pods without the scenario's delays, so a scenario's initial
+    /// fleet is already running when the simulator starts serving.
+    warming: std::sync::atomic::AtomicBool,
 }
 
 impl SimContext {
@@ -62,6 +65,7 @@ impl SimContext {
             logs: Arc::new(LogHub::default()),
             audit: Arc::new(AuditLog::default()),
             settings,
+            warming: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -74,5 +78,13 @@ impl SimContext {
 
     pub fn set_default_user(&self, user: &str) {
         *self.default_user.write().unwrap_or_else(|p| p.into_inner()) = user.to_string();
+    }
+
+    pub fn is_warming(&self) -> bool {
+        self.warming.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn set_warming(&self, on: bool) {
+        self.warming.store(on, std::sync::atomic::Ordering::Relaxed);
     }
 }

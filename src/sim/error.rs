@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use super::kinds::ResourceType;
+use super::selectors::validation::go_quote;
 
 /// An error answer of the API: HTTP code plus the `Status` body that goes with it.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,29 +16,118 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
 }
 
+/// One field error of a 422, as `field.Error`: `detail` is its whole error body (`Invalid value:
+/// ...: why`, `Forbidden: why`, `Unsupported value: ...`), `reason` the cause type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldError {
+    pub field: String,
+    pub reason: &'static str,
+    pub detail: String,
+}
+
+impl FieldError {
+    /// `field.Invalid`; `value` already printed as Go prints it (`-1`, `"Bad"`).
+    pub fn invalid(field: &str, value: &str, why: &str) -> Self {
+        FieldError {
+            field: field.into(),
+            reason: "FieldValueInvalid",
+            detail: format!("Invalid value: {value}: {why}"),
+        }
+    }
+
+    pub fn required(field: &str, why: &str) -> Self {
+        FieldError {
+            field: field.into(),
+            reason: "FieldValueRequired",
+            detail: format!("Required value: {why}"),
+        }
+    }
+
+    pub fn too_long(field: &str, max_bytes: usize) -> Self {
+        FieldError {
+            field: field.into(),
+            reason: "FieldValueTooLong",
+            detail: format!("Too long: may not be more than {max_bytes} bytes"),
+        }
+    }
+
+    pub fn forbidden(field: &str, why: &str) -> Self {
+        FieldError {
+            field: field.into(),
+            reason: "FieldValueForbidden",
+            detail: format!("Forbidden: {why}"),
+        }
+    }
+
+    /// `field.NotSupported`, values quoted as Go's `%q`.
+    pub fn not_supported(field: &str, value: &str, supported: &[&str]) -> Self {
+        Self::not_supported_shown(field, &go_quote(value), supported)
+    }
+
+    /// `field.NotSupported` for a value already printed (a list prints as JSON: `["Some"]`).
+    pub fn not_supported_shown(field: &str, shown: &str, supported: &[&str]) -> Self {
+        let list: Vec<String> = supported.iter().map(|v| go_quote(v)).collect();
+        FieldError {
+            field: field.into(),
+            reason: "FieldValueNotSupported",
+            detail: format!(
+                "Unsupported value: {shown}: supported values: {}",
+                list.join(", ")
+            ),
+        }
+    }
+}
+
 impl ApiError {
+    /// An error without `details` (the apiserver's `NewBadRequest`, `NewUnauthorized`,
+    /// `NewResourceExpired`... leave them out of the body).
     pub fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             code,
             reason,
             message: message.into(),
-            details: json!({}),
+            details: Value::Null,
             retry_after: None,
         }
     }
 
-    fn with_details(mut self, details: Value) -> Self {
+    /// Sets `details`; `Value::Null` leaves them out of the body, `{}` sends them empty.
+    pub fn with_details(mut self, details: Value) -> Self {
         self.details = details;
         self
     }
 
-    /// `details` naming an object: name, group (omitted for core), kind = plural.
-    fn object_details(rt: &ResourceType, name: &str) -> Value {
-        let mut d = json!({"name": name, "kind": rt.plural});
-        if !rt.group.is_empty() {
-            d["group"] = json!(rt.group);
+    /// `details` naming an object: name, group and kind, each left out when empty (Go's
+    /// `omitempty`), so core kinds carry no `group` and collection requests no `name`.
+    fn details_for(name: &str, group: &str, kind: &str) -> Value {
+        let mut d = serde_json::Map::new();
+        for (k, v) in [("name", name), ("group", group), ("kind", kind)] {
+            if !v.is_empty() {
+                d.insert(k.into(), json!(v));
+            }
         }
-        d
+        Value::Object(d)
+    }
+
+    /// `details` naming an object by its resource: kind = plural.
+    fn object_details(rt: &ResourceType, name: &str) -> Value {
+        Self::details_for(name, rt.group, rt.plural)
+    }
+
+    /// 404 for a path that addresses nothing served (`details` present but empty, as the
+    /// apiserver's generic server response has them).
+    pub fn path_not_found() -> Self {
+        Self::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
+        .with_details(json!({}))
+    }
+
+    /// 403 with the details of `NewForbidden`: the resource's group and plural, and the name.
+    pub fn forbidden_message(rt: &ResourceType, name: &str, message: impl Into<String>) -> Self {
+        Self::new(403, "Forbidden", message).with_details(Self::object_details(rt, name))
     }
 
     pub fn not_found(rt: &ResourceType, name: &str) -> Self {
@@ -108,26 +198,48 @@ impl ApiError {
         rt: &ResourceType,
         name: &str,
         field: &str,
-        cause_reason: &str,
+        cause_reason: &'static str,
         detail: &str,
     ) -> Self {
+        Self::invalid_fields(
+            rt.group,
+            rt.kind,
+            name,
+            &[FieldError {
+                field: field.into(),
+                reason: cause_reason,
+                detail: detail.into(),
+            }],
+        )
+    }
+
+    /// 422 as `NewInvalid(GroupKind, name, errs)`: `<Kind>.<group> "<name>" is invalid: <errs>`,
+    /// the errors bracketed and comma-separated when there are several, one cause each.
+    pub fn invalid_fields(group: &str, kind: &str, name: &str, errs: &[FieldError]) -> Self {
+        let group_kind = if group.is_empty() {
+            kind.to_string()
+        } else {
+            format!("{kind}.{group}")
+        };
+        let each: Vec<String> = errs
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.detail))
+            .collect();
+        let all = match each.as_slice() {
+            [one] => one.clone(),
+            many => format!("[{}]", many.join(", ")),
+        };
+        let mut details = Self::details_for(name, group, kind);
+        details["causes"] = errs
+            .iter()
+            .map(|e| json!({"reason": e.reason, "message": e.detail, "field": e.field}))
+            .collect();
         Self::new(
             422,
             "Invalid",
-            format!(
-                "{} \"{}\" is invalid: {}: {}",
-                rt.group_kind(),
-                name,
-                field,
-                detail
-            ),
+            format!("{group_kind} \"{name}\" is invalid: {all}"),
         )
-        .with_details(json!({
-            "name": name,
-            "group": rt.group,
-            "kind": rt.kind,
-            "causes": [{"reason": cause_reason, "message": detail, "field": field}],
-        }))
+        .with_details(details)
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -150,15 +262,14 @@ impl ApiError {
             Some(ns) if rt.namespaced => format!(" in the namespace \"{ns}\""),
             _ => " at the cluster scope".to_string(),
         };
-        Self::new(
-            403,
-            "Forbidden",
+        Self::forbidden_message(
+            rt,
+            name,
             format!(
                 "{target} is forbidden: User \"{user}\" cannot {verb} resource \"{}\" in API group \"{}\"{scope}",
                 rt.plural, rt.group
             ),
         )
-        .with_details(json!({"name": name, "group": rt.group, "kind": rt.plural}))
     }
 
     pub fn expired(requested: u64, oldest: u64) -> Self {
@@ -189,11 +300,19 @@ impl ApiError {
         e
     }
 
-    pub fn method_not_allowed(message: impl Into<String>) -> Self {
-        Self::new(405, "MethodNotAllowed", message)
+    /// 405 as go-restful's error handler answers a method no route serves (the apiserver's
+    /// generic server response: fixed message, empty details).
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        )
+        .with_details(json!({}))
     }
 
-    pub fn unsupported_media_type(content_type: &str, accepted: &[&str]) -> Self {
+    /// 415, worded and shaped as the apiserver's `errUnsupportedMediaType` (no details).
+    pub fn unsupported_media_type(accepted: &[&str]) -> Self {
         Self::new(
             415,
             "UnsupportedMediaType",
@@ -202,7 +321,6 @@ impl ApiError {
                 accepted.join(", ")
             ),
         )
-        .with_details(json!({"causes": [{"reason": "UnsupportedMediaType", "message": content_type}]}))
     }
 
     pub fn too_large(limit: usize) -> Self {
@@ -229,10 +347,13 @@ impl ApiError {
             "details": self.details,
             "code": self.code,
         });
-        if self.details.as_object().is_some_and(|d| d.is_empty()) && self.code == 410 {
-            // The apiserver omits empty details on Expired.
-            if let Some(o) = body.as_object_mut() {
+        if let Some(o) = body.as_object_mut() {
+            // Go's omitempty: no details, no unknown ("") reason.
+            if self.details.is_null() {
                 o.remove("details");
+            }
+            if self.reason.is_empty() {
+                o.remove("reason");
             }
         }
         body
@@ -246,6 +367,35 @@ impl std::fmt::Display for ApiError {
 }
 
 impl std::error::Error for ApiError {}
+
+/// Every `metav1.StatusReason` the apiserver sends, to turn a reason named in a scenario or
+/// the admin API into the `&'static str` an [`ApiError`] carries.
+const STATUS_REASONS: &[&str] = &[
+    "Unauthorized",
+    "Forbidden",
+    "NotFound",
+    "AlreadyExists",
+    "Conflict",
+    "Gone",
+    "Invalid",
+    "ServerTimeout",
+    "StoreReadError",
+    "Timeout",
+    "TooManyRequests",
+    "BadRequest",
+    "MethodNotAllowed",
+    "NotAcceptable",
+    "RequestEntityTooLarge",
+    "UnsupportedMediaType",
+    "InternalError",
+    "Expired",
+    "ServiceUnavailable",
+];
+
+/// The known `StatusReason` spelled `reason`, if there is one.
+pub fn status_reason(reason: &str) -> Option<&'static str> {
+    STATUS_REASONS.iter().copied().find(|r| *r == reason)
+}
 
 /// The `Status` a delete answers with when a non-pod object is removed at once.
 pub fn success_status(rt: &ResourceType, name: &str, uid: &str) -> Value {

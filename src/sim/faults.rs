@@ -66,6 +66,9 @@ pub struct FaultState {
 pub struct Faults {
     state: RwLock<FaultState>,
     rng: std::sync::Mutex<Rng>,
+    /// Bumped on every [`Faults::update`], so running streams can re-read what applies to them
+    /// (an open watch must end once a drop interval is set, not only streams opened later).
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 fn verb_matches(pattern: Verb, verb: &str) -> bool {
@@ -81,7 +84,13 @@ impl Faults {
         Faults {
             state: RwLock::new(state),
             rng: std::sync::Mutex::new(Rng::new(seed ^ 0x5EED_FA17)),
+            changes: tokio::sync::watch::channel(0).0,
         }
+    }
+
+    /// Notified after every [`Faults::update`].
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     pub fn snapshot(&self) -> FaultState {
@@ -89,7 +98,9 @@ impl Faults {
     }
 
     pub fn update<T>(&self, f: impl FnOnce(&mut FaultState) -> T) -> T {
-        f(&mut self.state.write().unwrap_or_else(|p| p.into_inner()))
+        let out = f(&mut self.state.write().unwrap_or_else(|p| p.into_inner()));
+        self.changes.send_modify(|n| *n += 1);
+        out
     }
 
     pub fn controllers(&self) -> Controllers {
@@ -115,8 +126,7 @@ impl Faults {
             .latency
             .iter()
             .filter(|r| verb_matches(r.verb, req.verb) && word_matches(&r.resource, req.resource))
-            .map(|r| r.ms)
-            .sum();
+            .fold(0u64, |total, r| total.saturating_add(r.ms));
         Duration::from_millis(ms)
     }
 
@@ -179,20 +189,26 @@ impl Faults {
     }
 }
 
+/// The answer an error rule injects: its reason and message, else what the apiserver says for
+/// the code (as a scenario's rules are resolved), with the body shape of that code.
 fn error_for(r: &ErrorFault) -> ApiError {
-    let msg = r.message.as_deref().unwrap_or("injected fault");
+    let (default_reason, default_message) = super::scenario::default_status(r.code);
+    let message = r.message.as_deref().unwrap_or(default_message);
     let mut e = match r.code {
-        429 => ApiError::too_many_requests(u64::from(r.retry_after_seconds.unwrap_or(1))),
-        500 => ApiError::internal(msg),
-        503 => ApiError::new(503, "ServiceUnavailable", msg),
-        504 => ApiError::new(504, "Timeout", msg),
-        409 => ApiError::new(409, "Conflict", msg),
-        403 => ApiError::new(403, "Forbidden", msg),
-        404 => ApiError::new(404, "NotFound", msg),
-        code => ApiError::new(code, "InternalError", msg),
+        429 => {
+            let mut e = ApiError::too_many_requests(u64::from(r.retry_after_seconds.unwrap_or(1)));
+            e.message = message.to_string();
+            e
+        }
+        500 => ApiError::internal(
+            message
+                .strip_prefix("Internal error occurred: ")
+                .unwrap_or(message),
+        ),
+        code => ApiError::new(code, default_reason, message),
     };
-    if let Some(m) = &r.message {
-        e.message = m.clone();
+    if let Some(reason) = r.reason.as_deref().and_then(super::error::status_reason) {
+        e.reason = reason;
     }
     if r.code == 503 {
         e.retry_after = r.retry_after_seconds.map(u64::from);
@@ -235,6 +251,17 @@ mod tests {
         assert!(f.injected_error(&attrs("delete", "pods", "a")).is_some());
         assert!(f.injected_error(&attrs("delete", "pods", "a")).is_none());
         assert!(f.snapshot().errors.is_empty());
+    }
+
+    #[test]
+    fn updates_are_announced() {
+        let f = Faults::new(FaultState::default(), 1);
+        let mut rx = f.subscribe();
+        assert!(!rx.has_changed().unwrap());
+        f.update(|s| s.watch_drop_every_seconds = Some(1));
+        assert!(rx.has_changed().unwrap());
+        rx.mark_unchanged();
+        assert_eq!(f.watch_drop_every(), Some(Duration::from_secs(1)));
     }
 
     #[test]

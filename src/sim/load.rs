@@ -201,3 +201,30 @@ fn delete_backdated(
     }
     Ok(())
 }
+
+/// Waits until every Deployment is Available and every InferenceService Ready (the initial fleet
+/// has settled), or `limit` passes. Polls the store in-process: nothing goes over the wire.
+pub async fn wait_settled(ctx: &SimContext, limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    let ready = |obj: &Value, cond: &str| {
+        obj.pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c["type"] == cond && c["status"] == "True")
+            })
+    };
+    while tokio::time::Instant::now() < deadline {
+        let (deploys, _) = ctx
+            .store
+            .list(&kinds::DEPLOYMENTS, None, &|d| !ready(d, "Available"));
+        let (isvcs, _) = ctx
+            .store
+            .list(&kinds::INFERENCESERVICES, None, &|i| !ready(i, "Ready"));
+        if deploys.is_empty() && isvcs.is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    tracing::warn!("the scenario's fleet did not settle within {limit:?}; serving anyway");
+}

@@ -92,6 +92,23 @@ pub fn set_finalizers(obj: &mut Value, finalizers: &[String]) {
     }
 }
 
+/// Drops metadata fields that are null or empty (`finalizers: []`, `labels: {}`,
+/// `generateName: ""`, ...). Every `ObjectMeta` field is `omitempty` in Go, so the apiserver never
+/// stores or returns them: a client that writes `finalizers: []` reads the field back as absent,
+/// and a JSON-patch `test` of `/metadata/finalizers` against `null` passes.
+pub fn drop_empty_metadata(obj: &mut Value) {
+    let Some(md) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    md.retain(|_, v| match v {
+        Value::Null => false,
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+        _ => true,
+    });
+}
+
 /// RFC 3339 with seconds precision, as `metav1.Time` serialises.
 pub fn format_time(t: jiff::Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
@@ -128,6 +145,10 @@ mod tests {
         assert_eq!(namespace(&o), "");
         assert_eq!(finalizers(&o), vec!["x".to_string()]);
         assert!(!is_terminating(&o));
+        let mut e = json!({"metadata": {"name": "a", "finalizers": [], "labels": {},
+            "annotations": null, "generateName": "", "generation": 0, "ownerReferences": []}});
+        drop_empty_metadata(&mut e);
+        assert_eq!(e, json!({"metadata": {"name": "a", "generation": 0}}));
         let mut v = json!(5);
         metadata_mut(&mut v).insert("name".into(), json!("b"));
         assert_eq!(name(&v), "b");

@@ -11,6 +11,7 @@ pub mod load;
 pub mod logs;
 pub mod meta;
 pub mod patch;
+pub mod protobuf;
 pub mod rng;
 pub mod scenario;
 pub mod selectors;

@@ -46,6 +46,8 @@ pub struct SimServer {
 
 /// How long loading waits for controllers to put finalizers on objects a scenario deletes.
 const LOAD_WAIT: Duration = Duration::from_secs(10);
+/// How long loading waits for the initial fleet to be running before serving anyway.
+const SETTLE_WAIT: Duration = Duration::from_secs(60);
 
 impl SimServer {
     /// Loads `scenario` (a built-in name or a file path) with `seed` (else the scenario's own)
@@ -76,9 +78,12 @@ impl SimServer {
             load::settings(plan),
             Faults::new(load::faults(plan), plan.seed),
         );
+        ctx.set_warming(true);
         load::create_objects(&ctx, plan)?;
         let shutdown = CancellationToken::new();
         let tasks = controllers::spawn_all(ctx.clone(), shutdown.child_token());
+        load::wait_settled(&ctx, SETTLE_WAIT).await;
+        ctx.set_warming(false);
         load::apply_terminating(&ctx, plan, LOAD_WAIT).await?;
         let server = tokio::spawn(http::serve(ctx.clone(), listener, shutdown.clone()));
         Ok(SimServer {

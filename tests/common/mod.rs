@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+pub mod inproc;
+
 /// The binary under test, built by cargo for integration tests.
 pub const BIN: &str = env!("CARGO_BIN_EXE_llmops-console");
 
@@ -120,6 +122,12 @@ impl SimServer {
     /// Starts `sim --listen 127.0.0.1:0 --scenario SCENARIO --write-kubeconfig DIR/kubeconfig` and
     /// waits for its `listening on http://127.0.0.1:PORT` line on stdout.
     pub fn start(scenario: &str) -> Self {
+        Self::start_as(scenario, "admin")
+    }
+
+    /// As [`SimServer::start`], as `--user USER`: the kubeconfig's user, and who requests without
+    /// credentials act as (kubectl sends none over plain HTTP).
+    pub fn start_as(scenario: &str, user: &str) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let kubeconfig = dir.path().join("kubeconfig");
         let home = dir.path().join("home");
@@ -128,6 +136,7 @@ impl SimServer {
         let stderr_file = File::create(&stderr_log).expect("stderr log");
         let mut child = Command::new(BIN)
             .args(["sim", "--listen", "127.0.0.1:0", "--scenario", scenario])
+            .args(["--user", user])
             .arg("--write-kubeconfig")
             .arg(&kubeconfig)
             .env("HOME", &home)
@@ -204,7 +213,12 @@ impl SimServer {
 
     /// Starts the simulator and attaches kubectl to it.
     pub fn with_kubectl(scenario: &str, kubectl: PathBuf) -> Self {
-        let mut server = Self::start(scenario);
+        Self::with_kubectl_as(scenario, "admin", kubectl)
+    }
+
+    /// Starts the simulator as `--user USER` and attaches kubectl to it.
+    pub fn with_kubectl_as(scenario: &str, user: &str, kubectl: PathBuf) -> Self {
+        let mut server = Self::start_as(scenario, user);
         server.kubectl = Some(kubectl);
         server
     }
@@ -223,9 +237,9 @@ impl SimServer {
         std::fs::read_to_string(&self.stderr_log).unwrap_or_default()
     }
 
-    /// Runs kubectl against this server: `KUBECONFIG` is the server's kubeconfig, `HOME` a private
-    /// directory, and no other kubectl configuration leaks in from the environment.
-    pub fn kubectl(&self, args: &[&str]) -> Output {
+    /// A kubectl command against this server: `KUBECONFIG` is the server's kubeconfig, `HOME` a
+    /// private directory, and no other kubectl configuration leaks in from the environment.
+    fn kubectl_command(&self, args: &[&str]) -> Command {
         let kubectl = self
             .kubectl
             .as_ref()
@@ -238,7 +252,46 @@ impl SimServer {
             .env_remove("KUBECTL_EXTERNAL_DIFF")
             .env_remove("KUBE_EDITOR")
             .env_remove("KUBECTL_COMMAND_HEADERS");
-        run_with_deadline(command, KUBECTL_DEADLINE)
+        command
+    }
+
+    /// Runs kubectl against this server to completion.
+    pub fn kubectl(&self, args: &[&str]) -> Output {
+        run_with_deadline(self.kubectl_command(args), KUBECTL_DEADLINE)
+    }
+
+    /// Starts a long-running kubectl (`get -w`, `logs -f`, `wait`) whose stdout is read line by
+    /// line; killed when dropped.
+    pub fn kubectl_spawn(&self, args: &[&str]) -> KubectlChild {
+        KubectlChild::spawn(self.kubectl_command(args))
+    }
+
+    /// Runs kubectl and fails the test, showing both sides' output, unless it exits non-zero;
+    /// gives the output for checking the error.
+    pub fn kubectl_fails(&self, args: &[&str]) -> Output {
+        let output = self.kubectl(args);
+        assert!(
+            !output.status.success(),
+            "kubectl {args:?} succeeded but should have failed:\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr),
+        );
+        output
+    }
+
+    /// `kubectl_ok` parsed as JSON (for `-o json`).
+    pub fn kubectl_json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.kubectl_ok(args);
+        serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("kubectl {args:?} printed no JSON ({e}):\n{out}"))
+    }
+
+    /// Writes `contents` to `name` in the server's temp dir and gives its path.
+    pub fn write_file(&self, name: &str, contents: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, contents)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+        path
     }
 
     /// Runs kubectl and fails the test, showing both sides' output, unless it exits 0.
@@ -253,6 +306,141 @@ impl SimServer {
             self.stderr()
         );
         stdout
+    }
+}
+
+/// Polls `check` until it gives `Ok`, failing the test with the last `Err` once `deadline` has
+/// passed. For states a controller reaches eventually; the deadline only bounds a hang.
+pub fn eventually<T>(
+    what: &str,
+    deadline: Duration,
+    mut check: impl FnMut() -> Result<T, String>,
+) -> T {
+    let started = Instant::now();
+    loop {
+        match check() {
+            Ok(value) => return value,
+            Err(last) if started.elapsed() > deadline => {
+                panic!("{what}: still not so after {deadline:?}; last seen: {last}")
+            }
+            Err(_) => thread::sleep(Duration::from_millis(150)),
+        }
+    }
+}
+
+/// A kubectl running in the background, its stdout collected line by line by a thread.
+pub struct KubectlChild {
+    child: Child,
+    description: String,
+    lines: mpsc::Receiver<String>,
+    /// Every line read so far, for failure messages.
+    seen: Vec<String>,
+    stderr_log: tempfile::NamedTempFile,
+}
+
+impl KubectlChild {
+    fn spawn(mut command: Command) -> Self {
+        let description = format!("{command:?}");
+        let stderr_log = tempfile::NamedTempFile::new().expect("stderr log");
+        let stderr = stderr_log.reopen().expect("stderr log");
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {description}: {e}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        KubectlChild {
+            child,
+            description,
+            lines,
+            seen: Vec::new(),
+            stderr_log,
+        }
+    }
+
+    /// What the child wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.stderr_log.path()).unwrap_or_default()
+    }
+
+    /// Reads lines until one satisfies `wanted` and gives it; fails the test, showing everything
+    /// read, if none comes before `deadline` or stdout ends first.
+    pub fn expect_line(
+        &mut self,
+        what: &str,
+        deadline: Duration,
+        wanted: impl Fn(&str) -> bool,
+    ) -> String {
+        let started = Instant::now();
+        loop {
+            let left = deadline.saturating_sub(started.elapsed());
+            match self.lines.recv_timeout(left.max(Duration::from_millis(1))) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if wanted(&line) {
+                        return line;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) if started.elapsed() < deadline => {}
+                Err(e) => panic!(
+                    "{}: no line with {what} ({e:?} after {:?}); stdout so far:\n{}\nstderr:\n{}",
+                    self.description,
+                    started.elapsed(),
+                    self.seen.join("\n"),
+                    self.stderr()
+                ),
+            }
+        }
+    }
+
+    /// Reads `n` more lines.
+    pub fn expect_lines(&mut self, n: usize, deadline: Duration) -> Vec<String> {
+        (0..n)
+            .map(|i| self.expect_line(&format!("line {} of {n}", i + 1), deadline, |_| true))
+            .collect()
+    }
+
+    /// Everything read so far.
+    pub fn seen(&self) -> &[String] {
+        &self.seen
+    }
+
+    /// Waits for the child to exit by itself (as `kubectl wait` does) and gives its status;
+    /// fails the test if it runs past `deadline`.
+    pub fn wait_exit(&mut self, deadline: Duration) -> std::process::ExitStatus {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("child status") {
+                return status;
+            }
+            if started.elapsed() > deadline {
+                panic!(
+                    "{} still running after {deadline:?}; stdout:\n{}\nstderr:\n{}",
+                    self.description,
+                    self.seen.join("\n"),
+                    self.stderr()
+                );
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for KubectlChild {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
     }
 }
 

@@ -4,7 +4,10 @@
 //!
 //! Rollout is simplified: a template change creates the new ReplicaSet at full size and scales
 //! every older one to 0 at once (Recreate-like, without waiting for old pods to go). Revision
-//! annotations, `pod-template-hash` labels and status follow the real controller.
+//! annotations, `pod-template-hash` labels and status follow the real controller; `Available` is
+//! the real rule, availableReplicas >= replicas - maxUnavailable (RollingUpdate's, 25% by default,
+//! rounded down: 0 for up to 3 replicas). ReplicaSets without a controller that the selector
+//! matches are adopted, as the real controller does after an orphaning delete.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,12 +15,13 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use super::events::{EventRecorder, NORMAL, WARNING};
+use super::index::OwnerIndex;
 use super::objects::{
-    Cond, conditions_of, controlled_by, controller_name, generation, get, hash_value, int_at,
-    owner_ref, set_condition, write_opts, write_status,
+    Cond, adopt, conditions_of, controlled_by, controller_name, generation, get, hash_value,
+    int_at, owner_ref, selector_of, set_condition, write_opts, write_status,
 };
 use super::replicaset;
-use super::runner::Controller;
+use super::runner::{Controller, Resync};
 use crate::sim::context::SimContext;
 use crate::sim::faults::{ControllerState, Controllers};
 use crate::sim::kinds::{DEPLOYMENTS, PODS, REPLICASETS};
@@ -38,8 +42,23 @@ pub enum Key {
 }
 
 pub struct DeploymentController {
-    pub seed: u64,
-    pub events: Arc<EventRecorder>,
+    seed: u64,
+    events: Arc<EventRecorder>,
+    /// Pods by their ReplicaSet's uid.
+    pods: OwnerIndex,
+    /// ReplicaSets by their Deployment's uid.
+    replica_sets: OwnerIndex,
+}
+
+impl DeploymentController {
+    pub fn new(seed: u64, events: Arc<EventRecorder>) -> Self {
+        DeploymentController {
+            seed,
+            events,
+            pods: OwnerIndex::new("ReplicaSet"),
+            replica_sets: OwnerIndex::new("Deployment"),
+        }
+    }
 }
 
 impl Controller for DeploymentController {
@@ -66,20 +85,30 @@ impl Controller for DeploymentController {
                 out.push(Key::Deployment(ns, change.name().to_string()));
             }
         } else if change.rt == &REPLICASETS {
+            index(&mut self.replica_sets, change);
             if change.kind != ChangeKind::Deleted {
                 out.push(Key::ReplicaSet(ns.clone(), change.name().to_string()));
             }
             owners("Deployment", &mut names);
             out.extend(names.into_iter().map(|n| Key::Deployment(ns.clone(), n)));
         } else if change.rt == &PODS {
+            index(&mut self.pods, change);
             owners("ReplicaSet", &mut names);
             out.extend(names.into_iter().map(|n| Key::ReplicaSet(ns.clone(), n)));
         }
     }
 
-    fn resync(&mut self, ctx: &SimContext, out: &mut Vec<Key>) {
-        let key = |o: &Arc<Value>| (meta::namespace(o).to_string(), meta::name(o).to_string());
+    fn resync(&mut self, ctx: &SimContext, how: Resync, out: &mut Vec<Key>) {
         let (rss, _) = ctx.store.list(&REPLICASETS, None, &|_| true);
+        if how == Resync::Rebuild {
+            self.pods.clear();
+            let (pods, _) = ctx.store.list(&PODS, None, &|_| true);
+            pods.into_iter().for_each(|p| self.pods.upsert(p));
+            self.replica_sets.clear();
+            rss.iter()
+                .for_each(|rs| self.replica_sets.upsert(rs.clone()));
+        }
+        let key = |o: &Arc<Value>| (meta::namespace(o).to_string(), meta::name(o).to_string());
         out.extend(rss.iter().map(|o| {
             let (ns, n) = key(o);
             Key::ReplicaSet(ns, n)
@@ -94,8 +123,18 @@ impl Controller for DeploymentController {
     fn reconcile(&mut self, ctx: &SimContext, _: &Controllers, key: &Key) -> Option<Duration> {
         match key {
             Key::Deployment(ns, name) => self.sync_deployment(ctx, ns, name),
-            Key::ReplicaSet(ns, name) => replicaset::sync(ctx, &self.events, ns, name),
+            Key::ReplicaSet(ns, name) => {
+                replicaset::sync(ctx, &self.events, &mut self.pods, ns, name)
+            }
         }
+    }
+}
+
+/// Applies a change to an index.
+fn index(idx: &mut OwnerIndex, change: &Change) {
+    match change.kind {
+        ChangeKind::Deleted => idx.remove(change.namespace(), change.name(), change.rv),
+        _ => idx.upsert(change.object.clone()),
     }
 }
 
@@ -132,7 +171,7 @@ fn max_unavailable(d: &Value, desired: i64) -> i64 {
 }
 
 impl DeploymentController {
-    fn sync_deployment(&self, ctx: &SimContext, ns: &str, name: &str) -> Option<Duration> {
+    fn sync_deployment(&mut self, ctx: &SimContext, ns: &str, name: &str) -> Option<Duration> {
         let store = &ctx.store;
         let d = get(store, &DEPLOYMENTS, ns, name)?;
         if meta::is_terminating(&d) {
@@ -143,7 +182,8 @@ impl DeploymentController {
         let template = d.pointer("/spec/template").cloned().unwrap_or(json!({}));
         let hash = template_hash(self.seed, &template);
         let desired = int_at(&d, "/spec/replicas").unwrap_or(1).max(0);
-        let (mut owned, _) = store.list(&REPLICASETS, Some(ns), &|rs| controlled_by(rs, &uid));
+        let mut owned = self.replica_sets.owned(&uid);
+        self.adopt_orphans(ctx, &d, &mut owned);
         let max_rev = owned.iter().map(|rs| revision(rs)).max().unwrap_or(0);
         let mut retry = None;
 
@@ -164,6 +204,7 @@ impl DeploymentController {
                     match self.scale_rs(ctx, &d, &rs, desired, Some(rev)) {
                         Some(updated) => {
                             owned[i] = updated.clone();
+                            self.replica_sets.upsert(updated.clone());
                             Some(updated)
                         }
                         None => {
@@ -188,6 +229,7 @@ impl DeploymentController {
                             MANAGER,
                         );
                         owned.push(created.clone());
+                        self.replica_sets.upsert(created.clone());
                         Some(created)
                     }
                     Err(e) => {
@@ -210,7 +252,10 @@ impl DeploymentController {
                 continue;
             }
             match self.scale_rs(ctx, &d, rs, 0, None) {
-                Some(updated) => *rs = updated,
+                Some(updated) => {
+                    self.replica_sets.upsert(updated.clone());
+                    *rs = updated;
+                }
                 None => retry = Some(RETRY),
             }
         }
@@ -223,6 +268,29 @@ impl DeploymentController {
             retry = Some(RETRY);
         }
         retry
+    }
+
+    /// Adopts ReplicaSets without a controller that the Deployment's selector matches (left by
+    /// an orphaning delete of an earlier Deployment of that name, say).
+    fn adopt_orphans(&mut self, ctx: &SimContext, d: &Value, owned: &mut Vec<Arc<Value>>) {
+        let orphans = self.replica_sets.orphans(meta::namespace(d));
+        if orphans.is_empty() {
+            return;
+        }
+        let Some(selector) = selector_of(d) else {
+            return;
+        };
+        for rs in orphans {
+            if meta::is_terminating(&rs) || !selector.matches_object(&rs) {
+                continue;
+            }
+            if let Ok(adopted) = adopt(&ctx.store, &REPLICASETS, &rs, d, MANAGER)
+                && controlled_by(&adopted, meta::uid(d))
+            {
+                self.replica_sets.upsert(adopted.clone());
+                owned.push(adopted);
+            }
+        }
     }
 
     /// Sets a ReplicaSet's replicas (and revision), with the event the real controller records.
@@ -263,16 +331,15 @@ impl DeploymentController {
         );
         let updated = res.ok()?;
         if from != replicas {
-            let (dir, what) = if replicas > from {
-                ("up", format!("to {replicas} from {from}"))
-            } else {
-                ("down", format!("to {replicas} from {from}"))
-            };
+            let dir = if replicas > from { "up" } else { "down" };
             self.events.record(
                 d,
                 NORMAL,
                 "ScalingReplicaSet",
-                &format!("Scaled {dir} replica set {} {what}", meta::name(rs)),
+                &format!(
+                    "Scaled {dir} replica set {} to {replicas} from {from}",
+                    meta::name(rs)
+                ),
                 MANAGER,
             );
         }

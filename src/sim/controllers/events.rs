@@ -104,6 +104,10 @@ type RepeatKey = (String, String, String, String, String);
 pub struct EventRecorder {
     store: Arc<Store>,
     recent: Mutex<HashMap<RepeatKey, String>>,
+    /// Set while the simulator warms up: the initial fleet's creation events would have aged
+    /// out on a cluster that has been up for a while (events live an hour), and skipping them
+    /// saves tens of thousands of writes on large scenarios.
+    quiet: Option<Arc<crate::sim::context::SimContext>>,
 }
 
 impl EventRecorder {
@@ -111,6 +115,16 @@ impl EventRecorder {
         Arc::new(EventRecorder {
             store,
             recent: Mutex::new(HashMap::new()),
+            quiet: None,
+        })
+    }
+
+    /// A recorder that stays silent while `ctx` is warming up.
+    pub fn for_context(ctx: Arc<crate::sim::context::SimContext>) -> Arc<EventRecorder> {
+        Arc::new(EventRecorder {
+            store: ctx.store.clone(),
+            recent: Mutex::new(HashMap::new()),
+            quiet: Some(ctx),
         })
     }
 
@@ -128,6 +142,9 @@ impl EventRecorder {
         by: &str,
         host: Option<&str>,
     ) {
+        if self.quiet.as_ref().is_some_and(|c| c.is_warming()) {
+            return;
+        }
         let ns = match meta::namespace(involved) {
             "" => "default".to_string(),
             ns => ns.to_string(),

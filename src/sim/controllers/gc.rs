@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::objects::{remove_finalizer, write_opts};
-use super::runner::Controller;
+use super::runner::{Controller, Resync};
 use crate::sim::context::SimContext;
 use crate::sim::faults::{ControllerState, Controllers};
 use crate::sim::kinds::{self, EVENTS, ResourceType, SELFSUBJECTACCESSREVIEWS};
@@ -344,7 +344,11 @@ impl Controller for GarbageCollector {
         out.extend(owners);
     }
 
-    fn resync(&mut self, ctx: &SimContext, out: &mut Vec<String>) {
+    fn resync(&mut self, ctx: &SimContext, how: Resync, out: &mut Vec<String>) {
+        if how == Resync::Recheck {
+            out.extend(self.nodes.keys().cloned());
+            return;
+        }
         self.nodes.clear();
         self.dependents.clear();
         for rt in kinds::ALL.iter().copied().filter(|rt| indexed(rt)) {

@@ -22,7 +22,7 @@ use super::objects::{
     Cond, add_finalizer, condition, condition_true, conditions_of, controlled_by, controller_name,
     generation, get, int_at, remove_finalizer, set_condition, write_opts, write_status,
 };
-use super::runner::Controller;
+use super::runner::{Controller, Resync};
 use crate::sim::context::SimContext;
 use crate::sim::faults::{ControllerState, Controllers};
 use crate::sim::kinds::{DEPLOYMENTS, HPAS, INFERENCESERVICES, INGRESSES, ResourceType, SERVICES};
@@ -90,7 +90,7 @@ impl Controller for KServeController {
         }
     }
 
-    fn resync(&mut self, ctx: &SimContext, out: &mut Vec<Key>) {
+    fn resync(&mut self, ctx: &SimContext, _: Resync, out: &mut Vec<Key>) {
         let (all, _) = ctx.store.list(&INFERENCESERVICES, None, &|_| true);
         out.extend(
             all.iter()

@@ -14,10 +14,10 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::events::{EventRecorder, NORMAL};
-use super::objects::{Cond, condition_true, conditions_of, get, hash64, jitter, rng_for};
-use super::objects::{set_condition, status_opts, str_at, write_opts};
+use super::objects::{condition_true, get, hash64, jitter, status_opts, str_at, write_opts};
+use super::pod_status::{Stage, containers, pod_status};
 use super::podlogs::{Flood, PodLogGen};
-use super::runner::Controller;
+use super::runner::{Controller, Resync};
 use crate::sim::context::SimContext;
 use crate::sim::faults::{ControllerState, Controllers};
 use crate::sim::kinds::PODS;
@@ -43,7 +43,6 @@ struct PodRun {
     running_at: Option<Instant>,
     terminating_since: Option<Instant>,
     killed: bool,
-    log: Option<PodLogGen>,
 }
 
 impl PodRun {
@@ -54,7 +53,6 @@ impl PodRun {
             running_at: None,
             terminating_since: None,
             killed: false,
-            log: None,
         }
     }
 }
@@ -63,9 +61,12 @@ pub struct Kubelet {
     seed: u64,
     events: Arc<EventRecorder>,
     pods: HashMap<PodKey, PodRun>,
+    /// The log writers of running pods (the pods whose containers run).
+    logs: HashMap<PodKey, PodLogGen>,
     /// Per configured flood: the pod flooding now.
     floods: Vec<Option<Flood>>,
     floods_dirty: bool,
+    log_rate: f64,
     next_log: Instant,
     next_flood: Instant,
 }
@@ -76,22 +77,31 @@ impl Kubelet {
             seed: ctx.settings.seed,
             events,
             pods: HashMap::new(),
+            logs: HashMap::new(),
             floods: ctx.settings.log_floods.iter().map(|_| None).collect(),
             floods_dirty: true,
+            log_rate: ctx.settings.log_lines_per_second,
             next_log: Instant::now(),
             next_flood: Instant::now(),
         }
     }
 
     fn forget(&mut self, ctx: &SimContext, ns: &str, name: &str) {
-        if self
-            .pods
-            .remove(&(ns.to_string(), name.to_string()))
-            .is_some()
-        {
+        let key = (ns.to_string(), name.to_string());
+        self.pods.remove(&key);
+        self.stop_log(&key);
+        ctx.logs.remove(ns, name);
+    }
+
+    fn start_log(&mut self, key: &PodKey, writer: PodLogGen) {
+        self.logs.insert(key.clone(), writer);
+        self.floods_dirty = true;
+    }
+
+    fn stop_log(&mut self, key: &PodKey) {
+        if self.logs.remove(key).is_some() {
             self.floods_dirty = true;
         }
-        ctx.logs.remove(ns, name);
     }
 }
 
@@ -115,7 +125,7 @@ impl Controller for Kubelet {
         out.push((ns.to_string(), name.to_string()));
     }
 
-    fn resync(&mut self, ctx: &SimContext, out: &mut Vec<PodKey>) {
+    fn resync(&mut self, ctx: &SimContext, _: Resync, out: &mut Vec<PodKey>) {
         let (pods, _) = ctx.store.list(&PODS, None, &|_| true);
         let live: std::collections::HashSet<PodKey> = pods
             .iter()
@@ -149,7 +159,7 @@ impl Controller for Kubelet {
             .or_insert_with(|| PodRun::new(uid));
         if run.uid != uid {
             *run = PodRun::new(uid);
-            self.floods_dirty = true;
+            self.stop_log(key);
         }
         if meta::is_terminating(&pod) {
             return self.terminate(ctx, &pod);
@@ -165,11 +175,8 @@ impl Controller for Kubelet {
     fn next_tick(&self) -> Option<Instant> {
         let flood = self.floods.iter().any(Option::is_some) || self.floods_dirty;
         let flood = (flood && !self.floods.is_empty()).then_some(self.next_flood);
-        let logs = self
-            .pods
-            .values()
-            .any(|r| r.log.is_some())
-            .then_some(self.next_log);
+        let writing = !self.logs.is_empty() && self.log_rate > 0.0;
+        let logs = writing.then_some(self.next_log);
         match (flood, logs) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -190,10 +197,7 @@ impl Controller for Kubelet {
                 .flatten()
                 .map(|f| (f.namespace.clone(), f.pod.clone()))
                 .collect();
-            for ((ns, name), run) in self.pods.iter_mut() {
-                let Some(log) = run.log.as_mut() else {
-                    continue;
-                };
+            for ((ns, name), log) in self.logs.iter_mut() {
                 let lines = log.due(rate, now);
                 if !lines.is_empty() && !flooding.iter().any(|(a, b)| a == ns && b == name) {
                     ctx.logs.append(ns, name, lines);
@@ -209,7 +213,12 @@ impl Kubelet {
         NODES[(h % NODES.len() as u64) as usize]
     }
 
-    fn delay(&self, base: Duration, pod: &Value, what: &str) -> Duration {
+    /// The scenario's delay for this pod, or none while the simulator warms up (pods that exist
+    /// when a scenario loads start out running, as on a cluster that has been up for a while).
+    fn delay(&self, ctx: &SimContext, base: Duration, pod: &Value, what: &str) -> Duration {
+        if ctx.is_warming() {
+            return Duration::ZERO;
+        }
         jitter(
             base,
             self.seed,
@@ -270,7 +279,7 @@ impl Kubelet {
 
     fn progress_pending(&mut self, ctx: &SimContext, pod: &Value) -> Option<Duration> {
         let now = Instant::now();
-        let start = self.delay(ctx.settings.pod_start_delay, pod, "start");
+        let start = self.delay(ctx, ctx.settings.pod_start_delay, pod, "start");
         let key = (
             meta::namespace(pod).to_string(),
             meta::name(pod).to_string(),
@@ -309,25 +318,23 @@ impl Kubelet {
             run.running_at = Some(now);
             let mut log = PodLogGen::new(self.seed, pod, now);
             ctx.logs.append(&key.0, &key.1, log.startup_lines());
-            run.log = Some(log);
-            self.floods_dirty = true;
+            self.start_log(&key, log);
         }
-        Some(self.delay(ctx.settings.pod_ready_delay, pod, "ready"))
+        Some(self.delay(ctx, ctx.settings.pod_ready_delay, pod, "ready"))
     }
 
     fn progress_running(&mut self, ctx: &SimContext, pod: &Value) -> Option<Duration> {
         let now = Instant::now();
-        let ready_delay = self.delay(ctx.settings.pod_ready_delay, pod, "ready");
+        let ready_delay = self.delay(ctx, ctx.settings.pod_ready_delay, pod, "ready");
         let key = (
             meta::namespace(pod).to_string(),
             meta::name(pod).to_string(),
         );
-        let seed = self.seed;
-        let run = self.pods.get_mut(&key)?;
-        if run.log.is_none() {
-            run.log = Some(PodLogGen::new(seed, pod, now));
-            self.floods_dirty = true;
+        if !self.logs.contains_key(&key) {
+            let log = PodLogGen::new(self.seed, pod, now);
+            self.start_log(&key, log);
         }
+        let run = self.pods.get_mut(&key)?;
         if condition_true(pod, "Ready") {
             return None;
         }
@@ -348,10 +355,8 @@ impl Kubelet {
             meta::namespace(pod).to_string(),
             meta::name(pod).to_string(),
         );
+        self.stop_log(&key);
         let run = self.pods.get_mut(&key)?;
-        if run.log.take().is_some() {
-            self.floods_dirty = true;
-        }
         let since = *run.terminating_since.get_or_insert(now);
         let first = !run.killed;
         run.killed = true;
@@ -408,9 +413,7 @@ impl Kubelet {
             self.floods_dirty = false;
             for (i, cfg) in ctx.settings.log_floods.iter().enumerate() {
                 let running = |ns: &str, name: &str| {
-                    self.pods
-                        .get(&(ns.to_string(), name.to_string()))
-                        .is_some_and(|r| r.log.is_some())
+                    self.logs.contains_key(&(ns.to_string(), name.to_string()))
                 };
                 let keep = self.floods[i]
                     .as_ref()
@@ -419,13 +422,11 @@ impl Kubelet {
                     continue;
                 }
                 let candidate = self
-                    .pods
-                    .iter()
-                    .filter(|((ns, name), r)| {
-                        r.log.is_some() && *ns == cfg.namespace && name.starts_with(&cfg.pod_prefix)
-                    })
-                    .map(|(k, _)| k.clone())
-                    .min();
+                    .logs
+                    .keys()
+                    .filter(|(ns, name)| *ns == cfg.namespace && name.starts_with(&cfg.pod_prefix))
+                    .min()
+                    .cloned();
                 self.floods[i] = candidate.and_then(|(ns, name)| {
                     let pod = get(&ctx.store, &PODS, &ns, &name)?;
                     Some(Flood::new(self.seed, &pod, now))
@@ -441,140 +442,4 @@ impl Kubelet {
             }
         }
     }
-}
-
-fn containers(pod: &Value) -> impl Iterator<Item = &Value> {
-    pod.pointer("/spec/containers")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Stage {
-    /// Bound to a node, containers being created.
-    Creating,
-    Running {
-        ready: bool,
-    },
-    /// Being deleted: containers stopped.
-    Terminated,
-}
-
-fn hex64(seed: u64, parts: &[&str]) -> String {
-    let mut r = rng_for(seed, parts);
-    (0..4).map(|_| format!("{:016x}", r.next_u64())).collect()
-}
-
-/// The pod's status at `stage`, built on its current status (times of unchanged conditions and
-/// container start times are kept).
-fn pod_status(pod: &Value, seed: u64, stage: Stage) -> Value {
-    let (ns, name) = (meta::namespace(pod), meta::name(pod));
-    let now = meta::format_time(meta::now());
-    let node = str_at(pod, "/spec/nodeName");
-    let node_no = NODES.iter().position(|n| *n == node).map_or(9, |i| i + 1);
-    let host_ip = format!("10.0.0.{}", 10 + node_no);
-    let pod_ip = format!(
-        "10.244.{}.{}",
-        node_no,
-        2 + hash64(seed, &["ip", ns, name]) % 250
-    );
-    let old = pod.get("status").cloned().unwrap_or(json!({}));
-    let mut s = old.clone();
-    s["startTime"] = old.get("startTime").cloned().unwrap_or(json!(now));
-    if !node.is_empty() {
-        s["hostIP"] = json!(host_ip);
-        s["hostIPs"] = json!([{"ip": host_ip}]);
-    }
-    let names: Vec<&str> = containers(pod).map(|c| str_at(c, "/name")).collect();
-    let unready = format!("containers with unready status: [{}]", names.join(" "));
-    let (phase, ready) = match stage {
-        Stage::Creating => ("Pending", false),
-        Stage::Running { ready } => ("Running", ready),
-        Stage::Terminated => (str_at(&old, "/phase"), false),
-    };
-    if !phase.is_empty() {
-        s["phase"] = json!(phase);
-    }
-    if matches!(stage, Stage::Running { .. }) {
-        s["podIP"] = json!(pod_ip);
-        s["podIPs"] = json!([{"ip": pod_ip}]);
-    }
-    let mut conds = conditions_of(&old);
-    let cond = |t, ok: bool| Cond {
-        type_: t,
-        status: if ok { "True" } else { "False" },
-        reason: if ok { "" } else { "ContainersNotReady" },
-        message: if ok { "" } else { &unready },
-    };
-    set_condition(&mut conds, &cond("PodScheduled", true), &now, false);
-    set_condition(&mut conds, &cond("Initialized", true), &now, false);
-    set_condition(&mut conds, &cond("ContainersReady", ready), &now, false);
-    set_condition(&mut conds, &cond("Ready", ready), &now, false);
-    let order = ["Initialized", "Ready", "ContainersReady", "PodScheduled"];
-    conds.sort_by_key(|c| order.iter().position(|t| c["type"] == *t).unwrap_or(9));
-    for c in conds.iter_mut().filter_map(Value::as_object_mut) {
-        c.entry("lastProbeTime").or_insert(Value::Null);
-    }
-    s["conditions"] = Value::Array(conds);
-
-    let old_statuses = old.get("containerStatuses").and_then(Value::as_array);
-    let statuses: Vec<Value> = containers(pod)
-        .map(|c| {
-            let cname = str_at(c, "/name");
-            let image = str_at(c, "/image");
-            let prev = old_statuses
-                .and_then(|a| a.iter().find(|x| str_at(x, "/name") == cname))
-                .cloned()
-                .unwrap_or(json!({}));
-            let started_at = prev
-                .pointer("/state/running/startedAt")
-                .cloned()
-                .unwrap_or(json!(now));
-            let repo = image.split('@').next().unwrap_or(image);
-            let repo = repo
-                .rsplit_once(':')
-                .map_or(repo, |(r, tag)| if tag.contains('/') { repo } else { r });
-            let mut cs = json!({
-                "name": cname,
-                "image": image,
-                "imageID": "",
-                "ready": false,
-                "started": false,
-                "restartCount": 0,
-                "lastState": {},
-            });
-            match stage {
-                Stage::Creating => {
-                    cs["state"] = json!({"waiting": {"reason": "ContainerCreating"}});
-                }
-                Stage::Running { ready } => {
-                    cs["imageID"] = json!(format!("{repo}@sha256:{}", hex64(seed, &[image])));
-                    cs["containerID"] = json!(format!(
-                        "containerd://{}",
-                        hex64(seed, &["container", ns, name, cname])
-                    ));
-                    cs["ready"] = json!(ready);
-                    cs["started"] = json!(true);
-                    cs["state"] = json!({"running": {"startedAt": started_at}});
-                }
-                Stage::Terminated => {
-                    for k in ["imageID", "containerID"] {
-                        if let Some(v) = prev.get(k) {
-                            cs[k] = v.clone();
-                        }
-                    }
-                    cs["state"] = json!({"terminated": {
-                        "exitCode": 0,
-                        "reason": "Completed",
-                        "startedAt": started_at,
-                        "finishedAt": now,
-                    }});
-                }
-            }
-            cs
-        })
-        .collect();
-    s["containerStatuses"] = Value::Array(statuses);
-    s
 }

@@ -10,15 +10,19 @@
 //!   its finalizer.
 //! - `gc`: background, foreground and orphan garbage collection by ownerReferences.
 //! - `slow_finalizer`: a finalizer the simulator removes after a delay (409 race scenarios).
+//! - `namespace`: deleting a namespace deletes its content, then the namespace.
 //! - `events`: core/v1 Events recorded by all of the above.
 
 pub mod deployment;
 pub mod events;
 pub mod gc;
+pub mod index;
 pub mod kserve;
 pub mod kserve_children;
 pub mod kubelet;
+pub mod namespace;
 pub mod objects;
+pub mod pod_status;
 pub mod podlogs;
 pub mod replicaset;
 pub mod runner;
@@ -34,12 +38,9 @@ use events::EventRecorder;
 
 /// Starts every controller; they stop when `shutdown` is cancelled.
 pub fn spawn_all(ctx: Arc<SimContext>, shutdown: CancellationToken) -> Vec<JoinHandle<()>> {
-    let events = EventRecorder::new(ctx.store.clone());
+    let events = EventRecorder::for_context(ctx.clone());
     let (states, poller) = runner::watch_states(ctx.clone(), shutdown.clone());
-    let deployment = deployment::DeploymentController {
-        seed: ctx.settings.seed,
-        events: events.clone(),
-    };
+    let deployment = deployment::DeploymentController::new(ctx.settings.seed, events.clone());
     let kubelet = kubelet::Kubelet::new(&ctx, events.clone());
     let kserve = kserve::KServeController::new(events);
     let (c, s, st) = (&ctx, &shutdown, &states);
@@ -59,6 +60,12 @@ pub fn spawn_all(ctx: Arc<SimContext>, shutdown: CancellationToken) -> Vec<JoinH
             s.clone(),
             st.clone(),
             slow_finalizer::SlowFinalizer::default(),
+        ),
+        runner::spawn(
+            c.clone(),
+            s.clone(),
+            st.clone(),
+            namespace::NamespaceController,
         ),
     ]
 }

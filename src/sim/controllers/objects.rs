@@ -10,6 +10,7 @@ use crate::sim::error::ApiError;
 use crate::sim::kinds::ResourceType;
 use crate::sim::meta;
 use crate::sim::rng::Rng;
+use crate::sim::selectors::LabelSelector;
 use crate::sim::store::{Store, WriteOptions};
 
 /// FNV-1a over the seed and the parts (with separators), finished with a SplitMix step so that
@@ -106,7 +107,10 @@ pub fn owner_ref(owner: &Value) -> Value {
 
 /// The ownerReference with `controller: true`, if any.
 pub fn controller_ref(obj: &Value) -> Option<&Value> {
-    meta::owner_references(obj)
+    // Plain lookups rather than JSON pointers: this runs over every pod on hot paths.
+    obj.get("metadata")?
+        .get("ownerReferences")?
+        .as_array()?
         .iter()
         .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
 }
@@ -127,6 +131,48 @@ pub fn controller_name<'a>(obj: &'a Value, kind: &str) -> Option<&'a str> {
         return None;
     }
     r.get("name").and_then(Value::as_str)
+}
+
+/// The object's `spec.selector` as a selector, unless it is missing, invalid or selects
+/// everything (nothing is adopted on such a selector).
+pub fn selector_of(obj: &Value) -> Option<LabelSelector> {
+    let sel = obj.get("spec")?.get("selector")?;
+    LabelSelector::from_label_selector_json(sel)
+        .ok()
+        .filter(|s| !s.is_everything())
+}
+
+/// Makes `owner` the controller of `obj`, an orphan (adoption, as the real controllers do for
+/// objects their selector matches). Nothing changes if `obj` got a controller meanwhile or is
+/// being deleted; the caller checks the result with [`controlled_by`].
+pub fn adopt(
+    store: &Store,
+    rt: &'static ResourceType,
+    obj: &Value,
+    owner: &Value,
+    manager: &str,
+) -> Result<Arc<Value>, ApiError> {
+    let uid = meta::uid(obj).to_string();
+    let reference = owner_ref(owner);
+    store.patch(
+        rt,
+        meta::namespace(obj),
+        meta::name(obj),
+        &write_opts(manager),
+        |cur| {
+            let mut new = cur.clone();
+            if meta::uid(cur) != uid || controller_ref(cur).is_some() || meta::is_terminating(cur) {
+                return Ok(new);
+            }
+            let md = meta::metadata_mut(&mut new);
+            let refs = md.entry("ownerReferences").or_insert_with(|| json!([]));
+            match refs.as_array_mut() {
+                Some(a) => a.push(reference),
+                None => *refs = json!([reference]),
+            }
+            Ok(new)
+        },
+    )
 }
 
 pub fn write_opts(manager: &str) -> WriteOptions {
@@ -172,6 +218,10 @@ pub fn write_status(
     status: Value,
     manager: &str,
 ) -> Result<Arc<Value>, ApiError> {
+    if obj.get("status") == Some(&status) {
+        // Nothing to write (the store would skip it too, after copying the object twice).
+        return Ok(Arc::new(obj.clone()));
+    }
     let uid = meta::uid(obj).to_string();
     store.patch(
         rt,

@@ -9,12 +9,14 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::events::{EventRecorder, NORMAL, WARNING};
-use super::objects::{condition_true, controlled_by, generation, get, int_at, owner_ref, str_at};
+use super::index::{OwnerIndex, rv_of};
+use super::objects::{adopt, condition_true, controlled_by, generation, get, int_at};
+use super::objects::{owner_ref, selector_of, str_at};
 use super::objects::{write_opts, write_status};
 use crate::sim::context::SimContext;
 use crate::sim::kinds::{PODS, REPLICASETS};
 use crate::sim::meta;
-use crate::sim::store::{DeleteOptions, Precondition};
+use crate::sim::store::{DeleteOptions, DeleteOutcome, Precondition};
 
 pub const MANAGER: &str = "replicaset-controller";
 /// Pods created or deleted per pass; the rest follow in the next pass.
@@ -26,27 +28,42 @@ fn is_active(pod: &Value) -> bool {
     !meta::is_terminating(pod) && !matches!(str_at(pod, "/status/phase"), "Succeeded" | "Failed")
 }
 
-pub fn sync(ctx: &SimContext, events: &EventRecorder, ns: &str, name: &str) -> Option<Duration> {
+pub fn sync(
+    ctx: &SimContext,
+    events: &EventRecorder,
+    pods: &mut OwnerIndex,
+    ns: &str,
+    name: &str,
+) -> Option<Duration> {
     let store = &ctx.store;
     let rs = get(store, &REPLICASETS, ns, name)?;
     let uid = meta::uid(&rs).to_string();
-    let (pods, _) = store.list(&PODS, Some(ns), &|p| controlled_by(p, &uid));
-    let mut active: Vec<Arc<Value>> = pods.into_iter().filter(|p| is_active(p)).collect();
+    let mut active: Vec<Arc<Value>> = pods
+        .owned(&uid)
+        .into_iter()
+        .filter(|p| is_active(p))
+        .collect();
     let desired = usize::try_from(int_at(&rs, "/spec/replicas").unwrap_or(1).max(0)).unwrap_or(0);
     let mut retry = None;
 
     if !meta::is_terminating(&rs) {
         if active.len() < desired {
+            adopt_pods(ctx, pods, &rs, desired - active.len(), &mut active);
+        }
+        if active.len() < desired {
             let want = desired - active.len();
             for _ in 0..want.min(BURST) {
                 match store.create(&PODS, ns, new_pod(&rs), &write_opts(MANAGER)) {
-                    Ok(pod) => events.record(
-                        &rs,
-                        NORMAL,
-                        "SuccessfulCreate",
-                        &format!("Created pod: {}", meta::name(&pod)),
-                        MANAGER,
-                    ),
+                    Ok(pod) => {
+                        events.record(
+                            &rs,
+                            NORMAL,
+                            "SuccessfulCreate",
+                            &format!("Created pod: {}", meta::name(&pod)),
+                            MANAGER,
+                        );
+                        pods.upsert(pod);
+                    }
                     Err(e) => {
                         events.record(
                             &rs,
@@ -75,13 +92,19 @@ pub fn sync(ctx: &SimContext, events: &EventRecorder, ns: &str, name: &str) -> O
                     ..Default::default()
                 };
                 match store.delete(&PODS, ns, meta::name(pod), &opts) {
-                    Ok(_) => events.record(
-                        &rs,
-                        NORMAL,
-                        "SuccessfulDelete",
-                        &format!("Deleted pod: {}", meta::name(pod)),
-                        MANAGER,
-                    ),
+                    Ok(outcome) => {
+                        events.record(
+                            &rs,
+                            NORMAL,
+                            "SuccessfulDelete",
+                            &format!("Deleted pod: {}", meta::name(pod)),
+                            MANAGER,
+                        );
+                        match outcome {
+                            DeleteOutcome::Terminating(p) => pods.upsert(p),
+                            DeleteOutcome::Removed(p) => pods.remove(ns, meta::name(&p), rv_of(&p)),
+                        }
+                    }
                     Err(e) if e.code == 404 => {}
                     Err(_) => retry = Some(RETRY),
                 }
@@ -110,6 +133,35 @@ pub fn sync(ctx: &SimContext, events: &EventRecorder, ns: &str, name: &str) -> O
         retry = Some(RETRY);
     }
     retry
+}
+
+/// Adopts up to `want` running orphan pods that the ReplicaSet's selector matches (left by an
+/// orphaning delete of an earlier ReplicaSet, say).
+fn adopt_pods(
+    ctx: &SimContext,
+    pods: &mut OwnerIndex,
+    rs: &Value,
+    want: usize,
+    active: &mut Vec<Arc<Value>>,
+) {
+    let orphans = pods.orphans(meta::namespace(rs));
+    if orphans.is_empty() {
+        return;
+    }
+    let Some(selector) = selector_of(rs) else {
+        return;
+    };
+    let candidates = orphans
+        .into_iter()
+        .filter(|p| is_active(p) && selector.matches_object(p));
+    for pod in candidates.take(want) {
+        if let Ok(adopted) = adopt(&ctx.store, &PODS, &pod, rs, MANAGER)
+            && controlled_by(&adopted, meta::uid(rs))
+        {
+            pods.upsert(adopted.clone());
+            active.push(adopted);
+        }
+    }
 }
 
 /// A pod from the ReplicaSet's template.

@@ -17,14 +17,26 @@ use crate::sim::context::SimContext;
 use crate::sim::faults::Controllers;
 use crate::sim::store::Change;
 
-/// Safety-net resync period; everything normally runs off change notifications and timers.
-pub const RESYNC_PERIOD: Duration = Duration::from_secs(10);
+/// Safety-net resync period. Everything runs off change notifications and timers; a resync of a
+/// 5,000-pod fleet costs a few hundred milliseconds of CPU, so it stays rare to keep an idle
+/// simulator idle.
+pub const RESYNC_PERIOD: Duration = Duration::from_secs(60);
 /// How often the controller states (faults) are polled for changes.
 pub const STATE_POLL: Duration = Duration::from_millis(200);
 /// Keys reconciled between two yields to the runtime.
 const KEYS_PER_YIELD: usize = 64;
 /// Changes taken from the stream at once before reconciling.
 const CHANGES_PER_BATCH: usize = 8192;
+
+/// Why a controller resyncs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resync {
+    /// First start, or the change stream lagged: caches are rebuilt from the store.
+    Rebuild,
+    /// The periodic safety net, or a change of controller states: caches (kept from the change
+    /// stream even while the controller is inactive) are trusted, every key is checked again.
+    Recheck,
+}
 
 /// One controller: what it reacts to and what it does for one key.
 pub trait Controller: Send + 'static {
@@ -37,8 +49,8 @@ pub trait Controller: Send + 'static {
     /// not the controller is active (it then resyncs when it becomes active again).
     fn observe(&mut self, ctx: &SimContext, change: &Change, out: &mut Vec<Self::Key>);
 
-    /// Every key, from a fresh read of the store (caches rebuilt).
-    fn resync(&mut self, ctx: &SimContext, out: &mut Vec<Self::Key>);
+    /// Every key to check again; with [`Resync::Rebuild`] caches are rebuilt from the store.
+    fn resync(&mut self, ctx: &SimContext, how: Resync, out: &mut Vec<Self::Key>);
 
     /// Brings one key to its desired state; `Some(d)` asks to run it again after `d`.
     fn reconcile(
@@ -187,11 +199,19 @@ async fn run<C: Controller>(
     let mut queue: Queue<C::Key> = Queue::default();
     let mut keys = Vec::new();
     let mut active = false;
+    // Caches are built on the first activation, and again after the stream lagged.
+    let mut rebuild = true;
     let mut resync_at = Instant::now() + RESYNC_PERIOD;
     loop {
         let now_active = c.active(&ctx.faults.controllers());
         if now_active && !active {
-            c.resync(&ctx, &mut keys);
+            let how = if rebuild {
+                Resync::Rebuild
+            } else {
+                Resync::Recheck
+            };
+            rebuild = false;
+            c.resync(&ctx, how, &mut keys);
             keys.drain(..).for_each(|k| queue.add(k));
         }
         active = now_active;
@@ -251,10 +271,10 @@ async fn run<C: Controller>(
                     }
                 }
                 keys.drain(..).for_each(|k| queue.add(k));
-                // An inactive controller resyncs anyway when it becomes active again.
-                if lagged && active {
-                    c.resync(&ctx, &mut keys);
-                    keys.drain(..).for_each(|k| queue.add(k));
+                if lagged {
+                    // Rebuilt at once, or when an inactive controller becomes active again.
+                    rebuild = true;
+                    active = false;
                 }
             }
             r = states.changed() => {
@@ -269,7 +289,7 @@ async fn run<C: Controller>(
             _ = tokio::time::sleep_until(resync_at) => {
                 resync_at = Instant::now() + RESYNC_PERIOD;
                 if active {
-                    c.resync(&ctx, &mut keys);
+                    c.resync(&ctx, Resync::Recheck, &mut keys);
                     keys.drain(..).for_each(|k| queue.add(k));
                 }
             }

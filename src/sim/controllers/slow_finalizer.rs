@@ -10,10 +10,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::objects::{get, parse_duration, remove_finalizer};
-use super::runner::Controller;
+use super::runner::{Controller, Resync};
 use crate::sim::context::SimContext;
 use crate::sim::faults::Controllers;
-use crate::sim::kinds::{self, ResourceType};
+use crate::sim::kinds::{self, EVENTS, ResourceType};
 use crate::sim::meta;
 use crate::sim::store::{Change, ChangeKind};
 
@@ -27,8 +27,9 @@ type Key = (&'static str, &'static str, String, String);
 
 #[derive(Default)]
 pub struct SlowFinalizer {
-    /// When the deletion of each object (by uid) was first seen.
-    seen: HashMap<String, Instant>,
+    /// Objects held by the finalizer, by uid: where they are and when their deletion was first
+    /// seen.
+    seen: HashMap<String, (Key, Instant)>,
 }
 
 fn held(obj: &serde_json::Value) -> bool {
@@ -55,18 +56,28 @@ impl Controller for SlowFinalizer {
         if change.kind == ChangeKind::Deleted {
             self.seen.remove(meta::uid(&change.object));
         } else if held(&change.object) {
+            let k = key(change.rt, &change.object);
             self.seen
                 .entry(meta::uid(&change.object).to_string())
-                .or_insert_with(Instant::now);
-            out.push(key(change.rt, &change.object));
+                .or_insert_with(|| (k.clone(), Instant::now()));
+            out.push(k);
         }
     }
 
-    fn resync(&mut self, ctx: &SimContext, out: &mut Vec<Key>) {
-        for rt in kinds::ALL.iter().copied() {
-            let (objs, _) = ctx.store.list(rt, None, &|o| held(o));
-            out.extend(objs.iter().map(|o| key(rt, o)));
+    fn resync(&mut self, ctx: &SimContext, how: Resync, out: &mut Vec<Key>) {
+        if how == Resync::Rebuild {
+            // Events are many and never carry this finalizer.
+            for rt in kinds::ALL.iter().copied().filter(|rt| *rt != &EVENTS) {
+                let (objs, _) = ctx.store.list(rt, None, &|o| held(o));
+                for o in objs {
+                    let k = key(rt, &o);
+                    self.seen
+                        .entry(meta::uid(&o).to_string())
+                        .or_insert_with(|| (k, Instant::now()));
+                }
+            }
         }
+        out.extend(self.seen.values().map(|(k, _)| k.clone()));
     }
 
     fn reconcile(&mut self, ctx: &SimContext, _: &Controllers, key: &Key) -> Option<Duration> {
@@ -83,7 +94,11 @@ impl Controller for SlowFinalizer {
             .and_then(parse_duration)
             .unwrap_or(DEFAULT_DELAY);
         let uid = meta::uid(&obj).to_string();
-        let seen = *self.seen.entry(uid.clone()).or_insert_with(Instant::now);
+        let seen = self
+            .seen
+            .entry(uid.clone())
+            .or_insert_with(|| (key.clone(), Instant::now()))
+            .1;
         // The deletionTimestamp has one-second resolution: trust it only beyond that (an object
         // found terminating after a restart), and the moment this process saw it otherwise.
         let by_clock = meta::deletion_timestamp(&obj)

@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 
 use super::HttpState;
 use super::response::{error_response, json_response};
-use crate::sim::error::ApiError;
+use crate::sim::error::{ApiError, status_reason};
 use crate::sim::faults::{ControllerState, ErrorFault, FaultState, LatencyFault, Rule};
 use crate::sim::kinds;
 
@@ -44,8 +44,51 @@ pub fn handle(
     }
 }
 
+/// Longest latency fault accepted: longer ones would only hang clients.
+const MAX_LATENCY_MS: u64 = 600_000;
+
+/// Parses a JSON body; the error names the field that is wrong (`invalid error rule: code:
+/// invalid type: string "x", expected u16 at line 1 column 12`).
 fn parse<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid {what}: {e}")))
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let parsed = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." {
+            ApiError::bad_request(format!("invalid {what}: {inner}"))
+        } else {
+            ApiError::bad_request(format!("invalid {what}: {path}: {inner}"))
+        }
+    })?;
+    de.end()
+        .map_err(|e| ApiError::bad_request(format!("invalid {what}: {e}")))?;
+    Ok(parsed)
+}
+
+fn check_error_rule(rule: &ErrorFault, what: &str) -> Result<(), ApiError> {
+    let bad = |m: String| Err(ApiError::bad_request(format!("invalid {what}: {m}")));
+    if !(400..=599).contains(&rule.code) {
+        return bad(format!("code: {} is not 4xx or 5xx", rule.code));
+    }
+    if rule.probability.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
+        return bad("probability: must be within [0, 1]".into());
+    }
+    if let Some(r) = rule.reason.as_deref()
+        && status_reason(r).is_none()
+    {
+        return bad(format!("reason: {r:?} is not a Kubernetes StatusReason"));
+    }
+    Ok(())
+}
+
+fn check_latency_rule(rule: &LatencyFault, what: &str) -> Result<(), ApiError> {
+    if rule.ms > MAX_LATENCY_MS {
+        return Err(ApiError::bad_request(format!(
+            "invalid {what}: ms: {} is more than {MAX_LATENCY_MS} (10 minutes)",
+            rule.ms
+        )));
+    }
+    Ok(())
 }
 
 fn route(
@@ -59,31 +102,45 @@ fn route(
     let p: Vec<&str> = path.iter().map(String::as_str).collect();
     match (method.clone(), p.as_slice()) {
         (Method::GET, ["audit"]) => {
-            let since = form_urlencoded::parse(query.as_bytes())
-                .find(|(k, _)| k == "since")
-                .and_then(|(_, v)| v.parse::<u64>().ok())
-                .unwrap_or(0);
+            let since = match form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "since")
+            {
+                None => 0,
+                Some((_, v)) => v.parse::<u64>().map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "invalid query parameter since: {v:?} is not a sequence number (a whole number >= 0)"
+                    ))
+                })?,
+            };
             Ok(json!({"items": st.ctx.audit.since(since), "lastSeq": st.ctx.audit.last_seq()}))
         }
         (Method::GET, ["faults"]) => Ok(json!(faults.snapshot())),
         (Method::PUT, ["faults"]) => {
             let new: FaultState = parse(body, "fault state")?;
+            for (i, rule) in new.errors.iter().enumerate() {
+                check_error_rule(rule, &format!("fault state: errors[{i}]"))?;
+            }
+            for (i, rule) in new.latency.iter().enumerate() {
+                check_latency_rule(rule, &format!("fault state: latency[{i}]"))?;
+            }
+            let c = &new.controllers;
+            for (name, state) in [
+                ("deployment", c.deployment),
+                ("kserve", c.kserve),
+                ("garbageCollector", c.garbage_collector),
+                ("kubelet", c.kubelet),
+            ] {
+                if state == ControllerState::Broken {
+                    return Err(ApiError::bad_request(format!(
+                        "invalid fault state: controllers.{name}: `broken` is only defined for kserveDeletion; use up or down"
+                    )));
+                }
+            }
             faults.update(|f| *f = new);
             Ok(json!(faults.snapshot()))
         }
         (Method::POST, ["faults", "errors"]) => {
             let rule: ErrorFault = parse(body, "error rule")?;
-            if !(400..=599).contains(&rule.code) {
-                return Err(ApiError::bad_request(format!(
-                    "invalid error rule: code {} is not 4xx or 5xx",
-                    rule.code
-                )));
-            }
-            if rule.probability.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
-                return Err(ApiError::bad_request(
-                    "invalid error rule: probability must be within [0, 1]",
-                ));
-            }
+            check_error_rule(&rule, "error rule")?;
             faults.update(|f| f.errors.push(rule));
             Ok(json!(faults.snapshot()))
         }
@@ -93,6 +150,7 @@ fn route(
         }
         (Method::POST, ["faults", "latency"]) => {
             let rule: LatencyFault = parse(body, "latency rule")?;
+            check_latency_rule(&rule, "latency rule")?;
             faults.update(|f| f.latency.push(rule));
             Ok(json!(faults.snapshot()))
         }
@@ -126,6 +184,13 @@ fn route(
                     "invalid controller state: \"state\" must be one of up, down, broken",
                 )
             })?;
+            if state == ControllerState::Broken
+                && !matches!(*name, "kserveDeletion" | "kserve-deletion")
+            {
+                return Err(ApiError::bad_request(format!(
+                    "invalid controller state: state: `broken` is only defined for kserveDeletion; use up or down for {name}"
+                )));
+            }
             faults.update(|f| {
                 f.controllers
                     .get_mut(name)

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use super::response::{bytes_response, error_response, stream_response};
 use super::{ApiRequest, HttpState};
-use crate::sim::error::ApiError;
+use crate::sim::error::{ApiError, FieldError};
 use crate::sim::logs::LogLine;
 
 pub fn serve(st: &Arc<HttpState>, req: &ApiRequest) -> Response {
@@ -28,9 +28,45 @@ struct Options {
     limit_bytes: Option<usize>,
 }
 
+/// `ValidatePodLogOptions`: checked before the pod is looked up, 422 on `PodLogOptions`.
+fn validate(req: &ApiRequest, name: &str) -> Result<(), ApiError> {
+    let mut errs = Vec::new();
+    if let Some(t) = req.query.int("tailLines")?.filter(|t| *t < 0) {
+        errs.push(FieldError::invalid(
+            "tailLines",
+            &t.to_string(),
+            "must be greater than or equal to 0",
+        ));
+    }
+    if let Some(b) = req.query.int("limitBytes")?.filter(|b| *b < 1) {
+        errs.push(FieldError::invalid(
+            "limitBytes",
+            &b.to_string(),
+            "must be greater than 0",
+        ));
+    }
+    match (req.query.int("sinceSeconds")?, req.query.get("sinceTime")) {
+        (Some(_), Some(_)) => errs.push(FieldError::forbidden(
+            "",
+            "at most one of `sinceTime` or `sinceSeconds` may be specified",
+        )),
+        (Some(s), None) if s < 1 => errs.push(FieldError::invalid(
+            "sinceSeconds",
+            &s.to_string(),
+            "must be greater than 0",
+        )),
+        _ => {}
+    }
+    if errs.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::invalid_fields("", "PodLogOptions", name, &errs))
+}
+
 fn start(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
     let ns = req.route.ns().to_string();
     let name = req.route.name.clone().unwrap_or_default();
+    validate(req, &name)?;
     let pod = st.ctx.store.get(&crate::sim::kinds::PODS, &ns, &name)?;
     let container = pick_container(&pod, &name, req.query.get("container"))?;
     if req.query.flag("previous") {
@@ -48,7 +84,10 @@ fn start(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
         )));
     }
     let since = match (req.query.int("sinceSeconds")?, req.query.get("sinceTime")) {
-        (Some(s), _) => Some(jiff::Timestamp::now() - jiff::SignedDuration::from_secs(s.max(0))),
+        // A window reaching before the earliest representable time covers every line.
+        (Some(s), _) => jiff::Timestamp::now()
+            .checked_sub(jiff::SignedDuration::from_secs(s))
+            .ok(),
         (None, Some(t)) => Some(t.parse::<jiff::Timestamp>().map_err(|_| {
             ApiError::bad_request(format!("sinceTime: invalid RFC3339 time {t:?}"))
         })?),
@@ -92,6 +131,10 @@ fn start(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
     let mut budget = opts.limit_bytes.map(|l| l.saturating_sub(first.len()));
     tokio::spawn(async move {
         if !first.is_empty() && tx.send(Bytes::from(first)).await.is_err() {
+            return;
+        }
+        // The backlog used up limitBytes: done, without waiting for another line.
+        if budget == Some(0) {
             return;
         }
         loop {

@@ -5,10 +5,12 @@
 mod admin;
 mod discovery;
 mod logs;
+mod openapi;
 mod query;
 mod response;
 mod rest;
 pub mod route;
+mod table;
 mod watch;
 
 use std::sync::{Arc, Mutex};
@@ -80,20 +82,77 @@ pub(crate) struct ApiRequest {
     pub verb: &'static str,
 }
 
+/// Beyond the limit, how much more of an oversized body is read and thrown away so that the
+/// connection stays usable; a longer one is cut off and the connection closed.
+const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
+
+/// A request body as read before anything is answered.
+struct ReadBody {
+    /// The body, or `None` when it was larger than [`MAX_BODY_BYTES`] (or broke off).
+    bytes: Option<bytes::Bytes>,
+    /// Whether the body was read to its end, so the connection can carry another request.
+    /// Answering before the body is read leaves the rest in the socket and the client's next
+    /// request on that keep-alive connection fails (a broken pipe), which no apiserver does.
+    complete: bool,
+}
+
+async fn read_body(body: Body) -> ReadBody {
+    use futures::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut buf = bytes::BytesMut::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let Ok(chunk) = chunk else {
+            return ReadBody {
+                bytes: None,
+                complete: false,
+            };
+        };
+        seen = seen.saturating_add(chunk.len());
+        if seen <= MAX_BODY_BYTES {
+            buf.extend_from_slice(&chunk);
+        } else if seen > MAX_BODY_BYTES + DRAIN_LIMIT {
+            return ReadBody {
+                bytes: None,
+                complete: false,
+            };
+        }
+    }
+    ReadBody {
+        bytes: (seen <= MAX_BODY_BYTES).then(|| buf.freeze()),
+        complete: true,
+    }
+}
+
 async fn handle(State(st): State<Arc<HttpState>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
+    let body = read_body(body).await;
+    let mut resp = answer(&st, parts, body.bytes).await;
+    if !body.complete {
+        resp.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    resp
+}
+
+async fn answer(
+    st: &Arc<HttpState>,
+    parts: axum::http::request::Parts,
+    body: Option<bytes::Bytes>,
+) -> Response {
     let path = parts.uri.path().to_string();
     let raw_query = parts.uri.query().unwrap_or("").to_string();
     let route = route::parse(&path);
     if let Route::Admin(rest) = route {
-        let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-            Ok(b) => b,
-            Err(_) => return error_response(&ApiError::too_large(MAX_BODY_BYTES)),
+        let Some(body) = body else {
+            return error_response(&ApiError::too_large(MAX_BODY_BYTES));
         };
-        return admin::handle(&st, &parts.method, &rest, &raw_query, &body);
+        return admin::handle(st, &parts.method, &rest, &raw_query, &body);
     }
     let verb = verb_for(&parts.method, &route, &raw_query);
-    let identity = identify(&st, &parts.headers);
+    let identity = identify(st, &parts.headers);
     let user = match &identity {
         Ok(u) => u.clone(),
         Err(_) => "system:anonymous".to_string(),
@@ -110,7 +169,12 @@ async fn handle(State(st): State<Arc<HttpState>>, req: Request) -> Response {
             code,
         })
     };
-    let public = matches!(route, Route::Version | Route::Health);
+    // /version and the health checks are open to anonymous requests; a request that presents a
+    // bad token is refused everywhere, as the apiserver's authentication filter does.
+    let public = matches!(route, Route::Version | Route::Health)
+        && !parts
+            .headers
+            .contains_key(axum::http::header::AUTHORIZATION);
     let user_name = match identity {
         Ok(u) => u,
         Err(_) if public => String::new(),
@@ -119,14 +183,22 @@ async fn handle(State(st): State<Arc<HttpState>>, req: Request) -> Response {
             return error_response(&e);
         }
     };
-    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(b) => b,
-        Err(_) => {
-            audit(413);
-            return error_response(&ApiError::too_large(MAX_BODY_BYTES));
-        }
+    let Some(body) = body else {
+        audit(413);
+        return error_response(&ApiError::too_large(MAX_BODY_BYTES));
     };
+    let read_only = matches!(parts.method, Method::GET | Method::HEAD);
     let resp = match route {
+        Route::Version
+        | Route::Health
+        | Route::CoreVersions
+        | Route::GroupList
+        | Route::Group(_)
+        | Route::GroupVersion { .. }
+            if !read_only =>
+        {
+            error_response(&ApiError::method_not_allowed())
+        }
         Route::Version => json_response(200, &discovery::version()),
         Route::Health => Response::new(Body::from("ok")),
         Route::CoreVersions => json_response(200, &discovery::core_versions()),
@@ -135,11 +207,12 @@ async fn handle(State(st): State<Arc<HttpState>>, req: Request) -> Response {
         Route::GroupVersion { group, version } => {
             json_response(200, &discovery::resource_list(&group, &version))
         }
-        Route::NotFound | Route::Admin(_) => error_response(&ApiError::new(
-            404,
-            "NotFound",
-            "the server could not find the requested resource",
-        )),
+        Route::OpenApiRoot => json_response(200, &openapi::root()),
+        Route::OpenApi(key) => match openapi::group_version(&key) {
+            Some(doc) => json_response(200, &doc),
+            None => error_response(&ApiError::path_not_found()),
+        },
+        Route::NotFound | Route::Admin(_) => error_response(&ApiError::path_not_found()),
         Route::Resource(route) => {
             let query = match Query::parse(&raw_query) {
                 Ok(q) => q,
@@ -157,7 +230,7 @@ async fn handle(State(st): State<Arc<HttpState>>, req: Request) -> Response {
                 user: user_name,
                 verb,
             };
-            serve_resource(&st, req).await
+            serve_resource(st, req).await
         }
     };
     audit(resp.status().as_u16());
@@ -165,6 +238,11 @@ async fn handle(State(st): State<Arc<HttpState>>, req: Request) -> Response {
 }
 
 async fn serve_resource(st: &Arc<HttpState>, req: ApiRequest) -> Response {
+    // A method no route serves (OPTIONS, ...): the apiserver authorizes it with an empty verb
+    // and go-restful answers 405.
+    if req.verb == "unknown" {
+        return error_response(&ApiError::method_not_allowed());
+    }
     let attrs = RequestAttrs {
         verb: req.verb,
         group: req.route.rt.group,
@@ -261,8 +339,10 @@ fn verb_for(method: &Method, route: &Route, raw_query: &str) -> &'static str {
     let named = r.name.is_some();
     match *method {
         Method::GET | Method::HEAD => {
-            let watching = form_urlencoded::parse(raw_query.as_bytes())
-                .any(|(k, v)| k == "watch" && (v == "true" || v == "1"));
+            // `watch` on a named object is ignored: the apiserver answers the object.
+            let watching = !named
+                && form_urlencoded::parse(raw_query.as_bytes())
+                    .any(|(k, v)| k == "watch" && (v == "true" || v == "1"));
             if watching {
                 "watch"
             } else if named {
@@ -300,5 +380,7 @@ mod tests {
         let r = route::parse("/api/v1/namespaces/a/pods/p");
         assert_eq!(verb_for(&Method::GET, &r, ""), "get");
         assert_eq!(verb_for(&Method::DELETE, &r, ""), "delete");
+        assert_eq!(verb_for(&Method::GET, &r, "watch=true"), "get");
+        assert_eq!(verb_for(&Method::OPTIONS, &r, ""), "unknown");
     }
 }

@@ -8,13 +8,15 @@ use axum::http::{Method, header};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::query::Filter;
+use super::query::{Filter, WriteKind, dry_run_error};
 use super::response::{error_response, json_response};
+use super::table;
 use super::{ApiRequest, HttpState};
-use crate::sim::error::{ApiError, success_status};
+use crate::sim::error::{ApiError, FieldError, success_status};
 use crate::sim::kinds::ResourceType;
 use crate::sim::meta;
 use crate::sim::patch::{self, PatchType};
+use crate::sim::selectors::validation::go_quote;
 use crate::sim::store::{DeleteOptions, DeleteOutcome, Precondition, Propagation, WriteOptions};
 
 mod review;
@@ -48,28 +50,35 @@ fn handle(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
         return review::create(st, req);
     }
     if rt.namespaced && r.namespace.is_none() && (r.name.is_some() || req.method != Method::GET) {
-        return Err(ApiError::method_not_allowed(format!(
-            "the server does not allow this method on the requested resource: {} {} needs a namespace",
-            req.method, rt.plural
-        )));
+        // Only list and watch are served across namespaces.
+        return Err(ApiError::method_not_allowed());
     }
+    // Table output (kubectl get): only reads are printed, as kubectl only asks for them.
+    let table = match req.verb {
+        "get" | "list" => table::requested(&req.headers, &req.query)?,
+        _ => None,
+    };
     match (req.verb, sub) {
-        ("get", Some("scale")) => scale::get(st, req),
+        ("get", Some("scale")) => scale::get(st, req, table),
         ("update" | "patch", Some("scale")) => scale::write(st, req),
         ("get", _) => {
             let obj = st.ctx.store.get(rt, r.ns(), name(req)?)?;
-            Ok(json_response(200, &obj))
+            Ok(match table {
+                Some(opts) => {
+                    json_response(200, &table::for_object(rt, &obj, opts, true, meta::now()))
+                }
+                None => json_response(200, &obj),
+            })
         }
-        ("list", _) => list(st, req),
-        ("create", None) => create(st, req),
-        ("update", _) => update(st, req),
-        ("patch", _) => patch_object(st, req),
+        ("list", _) => list(st, req, table),
+        // Writes to a collection path other than create, or a create on an object path: no
+        // route serves them.
+        ("create", None) if r.name.is_none() => create(st, req),
+        ("update", _) if r.name.is_some() => update(st, req),
+        ("patch", _) if r.name.is_some() => patch_object(st, req),
         ("delete", None) => delete(st, req),
         ("deletecollection", None) => delete_collection(st, req),
-        _ => Err(ApiError::method_not_allowed(format!(
-            "the server does not allow this method on the requested resource ({} {})",
-            req.method, rt.plural
-        ))),
+        _ => Err(ApiError::method_not_allowed()),
     }
 }
 
@@ -86,11 +95,27 @@ pub(super) fn parse_body(req: &ApiRequest) -> Result<Value, ApiError> {
         return Err(ApiError::bad_request("the request body is empty"));
     }
     let ct = content_type(req);
-    if ct.contains("protobuf") {
-        return Err(ApiError::unsupported_media_type(
-            &ct,
-            &["application/json", "application/yaml"],
-        ));
+    if ct.contains("protobuf") && req.route.rt.custom {
+        // Custom resources have no protobuf form.
+        return Err(ApiError::unsupported_media_type(&[
+            "application/json",
+            "application/yaml",
+        ]));
+    }
+    if ct.starts_with("application/vnd.kubernetes.protobuf") {
+        // kubectl sends typed objects (create configmap, auth can-i, ...) as protobuf.
+        return crate::sim::protobuf::decode(&req.body).map_err(|e| match e {
+            crate::sim::protobuf::ProtoError::NoMagic
+            | crate::sim::protobuf::ProtoError::Malformed(_) => ApiError::bad_request(format!(
+                "the body of the request could not be decoded as protobuf: {e}"
+            )),
+            _ => {
+                let mut err =
+                    ApiError::unsupported_media_type(&["application/json", "application/yaml"]);
+                err.message = format!("{}: {e}", err.message);
+                err
+            }
+        });
     }
     if ct.contains("yaml") {
         return serde_yaml_ng::from_slice::<Value>(&req.body).map_err(|e| {
@@ -114,26 +139,33 @@ fn content_type(req: &ApiRequest) -> String {
         .to_ascii_lowercase()
 }
 
-fn write_options(req: &ApiRequest) -> Result<WriteOptions, ApiError> {
+/// The options of a write, validated as the apiserver does before it reads the body.
+fn write_options(req: &ApiRequest, kind: WriteKind) -> Result<WriteOptions, ApiError> {
+    req.query.validate_write_options(kind)?;
     Ok(WriteOptions {
-        dry_run: req.query.dry_run()?,
+        dry_run: req.query.dry_run(),
         field_manager: req.query.field_manager(),
         keep_status: false,
         status_only: req.route.subresource.as_deref() == Some("status"),
     })
 }
 
-fn list(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
+fn list(
+    st: &Arc<HttpState>,
+    req: &ApiRequest,
+    table: Option<table::TableOptions>,
+) -> Result<Response, ApiError> {
     let rt = req.route.rt;
+    req.query.validate_list_options(false)?;
     let limit = req
         .query
         .int("limit")?
         .filter(|l| *l > 0)
         .map(|l| l as usize);
-    let (items, rv, offset) = match req.query.get("continue") {
-        Some(token) => {
-            let (id, offset) = parse_continue(token)?;
-            let mut pages = st.pages.lock().unwrap_or_else(|p| p.into_inner());
+    let continued = req.query.get("continue").map(parse_continue).transpose()?;
+    let (items, rv, offset) = match continued {
+        Some((id, offset)) => {
+            let pages = st.pages.lock().unwrap_or_else(|p| p.into_inner());
             let (_, items, rv) = pages.pages.get(&id).cloned().ok_or_else(|| {
                 ApiError::new(
                     410,
@@ -141,9 +173,7 @@ fn list(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
                     "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
                 )
             })?;
-            if offset >= items.len() {
-                pages.pages.remove(&id);
-            }
+            let offset = offset.min(items.len());
             (items, rv, offset)
         }
         None => {
@@ -155,17 +185,14 @@ fn list(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
             (Arc::new(items), rv, 0)
         }
     };
-    let end = limit.map_or(items.len(), |l| (offset + l).min(items.len()));
+    let end = limit.map_or(items.len(), |l| offset.saturating_add(l).min(items.len()));
     let mut metadata = json!({"resourceVersion": rv.to_string()});
-    if end < items.len() {
-        let token = {
-            let mut pages = st.pages.lock().unwrap_or_else(|p| p.into_inner());
+    {
+        let mut pages = st.pages.lock().unwrap_or_else(|p| p.into_inner());
+        if end < items.len() {
             pages.pages.retain(|_, (t, _, _)| t.elapsed() < PAGE_TTL);
-            let id = match req
-                .query
-                .get("continue")
-                .and_then(|t| parse_continue(t).ok())
-            {
+            // Every page of one list shares the snapshot taken for its first page.
+            let id = match continued {
                 Some((id, _)) => id,
                 None => {
                     pages.next_id += 1;
@@ -174,13 +201,24 @@ fn list(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
                     id
                 }
             };
-            format!("{id}-{end}")
-        };
-        metadata["continue"] = json!(token);
-        metadata["remainingItemCount"] = json!(items.len() - end);
+            metadata["continue"] = json!(format!("{id}-{end}"));
+            metadata["remainingItemCount"] = json!(items.len() - end);
+        } else if let Some((id, _)) = continued {
+            // The last page was read: the snapshot is no longer needed.
+            pages.pages.remove(&id);
+        }
     }
     let page = &items[offset.min(items.len())..end];
-    Ok(list_response(rt, metadata, page))
+    Ok(match table {
+        Some(opts) => {
+            let rows = page.iter().map(|o| &**o);
+            json_response(
+                200,
+                &table::build(rt, rows, opts, true, metadata, meta::now()),
+            )
+        }
+        None => list_response(rt, metadata, page),
+    })
 }
 
 /// Serialises a list without cloning its items into one big `Value`.
@@ -214,21 +252,20 @@ fn parse_continue(token: &str) -> Result<(u64, usize), ApiError> {
 
 fn create(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
     let rt = req.route.rt;
+    let opts = write_options(req, WriteKind::Create)?;
     let body = parse_body(req)?;
-    let obj = st
-        .ctx
-        .store
-        .create(rt, req.route.ns(), body, &write_options(req)?)?;
+    let obj = st.ctx.store.create(rt, req.route.ns(), body, &opts)?;
     Ok(json_response(201, &obj))
 }
 
 fn update(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
     let rt = req.route.rt;
+    let opts = write_options(req, WriteKind::Update)?;
     let body = parse_body(req)?;
     let obj = st
         .ctx
         .store
-        .update(rt, req.route.ns(), name(req)?, body, &write_options(req)?)?;
+        .update(rt, req.route.ns(), name(req)?, body, &opts)?;
     Ok(json_response(200, &obj))
 }
 
@@ -252,26 +289,14 @@ fn patch_object(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiEr
     };
     let kind = patch::patch_type_from_content_type(&ct)
         .filter(|k| !(rt.custom && *k == PatchType::Strategic))
-        .ok_or_else(|| ApiError::unsupported_media_type(&ct, accepted))?;
+        .ok_or_else(|| ApiError::unsupported_media_type(accepted))?;
+    let apply_patch = kind == PatchType::Apply;
+    let mut opts = write_options(req, WriteKind::Patch { apply: apply_patch })?;
     let body = parse_body(req)?;
-    let mut opts = write_options(req)?;
-    let force = req.query.flag("force");
-    if force && kind != PatchType::Apply {
-        return Err(ApiError::bad_request(
-            "force flag is only supported for apply (application/apply-patch+yaml) patches",
-        ));
-    }
-    if kind == PatchType::Apply {
-        let manager = opts.field_manager.clone().ok_or_else(|| {
-            ApiError::invalid(
-                rt,
-                name,
-                "fieldManager",
-                "FieldValueRequired",
-                "Required value: is required for apply patch",
-            )
-        })?;
-        return apply(st, req, name, body, &manager, force, opts);
+    if apply_patch {
+        // validate_write_options made sure there is a field manager.
+        let manager = opts.field_manager.clone().unwrap_or_default();
+        return apply(st, req, name, body, &manager, req.query.flag("force"), opts);
     }
     let manager = opts
         .field_manager
@@ -342,9 +367,13 @@ fn apply(
     }
 }
 
-/// DeleteOptions from the body and the query string (query wins, as in the apiserver).
+/// DeleteOptions from the body and the query string (query wins, as in the apiserver), then
+/// `ValidateDeleteOptions`: 422 on `DeleteOptions.meta.k8s.io`.
 fn delete_options(req: &ApiRequest) -> Result<DeleteOptions, ApiError> {
     let mut opts = DeleteOptions::default();
+    let mut policy: Option<String> = None;
+    let mut orphan_dependents: Option<bool> = None;
+    let mut dry_run: Vec<String> = Vec::new();
     if !req.body.is_empty() {
         let body: Value = serde_json::from_slice(&req.body).map_err(|e| {
             ApiError::bad_request(format!(
@@ -356,43 +385,103 @@ fn delete_options(req: &ApiRequest) -> Result<DeleteOptions, ApiError> {
                 "the DeleteOptions body must be a JSON object",
             ));
         }
-        opts.grace_period_seconds = body.get("gracePeriodSeconds").and_then(Value::as_i64);
-        if let Some(p) = body.get("propagationPolicy").and_then(Value::as_str) {
-            opts.propagation = Some(parse_propagation(p)?);
+        let wrong = |field: &str, want: &str| {
+            ApiError::bad_request(format!(
+                "the DeleteOptions body could not be decoded: {field} must be {want}"
+            ))
+        };
+        let present = |k: &str| body.get(k).filter(|v| !v.is_null());
+        if let Some(g) = present("gracePeriodSeconds") {
+            opts.grace_period_seconds = Some(
+                g.as_i64()
+                    .ok_or_else(|| wrong("gracePeriodSeconds", "an integer"))?,
+            );
         }
-        if body.get("orphanDependents").and_then(Value::as_bool) == Some(true) {
-            opts.propagation = Some(Propagation::Orphan);
+        if let Some(p) = present("propagationPolicy") {
+            policy = Some(
+                p.as_str()
+                    .ok_or_else(|| wrong("propagationPolicy", "a string"))?
+                    .to_string(),
+            );
         }
-        if let Some(pre) = body.get("preconditions") {
+        if let Some(o) = present("orphanDependents") {
+            orphan_dependents = Some(
+                o.as_bool()
+                    .ok_or_else(|| wrong("orphanDependents", "a boolean"))?,
+            );
+        }
+        if let Some(pre) = present("preconditions") {
+            let field = |k: &str| -> Result<Option<String>, ApiError> {
+                match pre.get(k).filter(|v| !v.is_null()) {
+                    None => Ok(None),
+                    Some(v) => v
+                        .as_str()
+                        .map(|s| Some(s.to_string()))
+                        .ok_or_else(|| wrong(&format!("preconditions.{k}"), "a string")),
+                }
+            };
             opts.preconditions = Precondition {
-                uid: pre.get("uid").and_then(Value::as_str).map(str::to_string),
-                resource_version: pre
-                    .get("resourceVersion")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
+                uid: field("uid")?,
+                resource_version: field("resourceVersion")?,
             };
         }
-        opts.dry_run = body
-            .get("dryRun")
-            .and_then(Value::as_array)
-            .is_some_and(|a| a.iter().any(|v| v == "All"));
+        if let Some(d) = present("dryRun") {
+            let list = d
+                .as_array()
+                .ok_or_else(|| wrong("dryRun", "a list of strings"))?;
+            for v in list {
+                dry_run.push(
+                    v.as_str()
+                        .ok_or_else(|| wrong("dryRun", "a list of strings"))?
+                        .to_string(),
+                );
+            }
+        }
     }
     if let Some(g) = req.query.int("gracePeriodSeconds")? {
         opts.grace_period_seconds = Some(g);
     }
     if let Some(p) = req.query.get("propagationPolicy") {
-        opts.propagation = Some(parse_propagation(p)?);
+        policy = Some(p.to_string());
     }
-    opts.dry_run |= req.query.dry_run()?;
+    if let Some(d) = req.query.get("dryRun") {
+        dry_run = vec![d.to_string()];
+    }
+    let mut errs = Vec::new();
+    if let (Some(p), Some(_)) = (&policy, orphan_dependents) {
+        errs.push(FieldError::invalid(
+            "propagationPolicy",
+            &go_quote(p),
+            "orphanDependents and deletionPropagation cannot be both set",
+        ));
+    }
+    match policy.as_deref() {
+        None => {}
+        Some(p) => match Propagation::parse(p) {
+            Some(parsed) => opts.propagation = Some(parsed),
+            None => errs.push(FieldError::not_supported(
+                "propagationPolicy",
+                p,
+                &["Foreground", "Background", "Orphan", "nil"],
+            )),
+        },
+    }
+    if policy.is_none() && orphan_dependents == Some(true) {
+        // The deprecated flag.
+        opts.propagation = Some(Propagation::Orphan);
+    }
+    let values: Vec<&str> = dry_run.iter().map(String::as_str).collect();
+    errs.extend(dry_run_error(&values));
+    if !errs.is_empty() {
+        return Err(ApiError::invalid_fields(
+            "meta.k8s.io",
+            "DeleteOptions",
+            "",
+            &errs,
+        ));
+    }
+    opts.dry_run = !dry_run.is_empty();
     Ok(opts)
-}
-
-fn parse_propagation(p: &str) -> Result<Propagation, ApiError> {
-    Propagation::parse(p).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: {p:?}: supported values: \"Foreground\", \"Background\", \"Orphan\""
-        ))
-    })
 }
 
 fn delete(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {

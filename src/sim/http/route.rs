@@ -18,6 +18,10 @@ pub enum Route {
         version: String,
     },
     Resource(ResourceRoute),
+    /// `/openapi/v3`
+    OpenApiRoot,
+    /// `/openapi/v3/<group version key>`: `api/v1`, `apis/apps/v1`
+    OpenApi(String),
     /// `/sim/v1/...`: the simulator's admin API (the rest of the path).
     Admin(Vec<String>),
     NotFound,
@@ -45,6 +49,8 @@ pub fn parse(path: &str) -> Route {
         ["healthz"] | ["livez"] | ["readyz"] => Route::Health,
         ["api"] => Route::CoreVersions,
         ["apis"] => Route::GroupList,
+        ["openapi", "v3"] => Route::OpenApiRoot,
+        ["openapi", "v3", rest @ ..] => Route::OpenApi(rest.join("/")),
         ["sim", "v1", rest @ ..] => Route::Admin(rest.iter().map(|x| x.to_string()).collect()),
         ["api", version] => gv_route("", version),
         ["apis", group] => {
@@ -184,6 +190,11 @@ mod tests {
             }
         );
         assert_eq!(parse("/sim/v1/audit"), Route::Admin(vec!["audit".into()]));
+        assert_eq!(parse("/openapi/v3"), Route::OpenApiRoot);
+        assert_eq!(
+            parse("/openapi/v3/apis/apps/v1"),
+            Route::OpenApi("apis/apps/v1".into())
+        );
         for bad in [
             "/apis/apps/v2",
             "/apis/nope",

@@ -13,13 +13,17 @@ use tokio::sync::mpsc;
 
 use super::query::Filter;
 use super::response::{error_response, stream_response};
+use super::table::{self, TableOptions};
 use super::{ApiRequest, HttpState};
 use crate::sim::error::ApiError;
+use crate::sim::faults::Faults;
 use crate::sim::kinds::ResourceType;
 use crate::sim::store::{Change, ChangeKind, WatchFrom};
 
 /// How often a watch that asked for bookmarks gets one.
 const BOOKMARK_EVERY: Duration = Duration::from_secs(5);
+/// How long before a watch's timeout its last bookmark is sent.
+const PRE_TIMEOUT_BOOKMARK: Duration = Duration::from_secs(2);
 /// A watch without timeoutSeconds ends after this (the apiserver picks 30-60 min).
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
 
@@ -32,20 +36,9 @@ pub fn serve(st: &Arc<HttpState>, req: &ApiRequest) -> Response {
 
 fn start(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
     let rt = req.route.rt;
-    if req.route.name.is_some() {
-        return Err(ApiError::method_not_allowed(
-            "watch on a single object: use a fieldSelector on metadata.name",
-        ));
-    }
     let filter = Filter::from_query(&req.query, rt, req.route.namespace.as_deref())?;
+    req.query.validate_list_options(true)?;
     let initial_events = req.query.flag("sendInitialEvents");
-    if initial_events && req.query.get("resourceVersionMatch") != Some("NotOlderThan") {
-        return Err(ApiError::new(
-            422,
-            "Invalid",
-            "ListOptions.meta.k8s.io \"\" is invalid: sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch unless resourceVersionMatch is set to NotOlderThan",
-        ));
-    }
     let from = match req.query.get("resourceVersion") {
         _ if initial_events => WatchFrom::Current,
         None | Some("0") => WatchFrom::Current,
@@ -55,14 +48,12 @@ fn start(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
         ),
     };
     let bookmarks = req.query.flag("allowWatchBookmarks");
-    let mut timeout = req
+    let table = table::requested(&req.headers, &req.query)?;
+    let timeout = req
         .query
         .int("timeoutSeconds")?
         .filter(|t| *t > 0)
         .map_or(DEFAULT_TIMEOUT, |t| Duration::from_secs(t as u64));
-    if let Some(every) = st.ctx.faults.watch_drop_every() {
-        timeout = timeout.min(every);
-    }
     let (tx, rx) = mpsc::channel::<Bytes>(256);
     match st.ctx.store.watch(rt, from) {
         Err(e) if e.code == 410 => {
@@ -80,7 +71,10 @@ fn start(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
                 tx,
                 bookmarks,
                 initial_events_bookmark: initial_events,
+                table,
+                headers_sent: false,
                 timeout,
+                faults: st.ctx.faults.clone(),
                 shutdown: st.shutdown.clone(),
                 dropped: st.drop_watches.subscribe(),
             };
@@ -100,15 +94,12 @@ fn event_line(kind: &str, object: &Value) -> Bytes {
     Bytes::from(out)
 }
 
-fn bookmark(rt: &ResourceType, rv: u64, initial_end: bool) -> Bytes {
+fn bookmark(rt: &ResourceType, rv: u64, initial_end: bool) -> Value {
     let mut md = json!({"resourceVersion": rv.to_string()});
     if initial_end {
         md["annotations"] = json!({"k8s.io/initial-events-end": "true"});
     }
-    event_line(
-        "BOOKMARK",
-        &json!({"kind": rt.kind, "apiVersion": rt.api_version(), "metadata": md}),
-    )
+    json!({"kind": rt.kind, "apiVersion": rt.api_version(), "metadata": md})
 }
 
 struct WatchTask {
@@ -117,15 +108,35 @@ struct WatchTask {
     tx: mpsc::Sender<Bytes>,
     bookmarks: bool,
     initial_events_bookmark: bool,
+    /// Events carry one-row Tables instead of objects (kubectl get -w).
+    table: Option<TableOptions>,
+    /// Whether a Table with column definitions went out: only the first event carries them.
+    headers_sent: bool,
+    /// The request's timeoutSeconds (or the default).
     timeout: Duration,
+    /// For the drop-every fault, which also shortens streams opened before it was set.
+    faults: Arc<Faults>,
     shutdown: tokio_util::sync::CancellationToken,
     dropped: tokio::sync::watch::Receiver<u64>,
 }
 
 impl WatchTask {
+    /// One event line; with Table output its object becomes a one-row Table, as the apiserver
+    /// does for every event it encodes (bookmarks included).
+    fn line(&mut self, kind: &str, object: &Value) -> Bytes {
+        let Some(opts) = self.table else {
+            return event_line(kind, object);
+        };
+        let headers = !self.headers_sent;
+        self.headers_sent = true;
+        let table = table::for_object(self.rt, object, opts, headers, crate::sim::meta::now());
+        event_line(kind, &table)
+    }
+
     /// The event this watcher sees for a change, after selectors: a change that makes an object
-    /// match is ADDED, one that makes it stop matching is DELETED.
-    fn translate(&self, c: &Change) -> Option<&'static str> {
+    /// match is ADDED, one that makes it stop matching is DELETED carrying the object as it last
+    /// matched, stamped with the change's revision (as the apiserver's watch cache does).
+    fn translate(&self, c: &Change) -> Option<(&'static str, Arc<Value>)> {
         if !std::ptr::eq(c.rt, self.rt) && c.rt != self.rt {
             return None;
         }
@@ -135,36 +146,55 @@ impl WatchTask {
             .as_deref()
             .is_some_and(|p| self.filter.matches(p));
         match c.kind {
-            ChangeKind::Added if now => Some("ADDED"),
-            ChangeKind::Modified if now && before => Some("MODIFIED"),
-            ChangeKind::Modified if now => Some("ADDED"),
-            ChangeKind::Modified if before => Some("DELETED"),
-            ChangeKind::Deleted if now || before => Some("DELETED"),
+            ChangeKind::Added if now => Some(("ADDED", c.object.clone())),
+            ChangeKind::Modified if now && before => Some(("MODIFIED", c.object.clone())),
+            ChangeKind::Modified if now => Some(("ADDED", c.object.clone())),
+            ChangeKind::Modified if before => {
+                let mut last = c.previous.as_deref().cloned().unwrap_or_default();
+                crate::sim::meta::metadata_mut(&mut last)
+                    .insert("resourceVersion".into(), json!(c.rv.to_string()));
+                Some(("DELETED", Arc::new(last)))
+            }
+            ChangeKind::Deleted if now || before => Some(("DELETED", c.object.clone())),
             _ => None,
         }
     }
 
+    /// When the stream ends: its timeout, or the drop-every fault's interval if shorter.
+    fn deadline(&self, started: tokio::time::Instant) -> tokio::time::Instant {
+        let limit = match self.faults.watch_drop_every() {
+            Some(every) => self.timeout.min(every),
+            None => self.timeout,
+        };
+        started + limit
+    }
+
     async fn run(mut self, w: crate::sim::store::WatchStart) {
+        let started = tokio::time::Instant::now();
+        let mut fault_changes = self.faults.subscribe();
         let mut rx = w.rx;
         let mut last_rv = w.start_rv;
         for c in &w.initial {
-            if let Some(kind) = self.translate(c)
-                && self.tx.send(event_line(kind, &c.object)).await.is_err()
-            {
+            if let Some((kind, obj)) = self.translate(c) {
+                let line = self.line(kind, &obj);
+                if self.tx.send(line).await.is_err() {
+                    return;
+                }
+            }
+        }
+        if self.initial_events_bookmark {
+            let line = self.line("BOOKMARK", &bookmark(self.rt, last_rv, true));
+            if self.tx.send(line).await.is_err() {
                 return;
             }
         }
-        if self.initial_events_bookmark
-            && self
-                .tx
-                .send(bookmark(self.rt, last_rv, true))
-                .await
-                .is_err()
-        {
-            return;
-        }
-        let deadline = tokio::time::sleep(self.timeout);
+        let deadline = tokio::time::sleep_until(self.deadline(started));
         tokio::pin!(deadline);
+        // Like the apiserver's cacheWatcher, one more bookmark shortly before the stream times
+        // out, so a client resumes from a fresh revision.
+        let pre_timeout = tokio::time::sleep(self.timeout.saturating_sub(PRE_TIMEOUT_BOOKMARK));
+        tokio::pin!(pre_timeout);
+        let mut pre_timeout_due = self.bookmarks && self.timeout > PRE_TIMEOUT_BOOKMARK;
         let mut ticker =
             tokio::time::interval_at(tokio::time::Instant::now() + BOOKMARK_EVERY, BOOKMARK_EVERY);
         let start_drop = *self.dropped.borrow();
@@ -172,13 +202,27 @@ impl WatchTask {
             tokio::select! {
                 _ = &mut deadline => return,
                 _ = self.shutdown.cancelled() => return,
+                changed = fault_changes.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    deadline.as_mut().reset(self.deadline(started));
+                }
                 changed = self.dropped.changed() => {
                     if changed.is_err() || *self.dropped.borrow() != start_drop {
                         return;
                     }
                 }
+                _ = &mut pre_timeout, if pre_timeout_due => {
+                    pre_timeout_due = false;
+                    let line = self.line("BOOKMARK", &bookmark(self.rt, last_rv, false));
+                    if self.tx.send(line).await.is_err() {
+                        return;
+                    }
+                }
                 _ = ticker.tick(), if self.bookmarks => {
-                    if self.tx.send(bookmark(self.rt, last_rv, false)).await.is_err() {
+                    let line = self.line("BOOKMARK", &bookmark(self.rt, last_rv, false));
+                    if self.tx.send(line).await.is_err() {
                         return;
                     }
                 }
@@ -188,10 +232,12 @@ impl WatchTask {
                             continue;
                         }
                         last_rv = last_rv.max(c.rv);
-                        if let Some(kind) = self.translate(&c)
-                            && self.tx.send(event_line(kind, &c.object)).await.is_err() {
+                        if let Some((kind, obj)) = self.translate(&c) {
+                            let line = self.line(kind, &obj);
+                            if self.tx.send(line).await.is_err() {
                                 return;
                             }
+                        }
                     }
                     // Fell too far behind: end the stream; the client re-watches from its last
                     // resourceVersion (or re-lists on 410), as with a real apiserver.
@@ -199,5 +245,70 @@ impl WatchTask {
                 },
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::kinds::CONFIGMAPS;
+
+    fn task(table: Option<TableOptions>) -> WatchTask {
+        let (tx, _rx) = mpsc::channel(1);
+        let (_drop_tx, dropped) = tokio::sync::watch::channel(0);
+        WatchTask {
+            rt: &CONFIGMAPS,
+            filter: Filter {
+                labels: None,
+                fields: None,
+                namespace: None,
+            },
+            tx,
+            bookmarks: false,
+            initial_events_bookmark: false,
+            table,
+            headers_sent: false,
+            timeout: DEFAULT_TIMEOUT,
+            shutdown: tokio_util::sync::CancellationToken::new(),
+            dropped,
+            faults: Arc::new(Faults::new(Default::default(), 1)),
+        }
+    }
+
+    fn parse(line: &Bytes) -> Value {
+        assert!(line.ends_with(b"\n"));
+        serde_json::from_slice(line).unwrap()
+    }
+
+    #[test]
+    fn table_events_carry_one_row_and_headers_only_first() {
+        let cm = json!({"kind": "ConfigMap", "apiVersion": "v1",
+                        "metadata": {"name": "a", "namespace": "n", "resourceVersion": "5"},
+                        "data": {"k": "v"}});
+        let opts = TableOptions {
+            api_version: "meta.k8s.io/v1",
+            include: table::Include::Metadata,
+        };
+        let mut t = task(Some(opts));
+        let first = parse(&t.line("ADDED", &cm));
+        assert_eq!(first["type"], "ADDED");
+        assert_eq!(first["object"]["kind"], "Table");
+        assert_eq!(first["object"]["metadata"]["resourceVersion"], "5");
+        assert_eq!(
+            first["object"]["columnDefinitions"]
+                .as_array()
+                .unwrap()
+                .len(),
+            3
+        );
+        assert_eq!(first["object"]["rows"][0]["cells"][0], "a");
+        assert_eq!(first["object"]["rows"][0]["cells"][1], 1);
+        let second = parse(&t.line("MODIFIED", &cm));
+        assert_eq!(second["object"]["columnDefinitions"], Value::Null);
+        assert_eq!(second["object"]["rows"].as_array().unwrap().len(), 1);
+
+        // Without Table output the object goes out as it is.
+        let mut plain = task(None);
+        assert_eq!(parse(&plain.line("DELETED", &cm))["object"], cm);
     }
 }

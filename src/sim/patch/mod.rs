@@ -82,11 +82,13 @@ impl PatchError {
             PatchError::Malformed(m) | PatchError::InvalidStrategic(m) => {
                 ApiError::bad_request(m.clone())
             }
+            // NewGenericServerResponse(422, ...): empty but present details.
             PatchError::JsonPatchFailed(_) | PatchError::RetainKeysMismatch(_) => ApiError::new(
                 422,
                 "Invalid",
                 "the server rejected our request due to an error in our request",
-            ),
+            )
+            .with_details(serde_json::json!({})),
         }
     }
 }

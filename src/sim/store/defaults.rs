@@ -71,6 +71,7 @@ pub fn validate_name(rt: &ResourceType, name: &str) -> Result<(), ApiError> {
 
 /// Defaults the apiserver fills on create.
 pub fn apply_on_create(rt: &ResourceType, obj: &mut Value, st: &mut State) {
+    apply_on_write(rt, obj);
     match rt.plural {
         "pods" => default_pod(obj),
         "services" => default_service(obj, st),
@@ -99,12 +100,14 @@ pub fn apply_on_create(rt: &ResourceType, obj: &mut Value, st: &mut State) {
     }
 }
 
+/// Defaults the apiserver applies on every write, updates and patches included.
+pub fn apply_on_write(rt: &ResourceType, obj: &mut Value) {
+    super::pod_defaults::apply(rt, obj);
+}
+
+/// What pod creation adds beyond the pod spec defaults (admission: service account, status).
 fn default_pod(obj: &mut Value) {
-    default_field(obj, "/spec/terminationGracePeriodSeconds", json!(30));
-    default_field(obj, "/spec/restartPolicy", json!("Always"));
-    default_field(obj, "/spec/schedulerName", json!("default-scheduler"));
     default_field(obj, "/spec/serviceAccountName", json!("default"));
-    default_field(obj, "/spec/dnsPolicy", json!("ClusterFirst"));
     default_field(obj, "/status/phase", json!("Pending"));
     default_field(obj, "/status/qosClass", json!("BestEffort"));
 }

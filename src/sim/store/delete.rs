@@ -78,13 +78,16 @@ impl Store {
                 .and_then(Value::as_i64);
             let grace = effective_grace(rt, &old, opts.grace_period_seconds);
 
+            // A namespace is also held by its spec.finalizers (`kubernetes`) until the namespace
+            // controller has emptied it.
+            let spec_held = !namespace_finalizers(rt, &old).is_empty();
             let remove_now = if meta::is_terminating(&old) {
                 // A shorter grace period may bring a pod's deletion forward; nothing else moves
                 // an existing deletionTimestamp.
                 if let (Some(g), Some(current)) = (grace, existing_grace)
                     && g < current
                 {
-                    let at = now + jiff::SignedDuration::from_secs(g);
+                    let at = grace_deadline(now, g);
                     let earlier = meta::deletion_timestamp(&old)
                         .and_then(meta::parse_time)
                         .is_none_or(|existing| at < existing);
@@ -98,22 +101,26 @@ impl Store {
                     .pointer("/metadata/deletionGracePeriodSeconds")
                     .and_then(Value::as_i64)
                     .unwrap_or(0);
-                finalizers.is_empty() && g == 0
+                finalizers.is_empty() && !spec_held && g == 0
             } else {
                 match grace {
                     Some(g) if g > 0 => {
                         let md = meta::metadata_mut(&mut obj);
-                        let at = now + jiff::SignedDuration::from_secs(g);
+                        let at = grace_deadline(now, g);
                         md.insert("deletionTimestamp".into(), json!(meta::format_time(at)));
                         md.insert("deletionGracePeriodSeconds".into(), json!(g));
                         bump_generation(&mut obj);
                         false
                     }
-                    _ if !finalizers.is_empty() => {
+                    _ if !finalizers.is_empty() || spec_held => {
                         let md = meta::metadata_mut(&mut obj);
                         md.insert("deletionTimestamp".into(), json!(meta::format_time(now)));
                         md.insert("deletionGracePeriodSeconds".into(), json!(0));
                         bump_generation(&mut obj);
+                        if spec_held && let Some(o) = obj.as_object_mut() {
+                            let status = o.entry("status").or_insert_with(|| json!({}));
+                            status["phase"] = json!("Terminating");
+                        }
                         false
                     }
                     _ => true,
@@ -204,6 +211,22 @@ fn check_preconditions(
     Ok(())
 }
 
+/// A namespace's `spec.finalizers` (`kubernetes` until the namespace controller has deleted its
+/// content); empty for every other kind.
+pub fn namespace_finalizers(rt: &ResourceType, obj: &Value) -> Vec<String> {
+    if rt.plural != "namespaces" || !rt.group.is_empty() {
+        return Vec::new();
+    }
+    obj.pointer("/spec/finalizers")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Orphan adds `orphan`, Foreground adds `foregroundDeletion`, Background strips both; no policy
 /// keeps whichever is already there (the default for everything served here is background).
 fn apply_propagation(finalizers: &mut Vec<String>, policy: Option<Propagation>) {
@@ -239,6 +262,13 @@ fn effective_grace(rt: &ResourceType, obj: &Value, requested: Option<i64>) -> Op
     Some(requested.unwrap_or(default).max(0))
 }
 
+/// `now + grace` seconds; a grace period past the end of representable time (a client may ask
+/// for any int64) ends there instead of overflowing.
+fn grace_deadline(now: jiff::Timestamp, grace: i64) -> jiff::Timestamp {
+    now.checked_add(jiff::SignedDuration::from_secs(grace))
+        .unwrap_or(jiff::Timestamp::MAX)
+}
+
 fn bump_generation(obj: &mut Value) {
     let g = obj
         .pointer("/metadata/generation")
@@ -269,6 +299,16 @@ impl Store {
             let rv = st.next_rv();
             let md = meta::metadata_mut(&mut obj);
             md.insert("deletionTimestamp".into(), json!(meta::format_time(at)));
+            // An object cannot have been deleted before it was created: move its creation back
+            // too (a day before the deletion, as for something that ran a while).
+            let created = md
+                .get("creationTimestamp")
+                .and_then(Value::as_str)
+                .and_then(meta::parse_time);
+            if created.is_none_or(|c| c > at) {
+                let born = at - jiff::SignedDuration::from_hours(24);
+                md.insert("creationTimestamp".into(), json!(meta::format_time(born)));
+            }
             md.insert("resourceVersion".into(), json!(rv.to_string()));
             let obj = Arc::new(obj);
             st.insert(rt, obj.clone());

@@ -7,6 +7,7 @@
 
 mod defaults;
 mod delete;
+mod pod_defaults;
 mod write;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -20,7 +21,7 @@ use super::kinds::{NAMESPACES, ResourceType};
 use super::meta;
 use super::rng::Rng;
 
-pub use delete::{DeleteOptions, DeleteOutcome, Precondition, Propagation};
+pub use delete::{DeleteOptions, DeleteOutcome, Precondition, Propagation, namespace_finalizers};
 pub use write::WriteOptions;
 
 /// What happened to an object, as a watch reports it.

@@ -315,3 +315,33 @@ fn list_filters_by_namespace() {
     assert_eq!(s.list(&DEPLOYMENTS, None, &|_| true).0.len(), 2);
     assert_eq!(s.list(&DEPLOYMENTS, Some("none"), &|_| true).0.len(), 0);
 }
+
+#[test]
+fn empty_metadata_fields_are_not_stored() {
+    let s = store_with_ns();
+    let mut d = deployment("web");
+    d["metadata"]["finalizers"] = json!([]);
+    d["metadata"]["labels"] = json!({});
+    d["metadata"]["annotations"] = Value::Null;
+    let created = s.create(&DEPLOYMENTS, "ns", d, &opts()).unwrap();
+    let md = created["metadata"].as_object().unwrap();
+    assert!(!md.contains_key("finalizers") && !md.contains_key("labels"));
+    assert!(!md.contains_key("annotations"));
+    // A JSON patch `test` against null now passes, as kube-runtime's finalizer helper expects.
+    let patched = s
+        .patch(&DEPLOYMENTS, "ns", "web", &opts(), |cur| {
+            let mut v = cur.clone();
+            v["metadata"]["finalizers"] = json!(["x"]);
+            Ok(v)
+        })
+        .unwrap();
+    assert_eq!(patched["metadata"]["finalizers"], json!(["x"]));
+    let cleared = s
+        .patch(&DEPLOYMENTS, "ns", "web", &opts(), |cur| {
+            let mut v = cur.clone();
+            v["metadata"]["finalizers"] = json!([]);
+            Ok(v)
+        })
+        .unwrap();
+    assert!(cleared["metadata"].get("finalizers").is_none());
+}

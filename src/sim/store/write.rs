@@ -61,9 +61,9 @@ impl Store {
                 match st.namespace_state(namespace) {
                     None => return Err(ApiError::namespace_not_found(namespace)),
                     Some(ns) if meta::is_terminating(&ns) => {
-                        return Err(ApiError::new(
-                            403,
-                            "Forbidden",
+                        return Err(ApiError::forbidden_message(
+                            rt,
+                            meta::name(&obj),
                             format!(
                                 "{} \"{}\" is forbidden: unable to create new content in namespace {} because it is being terminated",
                                 rt.group_resource(),
@@ -102,11 +102,14 @@ impl Store {
                     md.remove("generation");
                 }
             }
+            meta::drop_empty_metadata(&mut obj);
             set_type_meta(rt, &mut obj);
-            if rt.has_subresource("status") && !opts.keep_status
-                && let Some(o) = obj.as_object_mut() {
-                    o.remove("status");
-                }
+            if rt.has_subresource("status")
+                && !opts.keep_status
+                && let Some(o) = obj.as_object_mut()
+            {
+                o.remove("status");
+            }
             defaults::apply_on_create(rt, &mut obj, st);
             defaults::validate(rt, &obj)?;
             record_manager(&mut obj, opts, "Update", &now);
@@ -347,6 +350,7 @@ pub(super) fn commit_update(
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
+    check_deletion_fields(rt, &name, &old_md, &new)?;
     {
         let md = meta::metadata_mut(&mut new);
         for key in IMMUTABLE_META {
@@ -361,6 +365,7 @@ pub(super) fn commit_update(
             md.insert("managedFields".into(), mf.clone());
         }
     }
+    meta::drop_empty_metadata(&mut new);
     let terminating = meta::is_terminating(old);
     let old_fin = meta::finalizers(old);
     let new_fin = meta::finalizers(&new);
@@ -383,6 +388,7 @@ pub(super) fn commit_update(
             ));
         }
     }
+    defaults::apply_on_write(rt, &mut new);
     defaults::validate(rt, &new)?;
     if defaults::tracks_generation(rt) && !opts.status_only && old.get("spec") != new.get("spec") {
         let g = old
@@ -407,7 +413,11 @@ pub(super) fn commit_update(
     let rv = st.next_rv();
     meta::metadata_mut(&mut new).insert("resourceVersion".into(), json!(rv.to_string()));
     let new = Arc::new(new);
-    if terminating && new_fin.is_empty() && grace == 0 {
+    if terminating
+        && new_fin.is_empty()
+        && grace == 0
+        && super::delete::namespace_finalizers(rt, &new).is_empty()
+    {
         // Last finalizer gone: the object is deleted. Watchers get only DELETED, carrying the
         // previously stored object at the deletion revision.
         st.remove(rt, &namespace, &name);
@@ -431,6 +441,60 @@ pub(super) fn commit_update(
         previous: Some(old.clone()),
     }));
     Ok(new)
+}
+
+/// `ValidateImmutableField` on deletionTimestamp and deletionGracePeriodSeconds, after the
+/// apiserver's `BeforeUpdate` has put back what an update may not remove: setting either on a
+/// live object, or changing the grace period, is 422 immutable. (A terminating object's
+/// deletionTimestamp is silently kept: the caller restores it.)
+fn check_deletion_fields(
+    rt: &ResourceType,
+    name: &str,
+    old_md: &serde_json::Map<String, Value>,
+    new: &Value,
+) -> Result<(), ApiError> {
+    let immutable = |field: &str, shown: String| {
+        Err(ApiError::invalid(
+            rt,
+            name,
+            field,
+            "FieldValueInvalid",
+            &format!("Invalid value: {shown}: field is immutable"),
+        ))
+    };
+    let new_md = new.get("metadata");
+    let new_ts = new_md.and_then(|m| m.get("deletionTimestamp"));
+    if old_md.get("deletionTimestamp").is_none()
+        && let Some(ts) = new_ts.filter(|v| !v.is_null())
+    {
+        return immutable("metadata.deletionTimestamp", go_time(ts));
+    }
+    let new_grace = new_md
+        .and_then(|m| m.get("deletionGracePeriodSeconds"))
+        .filter(|v| !v.is_null());
+    if let Some(g) = new_grace
+        && old_md.get("deletionGracePeriodSeconds") != Some(g)
+    {
+        return immutable("metadata.deletionGracePeriodSeconds", g.to_string());
+    }
+    Ok(())
+}
+
+/// A timestamp as Go's `time.Time.String()` prints it (`2026-01-02 15:04:05 +0000 UTC`).
+fn go_time(v: &Value) -> String {
+    match v.as_str().and_then(meta::parse_time) {
+        Some(t) => {
+            let frac = t.subsec_nanosecond();
+            let base = t.strftime("%Y-%m-%d %H:%M:%S").to_string();
+            if frac == 0 {
+                format!("{base} +0000 UTC")
+            } else {
+                let digits = format!("{frac:09}");
+                format!("{base}.{} +0000 UTC", digits.trim_end_matches('0'))
+            }
+        }
+        None => v.to_string(),
+    }
 }
 
 /// The object without the fields every write touches, to detect no-op updates.

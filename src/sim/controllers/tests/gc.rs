@@ -1,8 +1,10 @@
 use std::time::Duration;
 
+use serde_json::json;
+
 use super::*;
 use crate::sim::faults::ControllerState;
-use crate::sim::kinds::REPLICASETS;
+use crate::sim::kinds::{CONFIGMAPS, REPLICASETS};
 use crate::sim::store::ChangeKind;
 
 #[tokio::test]
@@ -89,4 +91,56 @@ async fn collector_down_collects_nothing_until_up() {
         (s.list(&REPLICASETS).is_empty() && s.list(&PODS).is_empty()).then_some(())
     })
     .await;
+}
+
+#[tokio::test]
+async fn policy_finalizers_on_objects_without_dependents_are_removed() {
+    let sim = Sim::start();
+    for (name, policy) in [("fg", Propagation::Foreground), ("or", Propagation::Orphan)] {
+        sim.create(
+            &CONFIGMAPS,
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}),
+        );
+        assert!(matches!(
+            sim.delete(&CONFIGMAPS, name, Some(policy)),
+            DeleteOutcome::Terminating(_)
+        ));
+    }
+    sim.wait("both gone", TIMEOUT, |s| {
+        (s.get(&CONFIGMAPS, "fg").is_none() && s.get(&CONFIGMAPS, "or").is_none()).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_recreated_deployment_adopts_the_orphaned_replicaset_and_its_pods() {
+    let sim = Sim::start();
+    available_deployment(&sim, "web", 2).await;
+    let pods_before = pod_names(&sim);
+    sim.delete(&DEPLOYMENTS, "web", Some(Propagation::Orphan));
+    sim.wait("orphaned", TIMEOUT, |s| {
+        let rss = s.list(&REPLICASETS);
+        (s.get(&DEPLOYMENTS, "web").is_none()
+            && rss.len() == 1
+            && meta::owner_references(&rss[0]).is_empty())
+        .then_some(())
+    })
+    .await;
+    let d = available_deployment(&sim, "web", 2).await;
+    let rss = sim.owned_by(&REPLICASETS, meta::uid(&d));
+    assert_eq!(rss.len(), 1, "the orphan was adopted, not replaced");
+    assert_eq!(sim.list(&REPLICASETS).len(), 1);
+    assert_eq!(pod_names(&sim), pods_before);
+
+    // Orphaning the ReplicaSet: the Deployment makes it again and that one adopts the pods.
+    let old_rs_uid = meta::uid(&rss[0]).to_string();
+    sim.delete(&REPLICASETS, meta::name(&rss[0]), Some(Propagation::Orphan));
+    sim.wait("a new replicaset owning the old pods", TIMEOUT, |s| {
+        let rss = s.list(&REPLICASETS);
+        let new = rss.iter().find(|r| meta::uid(r) != old_rs_uid)?;
+        (s.owned_by(&PODS, meta::uid(new)).len() == 2 && new["status"]["readyReplicas"] == 2)
+            .then_some(())
+    })
+    .await;
+    assert_eq!(pod_names(&sim), pods_before);
 }

@@ -265,3 +265,25 @@ async fn ready_isvc_existing(sim: &Sim, name: &str) {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_settled_cluster_stops_writing_even_after_a_resync() {
+    let sim = Sim::start();
+    ready_isvc(&sim, "llama").await;
+    available_deployment(&sim, "web", 2).await;
+    // Let the last status writes land.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rv = sim.store().current_rv();
+    sim.holds("no writes", Duration::from_millis(700), |s| {
+        s.store().current_rv() == rv
+    })
+    .await;
+    // Any state change makes every controller resync: still nothing to write.
+    sim.set_controllers(|c| c.kubelet = ControllerState::Down);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    sim.set_controllers(|c| c.kubelet = ControllerState::Up);
+    sim.holds("no writes after resync", Duration::from_millis(800), |s| {
+        s.store().current_rv() == rv
+    })
+    .await;
+}

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use axum::response::Response;
 use serde_json::{Value, json};
 
+use super::super::query::WriteKind;
 use super::super::response::json_response;
+use super::super::table::TableOptions;
 use super::super::{ApiRequest, HttpState};
 use super::{content_type, name, parse_body, write_options};
 use crate::sim::error::ApiError;
@@ -45,19 +47,34 @@ fn scale_of(obj: &Value) -> Value {
     })
 }
 
-pub fn get(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
+pub fn get(
+    st: &Arc<HttpState>,
+    req: &ApiRequest,
+    table: Option<TableOptions>,
+) -> Result<Response, ApiError> {
     let obj = st.ctx.store.get(req.route.rt, req.route.ns(), name(req)?)?;
-    Ok(json_response(200, &scale_of(&obj)))
+    let scale = scale_of(&obj);
+    Ok(match table {
+        Some(opts) => json_response(200, &super::super::table::for_scale(&scale, opts)),
+        None => json_response(200, &scale),
+    })
 }
 
 pub fn write(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
     let rt = req.route.rt;
     let name = name(req)?;
-    let body = parse_body(req)?;
-    let mut opts = write_options(req)?;
-    opts.status_only = false;
     let is_patch = req.verb == "patch";
     let ct = content_type(req);
+    let kind = if is_patch {
+        WriteKind::Patch {
+            apply: patch::patch_type_from_content_type(&ct) == Some(PatchType::Apply),
+        }
+    } else {
+        WriteKind::Update
+    };
+    let mut opts = write_options(req, kind)?;
+    let body = parse_body(req)?;
+    opts.status_only = false;
     let obj = st.ctx.store.patch(rt, req.route.ns(), name, &opts, |current| {
         let scale = scale_of(current);
         let new_scale = if is_patch {
@@ -69,7 +86,6 @@ pub fn write(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError
                 }
                 None => {
                     return Err(ApiError::unsupported_media_type(
-                        &ct,
                         &["application/json-patch+json", "application/merge-patch+json"],
                     ));
                 }

@@ -1,0 +1,225 @@
+//! Between the cluster and the screen: cluster notices become `Msg::Endpoints` and
+//! `Msg::WatchState`; the app's effects (detail, events, logs, theme) are carried out against the
+//! watch stores and the log follower, and their answers go back as messages. The app itself never
+//! touches kube.
+
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::cluster::logs::{LogConfig, LogEvent, LogFollower, PodLogTarget, StreamState};
+use crate::cluster::model::{EndpointKey, EventView};
+use crate::cluster::watch::{ClusterNotice, ClusterWatch, EventQuery};
+use crate::cluster::{GroupingConfig, derive_endpoints};
+use crate::config::theme::Theme;
+use crate::tui::msg::{self, Effect, EventRow, Msg, ObjectRef};
+
+/// What the bridge keeps sending while the app looks at it.
+#[derive(Default)]
+struct Following {
+    detail: Option<ObjectRef>,
+    endpoint_events: Option<EndpointKey>,
+}
+
+pub struct Bridge {
+    pub watch: ClusterWatch,
+    pub client: kube::Client,
+    pub grouping: GroupingConfig,
+    pub themes_dir: Option<PathBuf>,
+    pub log_config: LogConfig,
+}
+
+impl Bridge {
+    /// Runs until `cancel`, the app's quit, or the app's message channel closing.
+    pub async fn run(
+        self,
+        mut notices: mpsc::Receiver<ClusterNotice>,
+        mut effects: mpsc::Receiver<Effect>,
+        to_app: mpsc::Sender<Msg>,
+        cancel: CancellationToken,
+    ) {
+        let (mut follower, mut log_events) =
+            LogFollower::new(self.client.clone(), self.log_config.clone());
+        let mut following = Following::default();
+        // The first picture, in case the stores were filled before we subscribed.
+        if self.send_endpoints(&to_app).await.is_err() {
+            return;
+        }
+        loop {
+            let sent = tokio::select! {
+                _ = cancel.cancelled() => break,
+                notice = notices.recv() => match notice {
+                    None => break,
+                    Some(ClusterNotice::Changed(_)) => self.refresh(&following, &to_app).await,
+                    Some(ClusterNotice::WatchState(kind, state)) => to_app
+                        .send(Msg::WatchState { watch: kind.name().to_string(), state })
+                        .await
+                        .map_err(|_| ()),
+                },
+                fx = effects.recv() => match fx {
+                    None | Some(Effect::Quit) => break,
+                    Some(fx) => self.effect(fx, &mut following, &mut follower, &to_app).await,
+                },
+                ev = log_events.recv() => match ev {
+                    None => Ok(()),
+                    Some(ev) => to_app.send(log_msg(ev)).await.map_err(|_| ()),
+                },
+            };
+            if sent.is_err() {
+                break;
+            }
+        }
+        follower.shutdown().await;
+    }
+
+    async fn send_endpoints(&self, to_app: &mpsc::Sender<Msg>) -> Result<(), ()> {
+        let rows = derive_endpoints(&self.watch.snapshot(), &self.grouping, Timestamp::now());
+        to_app.send(Msg::Endpoints(rows)).await.map_err(|_| ())
+    }
+
+    /// After a change: new endpoint rows, and fresh detail/events for what the app follows.
+    async fn refresh(&self, f: &Following, to_app: &mpsc::Sender<Msg>) -> Result<(), ()> {
+        self.send_endpoints(to_app).await?;
+        if let Some(target) = &f.detail {
+            to_app.send(self.detail(target)).await.map_err(|_| ())?;
+        }
+        if let Some(key) = &f.endpoint_events {
+            to_app
+                .send(self.endpoint_events(key))
+                .await
+                .map_err(|_| ())?;
+        }
+        Ok(())
+    }
+
+    fn detail(&self, target: &ObjectRef) -> Msg {
+        let manifest = self
+            .watch
+            .object_json(target.kind, &target.namespace, &target.name);
+        let events = self
+            .watch
+            .events_for(&EventQuery::Uid(target.uid.clone()))
+            .iter()
+            .map(|e| event_row(e, ""))
+            .collect();
+        Msg::Detail {
+            target: target.clone(),
+            manifest,
+            events,
+        }
+    }
+
+    /// Events of every object of the endpoint, newest first.
+    fn endpoint_events(&self, key: &EndpointKey) -> Msg {
+        let rows = derive_endpoints(&self.watch.snapshot(), &self.grouping, Timestamp::now());
+        let mut events: Vec<EventRow> = Vec::new();
+        if let Some(ep) = rows.iter().find(|e| &e.key == key) {
+            let mut stack: Vec<&crate::cluster::model::ResourceNode> =
+                ep.resources.iter().collect();
+            while let Some(node) = stack.pop() {
+                let label = format!("{}/{}", node.kind.short(), node.name);
+                for e in self.watch.events_for(&EventQuery::Uid(node.uid.clone())) {
+                    events.push(event_row(&e, &label));
+                }
+                stack.extend(node.children.iter());
+            }
+        }
+        events.sort_by_key(|e| std::cmp::Reverse(e.last_seen));
+        Msg::EndpointEvents {
+            endpoint: key.clone(),
+            events,
+        }
+    }
+
+    async fn effect(
+        &self,
+        fx: Effect,
+        f: &mut Following,
+        follower: &mut LogFollower,
+        to_app: &mpsc::Sender<Msg>,
+    ) -> Result<(), ()> {
+        let msg = match fx {
+            Effect::Quit => return Err(()),
+            Effect::LoadDetail(target) => {
+                let m = self.detail(&target);
+                f.detail = Some(target);
+                m
+            }
+            Effect::LoadEndpointEvents(key) => {
+                let m = self.endpoint_events(&key);
+                f.endpoint_events = Some(key);
+                m
+            }
+            Effect::StopEndpointEvents => {
+                f.endpoint_events = None;
+                return Ok(());
+            }
+            Effect::FollowLogs {
+                namespace, pods, ..
+            } => {
+                follower.set_pods(pods.into_iter().map(|pod| PodLogTarget {
+                    namespace: namespace.clone(),
+                    pod,
+                    container: None,
+                }));
+                return Ok(());
+            }
+            Effect::StopLogs => {
+                follower.set_pods(Vec::new());
+                return Ok(());
+            }
+            Effect::SetNamespace(ns) => Msg::Notice(format!(
+                "switching the namespace scope needs a restart for now: run again with {}",
+                ns.map_or("-A".to_string(), |n| format!("-n {n}"))
+            )),
+            Effect::LoadTheme(name) => match Theme::load(&name, self.themes_dir.as_deref()) {
+                Ok(t) => Msg::Theme(t),
+                Err(e) => Msg::Notice(format!("theme: {e}")),
+            },
+            Effect::StartOperation { .. } | Effect::OpenEditor { .. } => {
+                Msg::Notice("the orchestration engine is not in this build yet".to_string())
+            }
+        };
+        to_app.send(msg).await.map_err(|_| ())
+    }
+}
+
+fn event_row(e: &EventView, object: &str) -> EventRow {
+    EventRow {
+        type_: e.type_.clone(),
+        reason: e.reason.clone(),
+        message: e.message.clone(),
+        count: e.count,
+        last_seen: e.last_seen,
+        source: e.source.clone(),
+        object: object.to_string(),
+    }
+}
+
+fn log_msg(ev: LogEvent) -> Msg {
+    match ev {
+        LogEvent::Batch(b) => Msg::LogLines {
+            pod: b.target.pod,
+            container: b.target.container.unwrap_or_default(),
+            lines: b
+                .lines
+                .into_iter()
+                .map(|l| msg::LogLine {
+                    ts: l.ts,
+                    text: l.text,
+                })
+                .collect(),
+        },
+        LogEvent::StreamState(t, s) => Msg::LogStream {
+            pod: t.pod,
+            state: match s {
+                StreamState::Connected => msg::StreamState::Streaming,
+                StreamState::Reconnecting { error } => msg::StreamState::Reconnecting { error },
+                StreamState::Ended { .. } => msg::StreamState::Ended,
+            },
+        },
+        LogEvent::Dropped(_, n) => Msg::LogDropped(n),
+    }
+}

@@ -1,0 +1,185 @@
+//! The console: `llmops-console` (against the kubeconfig's cluster) and `llmops-console demo`
+//! (against the embedded simulator, started in-process on a loopback port). Both connect one
+//! `kube::Client`, start the watches, and run the TUI with the bridge between them.
+
+mod bridge;
+
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{DemoArgs, GlobalArgs};
+use crate::cluster::logs::LogConfig;
+use crate::cluster::{ClusterTarget, ClusterWatch, GroupingConfig, Scope, WatchConfig, connect};
+use crate::config::keymap::KeyMap;
+use crate::config::paths::Paths;
+use crate::config::settings::Settings;
+use crate::config::theme::Theme;
+use crate::exit::Exit;
+use crate::sim::server::SimServer;
+use crate::tui::{self, App, AppOptions};
+
+/// Everything decided before the terminal is taken over, so that every configuration error is
+/// printed plainly on stderr instead of inside a half-drawn screen.
+struct Prepared {
+    settings: Settings,
+    theme: Theme,
+    keymap: KeyMap,
+    themes_dir: Option<PathBuf>,
+}
+
+fn prepare(global: &GlobalArgs) -> Result<Prepared, String> {
+    let paths = Paths::discover().ok();
+    let config_file = match (&global.config, &paths) {
+        (Some(p), _) => Some(p.clone()),
+        (None, Some(p)) => Some(p.config_file()),
+        (None, None) => None,
+    };
+    let settings = match &config_file {
+        Some(p) => Settings::load(p).map_err(|e| e.to_string())?,
+        None => Settings::default(),
+    };
+    let themes_dir = paths.as_ref().map(Paths::themes_dir);
+    let name = tui::style::theme_name(
+        global.theme.as_deref(),
+        &settings,
+        global.kiosk,
+        tui::style::no_color_from_env(),
+    );
+    let theme = Theme::load(name, themes_dir.as_deref()).map_err(|e| e.to_string())?;
+    let keymap = KeyMap::new(&settings.keys).map_err(|e| {
+        format!(
+            "{}: {e}",
+            config_file
+                .as_ref()
+                .map_or("config".to_string(), |p| p.display().to_string())
+        )
+    })?;
+    Ok(Prepared {
+        settings,
+        theme,
+        keymap,
+        themes_dir,
+    })
+}
+
+/// `llmops-console` (demo = None) or `llmops-console demo`.
+pub fn run(global: &GlobalArgs, demo: Option<&DemoArgs>) -> Exit {
+    let prepared = match prepare(global) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("llmops-console: {e}");
+            return Exit::Usage;
+        }
+    };
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("llmops-console: cannot start the async runtime: {e}");
+            return Exit::Failed;
+        }
+    };
+    rt.block_on(run_async(global, demo, prepared))
+}
+
+async fn run_async(global: &GlobalArgs, demo: Option<&DemoArgs>, p: Prepared) -> Exit {
+    // The demo's simulator lives as long as the console; its kubeconfig goes to a private file.
+    let mut sim: Option<SimServer> = None;
+    let mut target = global.cluster_target();
+    if let Some(d) = demo {
+        match start_demo(d).await {
+            Ok((server, kubeconfig)) => {
+                target = ClusterTarget {
+                    kubeconfig: Some(kubeconfig),
+                    context: None,
+                    namespace: Some(match &global.namespace {
+                        Some(ns) => Scope::Namespace(ns.clone()),
+                        None => Scope::All,
+                    }),
+                };
+                sim = Some(server);
+            }
+            Err(e) => {
+                eprintln!("llmops-console demo: {e}");
+                return Exit::Usage;
+            }
+        }
+    }
+    let (client, info) = match connect(&target).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("llmops-console: {e}");
+            if let Some(s) = sim {
+                s.shutdown().await;
+            }
+            return Exit::Failed;
+        }
+    };
+    if let Err(e) = tui::init_console_log(
+        crate::logging::filter(
+            std::env::var(crate::logging::LOG_ENV).ok().as_deref(),
+            global.verbose.max(1),
+        )
+        .0,
+    ) {
+        eprintln!("llmops-console: console log unavailable: {e}");
+    }
+    let grouping = GroupingConfig::from(&p.settings.endpoints);
+    let (watch, notices) = ClusterWatch::start(client.clone(), &info.scope, WatchConfig::default());
+    let app = App::new(
+        AppOptions {
+            context: info.context.clone(),
+            namespace: info.scope.namespace().map(str::to_string),
+            readonly: global.readonly || global.kiosk,
+            kiosk: global.kiosk,
+            theme: p.theme,
+            keymap: p.keymap,
+            settings: p.settings.clone(),
+            tz: jiff::tz::TimeZone::system(),
+        },
+        Timestamp::now(),
+    );
+    let (msg_tx, msg_rx) = mpsc::channel(1024);
+    let (fx_tx, fx_rx) = mpsc::channel(64);
+    let cancel = CancellationToken::new();
+    let bridge = bridge::Bridge {
+        watch,
+        client,
+        grouping,
+        themes_dir: p.themes_dir,
+        log_config: LogConfig {
+            tail_lines: p.settings.logs.tail_lines,
+            ..LogConfig::default()
+        },
+    };
+    let bridge_task = tokio::spawn(bridge.run(notices, fx_rx, msg_tx, cancel.clone()));
+    let result = tui::run(app, msg_rx, fx_tx).await;
+    cancel.cancel();
+    let _ = bridge_task.await;
+    if let Some(s) = sim {
+        s.shutdown().await;
+    }
+    match result {
+        Ok(()) => Exit::Ok,
+        Err(e) => {
+            eprintln!("llmops-console: terminal error: {e}");
+            Exit::Failed
+        }
+    }
+}
+
+/// Starts the embedded simulator on an ephemeral loopback port and writes its kubeconfig.
+async fn start_demo(d: &DemoArgs) -> Result<(SimServer, PathBuf), String> {
+    let server = SimServer::start(&d.scenario.to_string(), d.seed, "127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let dir = std::env::temp_dir().join(format!("llmops-console-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let path = dir.join("kubeconfig");
+    server
+        .write_kubeconfig(&path, "admin")
+        .map_err(|e| e.to_string())?;
+    Ok((server, path))
+}

@@ -1,0 +1,462 @@
+//! The console's state and its one pure transition: `update(&mut App, Msg) -> Vec<Effect>`.
+//!
+//! Drawing reads `&App` only; the event loop feeds `Msg`s and carries out the `Effect`s. What the
+//! loop must keep following (the detail object, the log streams, the endpoint's events) is derived
+//! from the state after every update, so no key handler has to remember to ask for it.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+use crate::cluster::model::{EndpointKey, EndpointView, WatchState};
+use crate::config::keymap::KeyMap;
+use crate::config::settings::Settings;
+use crate::config::theme::Theme;
+
+use super::logbuf::LogBuf;
+use super::manifest::{self, DetailContent};
+use super::msg::{Effect, EventRow, Msg, ObjectRef, StreamState};
+use super::style::Palette;
+use super::table::EndpointTable;
+use super::text::sanitize;
+use super::tree::TreeState;
+use super::view::layout;
+
+/// How long a status-line message stays.
+const MESSAGE_SECS: i64 = 10;
+
+/// What the app is started with.
+#[derive(Debug, Clone)]
+pub struct AppOptions {
+    /// Kube context name, for the status bar.
+    pub context: String,
+    /// Namespace scope; None is all namespaces.
+    pub namespace: Option<String>,
+    pub readonly: bool,
+    /// Kiosk implies read-only.
+    pub kiosk: bool,
+    /// Chosen with `style::theme_name` and loaded with `Theme::load`.
+    pub theme: Theme,
+    pub keymap: KeyMap,
+    pub settings: Settings,
+    /// For the kiosk clock and log timestamps.
+    pub tz: TimeZone,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Endpoints,
+    Resources,
+    /// The detail / logs / events / console tabs.
+    Bottom,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Detail,
+    Logs,
+    Events,
+    Console,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 4] = [Tab::Detail, Tab::Logs, Tab::Events, Tab::Console];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Detail => "Detail",
+            Tab::Logs => "Logs",
+            Tab::Events => "Events",
+            Tab::Console => "Console log",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    /// `/`: filters the endpoint table, or the log lines when the logs tab has the focus.
+    Filter,
+    /// `:`: a command line.
+    Command,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    pub kind: InputKind,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub level: Level,
+    pub text: String,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogSource {
+    AllPods,
+    Pod(String),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DetailState {
+    /// The object asked for with `Effect::LoadDetail`.
+    pub requested: Option<ObjectRef>,
+    /// Whether `content` and `events` belong to `requested` (an answer arrived).
+    pub loaded: bool,
+    /// The object no longer exists.
+    pub gone: bool,
+    pub content: DetailContent,
+    pub events: Vec<EventRow>,
+    pub scroll: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EventsState {
+    pub endpoint: Option<EndpointKey>,
+    pub loaded: bool,
+    pub rows: Vec<EventRow>,
+    pub scroll: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogsState {
+    pub buf: LogBuf,
+    pub source: LogSource,
+    pub follow: bool,
+    pub wrap: bool,
+    pub timestamps: bool,
+    pub filter: String,
+    /// Lines up from the newest, when not following.
+    pub scroll: usize,
+    pub streams: BTreeMap<String, StreamState>,
+    /// What the loop was last asked to follow.
+    pub following: Option<(EndpointKey, Vec<String>)>,
+}
+
+pub struct App {
+    pub(crate) opts: AppOptions,
+    pub(crate) palette: Palette,
+    pub(crate) now: Timestamp,
+    pub(crate) size: (u16, u16),
+    pub(crate) endpoints: Vec<EndpointView>,
+    pub(crate) table: EndpointTable,
+    pub(crate) tree: TreeState,
+    pub(crate) focus: Pane,
+    pub(crate) tab: Tab,
+    pub(crate) detail: DetailState,
+    pub(crate) events: EventsState,
+    pub(crate) logs: LogsState,
+    /// tui-logger's per-target filter state (interior mutability is the library's).
+    pub(crate) console: tui_logger::TuiWidgetState,
+    pub(crate) watches: BTreeMap<String, WatchState>,
+    /// When the last endpoint rows arrived.
+    pub(crate) last_update: Option<Timestamp>,
+    pub(crate) help: bool,
+    pub(crate) help_scroll: usize,
+    pub(crate) input: Option<Input>,
+    pub(crate) message: Option<Message>,
+    /// Kiosk: when the selection last moved.
+    pub(crate) last_cycle: Timestamp,
+    pub(crate) quit: bool,
+}
+
+impl App {
+    pub fn new(opts: AppOptions, now: Timestamp) -> App {
+        let logs = LogsState {
+            buf: LogBuf::new(opts.settings.logs.buffer_lines),
+            source: LogSource::AllPods,
+            follow: true,
+            wrap: false,
+            timestamps: false,
+            filter: String::new(),
+            scroll: 0,
+            streams: BTreeMap::new(),
+            following: None,
+        };
+        App {
+            palette: Palette::new(&opts.theme),
+            opts,
+            now,
+            size: (120, 40),
+            endpoints: Vec::new(),
+            table: EndpointTable::default(),
+            tree: TreeState::default(),
+            focus: Pane::Endpoints,
+            tab: Tab::Detail,
+            detail: DetailState::default(),
+            events: EventsState::default(),
+            logs,
+            console: tui_logger::TuiWidgetState::new()
+                .set_default_display_level(tui_logger::LevelFilter::Info),
+            watches: BTreeMap::new(),
+            last_update: None,
+            help: false,
+            help_scroll: 0,
+            input: None,
+            message: None,
+            last_cycle: now,
+            quit: false,
+        }
+    }
+
+    pub fn readonly(&self) -> bool {
+        self.opts.readonly || self.opts.kiosk
+    }
+
+    pub fn kiosk(&self) -> bool {
+        self.opts.kiosk
+    }
+
+    /// Whether `Effect::Quit` was produced (the loop stops after carrying it out).
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    pub fn max_fps(&self) -> u32 {
+        self.opts.settings.max_fps
+    }
+
+    pub fn mouse(&self) -> bool {
+        self.opts.settings.mouse
+    }
+
+    pub fn focus(&self) -> Pane {
+        self.focus
+    }
+
+    pub fn tab(&self) -> Tab {
+        self.tab
+    }
+
+    pub fn help_open(&self) -> bool {
+        self.help
+    }
+
+    pub fn message(&self) -> Option<&Message> {
+        self.message.as_ref()
+    }
+
+    /// The selected endpoint.
+    pub fn selected_endpoint(&self) -> Option<&EndpointView> {
+        self.table.selected(&self.endpoints)
+    }
+
+    /// Endpoint names in display order (after filter and sort).
+    pub fn visible_endpoints(&self) -> impl Iterator<Item = &EndpointView> {
+        self.table
+            .rows
+            .iter()
+            .filter_map(|&i| self.endpoints.get(i))
+    }
+
+    pub(crate) fn say(&mut self, level: Level, text: impl Into<String>) {
+        self.message = Some(Message {
+            level,
+            text: text.into(),
+            at: self.now,
+        });
+    }
+
+    /// Rebuilds the resource rows from the selected endpoint.
+    pub(crate) fn rebuild_tree(&mut self) {
+        let (key, roots) = match self.table.selected(&self.endpoints) {
+            Some(e) => (Some(e.key.clone()), e.resources.as_slice()),
+            None => (None, &[][..]),
+        };
+        self.tree.rebuild(key.as_ref(), roots);
+    }
+
+    /// Keeps the selections visible for the current terminal size.
+    pub(crate) fn fix_scroll(&mut self) {
+        let heights = layout::list_heights(self.size.0, self.size.1, self.kiosk());
+        self.table.scroll_into_view(heights.endpoints);
+        self.tree.offset = super::view::resources::visible_offset(
+            &self.tree.rows,
+            self.tree.offset,
+            self.tree.selected,
+            heights.resources,
+        );
+    }
+
+    /// The bottom pane's body height, for page moves.
+    pub(crate) fn page(&self) -> usize {
+        layout::list_heights(self.size.0, self.size.1, self.kiosk())
+            .bottom
+            .max(1)
+    }
+
+    /// Pods the logs tab should follow for the selected endpoint.
+    fn wanted_log_pods(&self) -> Vec<String> {
+        match &self.logs.source {
+            LogSource::AllPods => self.tree.pods(),
+            LogSource::Pod(p) => vec![p.clone()],
+        }
+    }
+
+    /// Derives what the loop must follow from the state, and asks for changes.
+    fn sync(&mut self, fx: &mut Vec<Effect>) {
+        if self.tree.endpoint.as_ref() != self.selected_endpoint().map(|e| &e.key) {
+            self.rebuild_tree();
+        }
+        // A pod chosen as log source may be gone after a redeploy: follow all pods again.
+        if let LogSource::Pod(p) = &self.logs.source
+            && !self.tree.pods().contains(p)
+            && self.tree.endpoint.is_some()
+        {
+            let text = format!("logs: pod {} is gone; following all pods", sanitize(p));
+            self.logs.source = LogSource::AllPods;
+            self.say(Level::Info, text);
+        }
+        if self.kiosk() {
+            return;
+        }
+        let wanted_detail = self.tree.selected().map(|r| r.object_ref());
+        if wanted_detail != self.detail.requested {
+            self.detail = DetailState {
+                requested: wanted_detail.clone(),
+                ..DetailState::default()
+            };
+            if let Some(target) = wanted_detail {
+                fx.push(Effect::LoadDetail(target));
+            }
+        }
+        let key = self.tree.endpoint.clone();
+        let wanted_events = key.clone().filter(|_| self.tab == Tab::Events);
+        if wanted_events != self.events.endpoint {
+            self.events = EventsState {
+                endpoint: wanted_events.clone(),
+                ..EventsState::default()
+            };
+            fx.push(match wanted_events {
+                Some(k) => Effect::LoadEndpointEvents(k),
+                None => Effect::StopEndpointEvents,
+            });
+        }
+        let wanted_logs = key
+            .filter(|_| self.tab == Tab::Logs)
+            .map(|k| (k, self.wanted_log_pods()));
+        if wanted_logs != self.logs.following {
+            let endpoint_changed =
+                wanted_logs.as_ref().map(|w| &w.0) != self.logs.following.as_ref().map(|f| &f.0);
+            match &wanted_logs {
+                Some((endpoint, pods)) => {
+                    if endpoint_changed {
+                        self.logs.buf.clear();
+                        self.logs.streams.clear();
+                        self.logs.scroll = 0;
+                    }
+                    fx.push(Effect::FollowLogs {
+                        endpoint: endpoint.clone(),
+                        namespace: endpoint.namespace.clone(),
+                        pods: pods.clone(),
+                        tail_lines: self.opts.settings.logs.tail_lines,
+                    });
+                }
+                None => fx.push(Effect::StopLogs),
+            }
+            self.logs.following = wanted_logs;
+        }
+    }
+}
+
+/// Applies one message. Returns what the loop must do; everything else is in `app`.
+pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    match msg {
+        Msg::Key(key) => super::keys::on_key(app, key, &mut fx),
+        Msg::Mouse(m) => super::keys::on_mouse(app, m, &mut fx),
+        Msg::Tick(now) => on_tick(app, now),
+        Msg::Resize { width, height } => app.size = (width, height),
+        Msg::Endpoints(views) => {
+            app.endpoints = views;
+            app.last_update = Some(app.now);
+            app.table.rebuild(&app.endpoints);
+            app.rebuild_tree();
+        }
+        Msg::WatchState { watch, state } => {
+            app.watches.insert(watch, state);
+        }
+        Msg::Detail {
+            target,
+            manifest,
+            events,
+        } => {
+            if app.detail.requested.as_ref() == Some(&target) {
+                app.detail.loaded = true;
+                app.detail.gone = manifest.is_none();
+                app.detail.content = manifest.as_ref().map(manifest::prepare).unwrap_or_default();
+                app.detail.events = events;
+            }
+        }
+        Msg::EndpointEvents { endpoint, events } => {
+            if app.events.endpoint.as_ref() == Some(&endpoint) {
+                app.events.loaded = true;
+                app.events.rows = events;
+            }
+        }
+        Msg::LogLines {
+            pod,
+            container,
+            lines,
+        } => {
+            if app.logs.following.is_some() {
+                let added = app.logs.buf.push(&pod, &container, &lines, app.now);
+                if !app.logs.follow && !app.logs.buf.paused() {
+                    // Keep the lines the operator is reading in place.
+                    app.logs.scroll += added;
+                }
+            }
+        }
+        Msg::LogDropped(n) => app.logs.buf.add_upstream_dropped(n),
+        Msg::LogStream { pod, state } => {
+            app.logs.streams.insert(pod, state);
+        }
+        Msg::Theme(theme) => {
+            app.palette = Palette::new(&theme);
+            let text = format!("theme {}", sanitize(&theme.name));
+            app.say(Level::Info, text);
+        }
+        Msg::Notice(text) => app.say(Level::Warn, text),
+    }
+    app.sync(&mut fx);
+    app.fix_scroll();
+    if fx.contains(&Effect::Quit) {
+        app.quit = true;
+    }
+    fx
+}
+
+fn on_tick(app: &mut App, now: Timestamp) {
+    app.now = now;
+    if app
+        .message
+        .as_ref()
+        .is_some_and(|m| now.as_second() - m.at.as_second() >= MESSAGE_SECS)
+    {
+        app.message = None;
+    }
+    if app.kiosk() {
+        let every = i64::try_from(app.opts.settings.kiosk.cycle_every.as_secs())
+            .unwrap_or(i64::MAX)
+            .max(1);
+        if now.as_second() - app.last_cycle.as_second() >= every {
+            app.last_cycle = now;
+            let n = app.table.rows.len();
+            if n > 0 {
+                let next = (app.table.selected + 1) % n;
+                app.table.select(next, &app.endpoints);
+                app.rebuild_tree();
+            }
+        }
+    }
+}

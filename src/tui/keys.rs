@@ -1,0 +1,431 @@
+//! Keys to state changes: text input (filter, command line), the help overlay, the console log's
+//! own keys, then the keymap's actions for the focused pane.
+
+use tui_logger::TuiWidgetEvent;
+
+use crate::config::keymap::{Action, Key, KeySpec};
+
+use super::app::{App, Input, InputKind, Level, LogSource, Pane, Tab};
+use super::msg::{Effect, MouseMsg};
+use super::text::sanitize;
+
+/// The message a destructive key gives until the orchestration engine is wired in.
+pub fn not_in_build(action: Action) -> String {
+    format!(
+        "{}: the orchestration engine is not in this build yet",
+        action.name().replace('_', "-")
+    )
+}
+
+pub(crate) fn on_key(app: &mut App, key: KeySpec, fx: &mut Vec<Effect>) {
+    if app.input.is_some() {
+        on_input_key(app, key, fx);
+        return;
+    }
+    let action = app.opts.keymap.action(&key);
+    if app.help {
+        match action {
+            Some(Action::Help | Action::Back) => app.help = false,
+            Some(Action::Down) => app.help_scroll += 1,
+            Some(Action::Up) => app.help_scroll = app.help_scroll.saturating_sub(1),
+            Some(Action::Quit) => fx.push(Effect::Quit),
+            _ => {}
+        }
+        return;
+    }
+    if app.focus == Pane::Bottom
+        && app.tab == Tab::Console
+        && let Some(ev) = console_event(key, action)
+    {
+        app.console.transition(ev);
+        if action != Some(Action::Back) {
+            return;
+        }
+    }
+    if let Some(action) = action {
+        on_action(app, action, fx);
+    }
+}
+
+/// tui-logger's own keys while the console log has the focus: `+`/`-` capture level, `<`/`>`
+/// shown level, `h` hide targets, `f` focus target, space hide off targets.
+fn console_event(key: KeySpec, action: Option<Action>) -> Option<TuiWidgetEvent> {
+    if let Key::Char(c) = key.key
+        && !key.ctrl
+        && !key.alt
+    {
+        let ev = match c {
+            '+' => Some(TuiWidgetEvent::PlusKey),
+            '-' => Some(TuiWidgetEvent::MinusKey),
+            '<' => Some(TuiWidgetEvent::LeftKey),
+            '>' => Some(TuiWidgetEvent::RightKey),
+            'h' => Some(TuiWidgetEvent::HideKey),
+            'f' => Some(TuiWidgetEvent::FocusKey),
+            ' ' => Some(TuiWidgetEvent::SpaceKey),
+            _ => None,
+        };
+        if ev.is_some() {
+            return ev;
+        }
+    }
+    match action? {
+        Action::Up => Some(TuiWidgetEvent::UpKey),
+        Action::Down => Some(TuiWidgetEvent::DownKey),
+        Action::PageUp => Some(TuiWidgetEvent::PrevPageKey),
+        Action::PageDown => Some(TuiWidgetEvent::NextPageKey),
+        Action::Back => Some(TuiWidgetEvent::EscapeKey),
+        _ => None,
+    }
+}
+
+pub(crate) fn on_mouse(app: &mut App, m: MouseMsg, fx: &mut Vec<Effect>) {
+    if !app.mouse() || app.input.is_some() {
+        return;
+    }
+    let action = match m {
+        MouseMsg::ScrollUp => Action::Up,
+        MouseMsg::ScrollDown => Action::Down,
+    };
+    on_action(app, action, fx);
+}
+
+fn filter_targets_logs(app: &App) -> bool {
+    app.focus == Pane::Bottom && app.tab == Tab::Logs
+}
+
+fn on_input_key(app: &mut App, key: KeySpec, fx: &mut Vec<Effect>) {
+    let Some(input) = app.input.as_mut() else {
+        return;
+    };
+    let kind = input.kind;
+    match key.key {
+        Key::Esc => {
+            app.input = None;
+            if kind == InputKind::Filter {
+                set_filter(app, String::new());
+            }
+        }
+        Key::Enter => {
+            let text = input.text.clone();
+            app.input = None;
+            if kind == InputKind::Command {
+                run_command(app, text.trim(), fx);
+            }
+        }
+        Key::Backspace => {
+            input.text.pop();
+            if kind == InputKind::Filter {
+                let text = input.text.clone();
+                set_filter(app, text);
+            }
+        }
+        Key::Char(c) if !key.ctrl && !key.alt => {
+            input.text.push(c);
+            if kind == InputKind::Filter {
+                let text = input.text.clone();
+                set_filter(app, text);
+            }
+        }
+        Key::Char('c') if key.ctrl => app.input = None,
+        _ => {}
+    }
+}
+
+fn set_filter(app: &mut App, text: String) {
+    if filter_targets_logs(app) {
+        app.logs.filter = text;
+        app.logs.scroll = 0;
+    } else {
+        app.table.filter = text;
+        app.table.rebuild(&app.endpoints);
+        app.rebuild_tree();
+    }
+}
+
+fn run_command(app: &mut App, line: &str, fx: &mut Vec<Effect>) {
+    let mut words = line.split_whitespace();
+    match (words.next(), words.next()) {
+        (None, _) => {}
+        (Some("q" | "quit" | "q!"), None) => fx.push(Effect::Quit),
+        (Some("ns" | "namespace"), Some(ns)) => {
+            let scope = (ns != "all" && ns != "-A").then(|| ns.to_string());
+            app.opts.namespace = scope.clone();
+            fx.push(Effect::SetNamespace(scope));
+        }
+        (Some("theme"), Some(name)) => fx.push(Effect::LoadTheme(name.to_string())),
+        (Some("logs"), None) => on_action(app, Action::Logs, fx),
+        (Some("events"), None) => on_action(app, Action::Events, fx),
+        (Some("help"), None) => app.help = true,
+        _ => {
+            let text = format!(
+                "unknown command :{}; commands: q, ns NAME|all, theme NAME, logs, events, help",
+                sanitize(line)
+            );
+            app.say(Level::Warn, text);
+        }
+    }
+}
+
+fn show_tab(app: &mut App, tab: Tab) {
+    app.tab = tab;
+    app.focus = Pane::Bottom;
+}
+
+fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
+    if action.is_destructive() {
+        refuse_or_defer(app, action);
+        return;
+    }
+    match action {
+        Action::Quit => fx.push(Effect::Quit),
+        Action::Help => {
+            app.help = true;
+            app.help_scroll = 0;
+        }
+        Action::Up => move_by(app, -1),
+        Action::Down => move_by(app, 1),
+        Action::PageUp => move_by(app, -(page(app) as isize)),
+        Action::PageDown => move_by(app, page(app) as isize),
+        Action::Top => move_by(app, isize::MIN / 2),
+        Action::Bottom => move_by(app, isize::MAX / 2),
+        Action::Enter => match app.focus {
+            Pane::Endpoints => app.focus = Pane::Resources,
+            Pane::Resources => show_tab(app, Tab::Detail),
+            Pane::Bottom => {}
+        },
+        Action::Back => match app.focus {
+            Pane::Bottom => app.focus = Pane::Resources,
+            Pane::Resources => app.focus = Pane::Endpoints,
+            Pane::Endpoints => {
+                if !app.table.filter.is_empty() {
+                    set_filter(app, String::new());
+                }
+            }
+        },
+        Action::NextPane | Action::PrevPane if !app.kiosk() => {
+            let order = [Pane::Endpoints, Pane::Resources, Pane::Bottom];
+            let i = order.iter().position(|p| *p == app.focus).unwrap_or(0);
+            let step = if action == Action::NextPane { 1 } else { 2 };
+            app.focus = order[(i + step) % 3];
+        }
+        Action::Filter | Action::Command if app.kiosk() => {
+            app.say(Level::Info, "kiosk: no prompts");
+        }
+        Action::Filter => {
+            let text = if filter_targets_logs(app) {
+                app.logs.filter.clone()
+            } else {
+                app.table.filter.clone()
+            };
+            app.input = Some(Input {
+                kind: InputKind::Filter,
+                text,
+            });
+        }
+        Action::Command => {
+            app.input = Some(Input {
+                kind: InputKind::Command,
+                text: String::new(),
+            });
+        }
+        Action::Sort => {
+            app.table.sort = app.table.sort.next();
+            app.table.rebuild(&app.endpoints);
+            app.rebuild_tree();
+        }
+        Action::Logs if !app.kiosk() => show_tab(app, Tab::Logs),
+        Action::Events if !app.kiosk() => show_tab(app, Tab::Events),
+        Action::ConsoleLog if !app.kiosk() => show_tab(app, Tab::Console),
+        Action::Follow => {
+            app.logs.follow = !app.logs.follow;
+            if app.logs.follow {
+                app.logs.scroll = 0;
+            }
+        }
+        Action::Pause => {
+            let paused = !app.logs.buf.paused();
+            app.logs.buf.set_paused(paused);
+        }
+        Action::Wrap => app.logs.wrap = !app.logs.wrap,
+        Action::Timestamps => app.logs.timestamps = !app.logs.timestamps,
+        Action::LogSource => {
+            let pods = app.tree.pods();
+            app.logs.source = match &app.logs.source {
+                LogSource::AllPods => pods
+                    .first()
+                    .map_or(LogSource::AllPods, |p| LogSource::Pod(p.clone())),
+                LogSource::Pod(p) => match pods.iter().position(|x| x == p) {
+                    Some(i) if i + 1 < pods.len() => LogSource::Pod(pods[i + 1].clone()),
+                    _ => LogSource::AllPods,
+                },
+            };
+            app.logs.scroll = 0;
+        }
+        _ => {}
+    }
+}
+
+/// Destructive actions: impossible in read-only and kiosk modes; otherwise they will open the
+/// orchestration flows, which this build does not have yet. Either way the operator is told.
+fn refuse_or_defer(app: &mut App, action: Action) {
+    let name = action.name().replace('_', "-");
+    if app.readonly() {
+        let why = if app.kiosk() { "--kiosk" } else { "--readonly" };
+        app.say(
+            Level::Error,
+            format!("refused: read-only ({why}): {name} is not allowed"),
+        );
+        return;
+    }
+    if app.selected_endpoint().is_none() {
+        app.say(Level::Warn, format!("{name}: no endpoint selected"));
+        return;
+    }
+    app.say(Level::Warn, not_in_build(action));
+}
+
+fn page(app: &App) -> usize {
+    app.page().saturating_sub(1).max(1)
+}
+
+fn move_by(app: &mut App, delta: isize) {
+    let pane = if app.kiosk() {
+        Pane::Endpoints
+    } else {
+        app.focus
+    };
+    match pane {
+        Pane::Endpoints => {
+            app.table.step(delta, &app.endpoints);
+            app.rebuild_tree();
+            app.last_cycle = app.now;
+        }
+        Pane::Resources => app.tree.step(delta),
+        Pane::Bottom => {
+            // Scrolling up in logs means older lines: the view stops following.
+            let scroll = match app.tab {
+                Tab::Detail => &mut app.detail.scroll,
+                Tab::Events => &mut app.events.scroll,
+                Tab::Logs => {
+                    app.logs.follow = false;
+                    &mut app.logs.scroll
+                }
+                Tab::Console => return,
+            };
+            let d = if app.tab == Tab::Logs { -delta } else { delta };
+            *scroll = scroll.saturating_add_signed(d);
+            // Never scroll past the last line.
+            match app.tab {
+                Tab::Detail => {
+                    let last = super::view::detail::lines(app).len().saturating_sub(1);
+                    app.detail.scroll = app.detail.scroll.min(last);
+                }
+                Tab::Events => {
+                    app.events.scroll = app.events.scroll.min(app.events.rows.len() + 1);
+                }
+                _ => {}
+            }
+            if app.tab == Tab::Logs {
+                app.logs.scroll = app.logs.scroll.min(app.logs.buf.len());
+                if app.logs.scroll == 0 && delta > 0 {
+                    app.logs.follow = true;
+                }
+            }
+        }
+    }
+}
+
+/// Actions of each pane, for the help overlay (global ones come last).
+pub fn pane_actions(pane: Pane, tab: Tab) -> &'static [Action] {
+    use Action::*;
+    match (pane, tab) {
+        (Pane::Endpoints, _) => &[
+            Up,
+            Down,
+            PageUp,
+            PageDown,
+            Top,
+            Bottom,
+            Enter,
+            Back,
+            Filter,
+            Sort,
+            Logs,
+            Events,
+            ConsoleLog,
+            Redeploy,
+            ForceDelete,
+            StripFinalizers,
+            EditSpec,
+        ],
+        (Pane::Resources, _) => &[
+            Up,
+            Down,
+            PageUp,
+            PageDown,
+            Top,
+            Bottom,
+            Enter,
+            Back,
+            Logs,
+            Events,
+            ForceDelete,
+            StripFinalizers,
+        ],
+        (Pane::Bottom, Tab::Logs) => &[
+            Up, Down, PageUp, PageDown, Top, Bottom, Follow, Pause, Wrap, Timestamps, LogSource,
+            Filter, Back,
+        ],
+        (Pane::Bottom, Tab::Console) => &[Up, Down, PageUp, PageDown, Back],
+        (Pane::Bottom, _) => &[Up, Down, PageUp, PageDown, Top, Bottom, Logs, Events, Back],
+    }
+}
+
+const GLOBAL: &[Action] = &[
+    Action::NextPane,
+    Action::PrevPane,
+    Action::Command,
+    Action::Help,
+    Action::Quit,
+];
+
+/// The help overlay's lines: (keys, what they do) for the focused pane, then the global keys.
+pub fn help_entries(app: &App) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut add = |action: Action| {
+        let keys: Vec<String> = app
+            .opts
+            .keymap
+            .keys_for(action)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let mut what = action.describe().to_string();
+        if action.is_destructive() {
+            what.push_str(if app.readonly() {
+                " (refused: read-only)"
+            } else {
+                " (not in this build yet)"
+            });
+        }
+        out.push((keys.join(" "), what));
+    };
+    for a in pane_actions(app.focus, app.tab) {
+        add(*a);
+    }
+    for a in GLOBAL {
+        add(*a);
+    }
+    if app.focus == Pane::Bottom && app.tab == Tab::Console {
+        for (k, what) in [
+            ("+ -", "capture more / less of the selected target"),
+            ("< >", "show more / less of the selected target"),
+            ("h", "hide / show the target list"),
+            ("f", "only the selected target"),
+            ("space", "hide targets that are off"),
+        ] {
+            out.push((k.to_string(), what.to_string()));
+        }
+    }
+    out
+}

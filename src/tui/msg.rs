@@ -1,0 +1,158 @@
+//! What the app consumes (`Msg`) and what it asks the event loop to do (`Effect`).
+//!
+//! The boundary is plain data on purpose: the integrator's loop translates cluster notices, log
+//! batches and engine progress into `Msg`s, and carries out `Effect`s against the cluster. Nothing
+//! here knows `ClusterWatch`, `LogFollower` or kube types.
+
+use jiff::Timestamp;
+
+use crate::cluster::model::{EndpointKey, EndpointView, Kind, WatchState};
+use crate::config::keymap::KeySpec;
+use crate::config::theme::Theme;
+
+/// One object the detail pane can show.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ObjectRef {
+    pub kind: Kind,
+    pub namespace: String,
+    pub name: String,
+    pub uid: String,
+}
+
+/// One core/v1 Event, as the detail and events tabs show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    /// `Normal` or `Warning`.
+    pub type_: String,
+    pub reason: String,
+    pub message: String,
+    pub count: u32,
+    pub last_seen: Option<Timestamp>,
+    /// Reporting component: `kubelet, node-1`, `deployment-controller`.
+    pub source: String,
+    /// `Kind/name` it is about (the endpoint's events tab mixes objects); empty when obvious.
+    pub object: String,
+}
+
+/// One pod log line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// The kubelet's timestamp (`timestamps=true`); used to drop overlap after a reconnect.
+    pub ts: Option<Timestamp>,
+    pub text: String,
+}
+
+/// State of one pod's log stream, for the logs tab's header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamState {
+    Connecting,
+    Streaming,
+    Reconnecting {
+        error: String,
+    },
+    /// The container ended and the stream closed.
+    Ended,
+}
+
+/// A mouse event the app understands (mouse is off unless `mouse = true`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MouseMsg {
+    ScrollUp,
+    ScrollDown,
+}
+
+/// Everything that can change the app's state.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    /// A key, already translated from the terminal's event.
+    Key(KeySpec),
+    Mouse(MouseMsg),
+    /// The clock moved (the loop sends one a second, and before any batch of other messages it
+    /// may send one so ages are current).
+    Tick(Timestamp),
+    /// The terminal's size.
+    Resize {
+        width: u16,
+        height: u16,
+    },
+    /// The derived endpoint rows after a cluster change (all of them, in any order).
+    Endpoints(Vec<EndpointView>),
+    /// State of one watch stream; `watch` names it (`Pod`, `InferenceService`, `Lease`, ...).
+    WatchState {
+        watch: String,
+        state: WatchState,
+    },
+    /// The answer to [`Effect::LoadDetail`] (and its refresh on later changes): the object as JSON
+    /// (None: it is gone) and its events.
+    Detail {
+        target: ObjectRef,
+        manifest: Option<serde_json::Value>,
+        events: Vec<EventRow>,
+    },
+    /// The answer to [`Effect::LoadEndpointEvents`] (and its refresh).
+    EndpointEvents {
+        endpoint: EndpointKey,
+        events: Vec<EventRow>,
+    },
+    /// A batch of log lines of one container.
+    LogLines {
+        pod: String,
+        container: String,
+        lines: Vec<LogLine>,
+    },
+    /// Lines the follower dropped before they reached the app (it fell behind).
+    LogDropped(u64),
+    LogStream {
+        pod: String,
+        state: StreamState,
+    },
+    /// A theme loaded after `:theme NAME`.
+    Theme(Theme),
+    /// Something for the operator to read in the status line (an error from the loop, ...).
+    Notice(String),
+}
+
+/// What the loop must do after an update. Effects are requests; their answers come back as
+/// `Msg`s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Quit,
+    /// Send `Msg::Detail` for this object now and whenever it or its events change, until the
+    /// next `LoadDetail`.
+    LoadDetail(ObjectRef),
+    /// Send `Msg::EndpointEvents` now and on changes, until the next `LoadEndpointEvents` or
+    /// `StopEndpointEvents`.
+    LoadEndpointEvents(EndpointKey),
+    StopEndpointEvents,
+    /// Follow these pods' logs (all containers), replacing any previous follow. Reconnect with
+    /// overlap: the app drops lines it already has (by timestamp).
+    FollowLogs {
+        endpoint: EndpointKey,
+        namespace: String,
+        pods: Vec<String>,
+        tail_lines: i64,
+    },
+    StopLogs,
+    /// `:ns NAME` / `:ns all`: watch another namespace scope.
+    SetNamespace(Option<String>),
+    /// `:theme NAME`: load it and answer with `Msg::Theme` (or `Msg::Notice` with the error).
+    LoadTheme(String),
+    /// Reserved for the orchestration engine (redeploy, force-delete, strip finalizers). Not
+    /// produced by this build: the keys say so on screen instead.
+    StartOperation {
+        operation: Operation,
+        endpoint: EndpointKey,
+        target: Option<ObjectRef>,
+    },
+    /// Reserved: open the endpoint's spec in `$EDITOR` (needs the engine's manifest handling).
+    OpenEditor {
+        endpoint: EndpointKey,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Redeploy,
+    ForceDelete,
+    StripFinalizers,
+}

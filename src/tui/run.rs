@@ -1,0 +1,227 @@
+//! The event loop: owns the terminal, merges keys (and the mouse, when enabled) with the
+//! integrator's messages, applies `update`, hands effects out, and draws at most `max_fps` times
+//! a second and only when something changed. A one-second tick keeps ages and the clock current.
+
+use std::io;
+use std::time::Duration;
+
+use crossterm::event::{
+    Event, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind,
+};
+use futures::StreamExt;
+use jiff::Timestamp;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior};
+
+use crate::config::keymap::{Key, KeySpec};
+
+use super::app::{App, update};
+use super::msg::{Effect, MouseMsg, Msg};
+use super::term::TerminalGuard;
+use super::view;
+
+/// Messages applied before a frame is drawn, at most, when a burst arrives.
+const BURST: usize = 256;
+
+/// A terminal key as the keymap knows it; None for keys the console does not use.
+pub fn key_spec(ev: &KeyEvent) -> Option<KeySpec> {
+    if ev.kind == KeyEventKind::Release {
+        return None;
+    }
+    let key = match ev.code {
+        KeyCode::Char(c) => Key::Char(c),
+        KeyCode::Enter => Key::Enter,
+        KeyCode::Esc => Key::Esc,
+        KeyCode::Tab => Key::Tab,
+        KeyCode::BackTab => Key::BackTab,
+        KeyCode::Backspace => Key::Backspace,
+        KeyCode::Up => Key::Up,
+        KeyCode::Down => Key::Down,
+        KeyCode::Left => Key::Left,
+        KeyCode::Right => Key::Right,
+        KeyCode::PageUp => Key::PageUp,
+        KeyCode::PageDown => Key::PageDown,
+        KeyCode::Home => Key::Home,
+        KeyCode::End => Key::End,
+        KeyCode::F(n) => Key::F(n),
+        _ => return None,
+    };
+    Some(KeySpec {
+        key,
+        ctrl: ev.modifiers.contains(KeyModifiers::CONTROL),
+        alt: ev.modifiers.contains(KeyModifiers::ALT),
+    })
+}
+
+/// A terminal event as a message; mouse events only when `mouse` is on.
+pub fn translate(ev: Event, mouse: bool) -> Option<Msg> {
+    match ev {
+        Event::Key(k) => key_spec(&k).map(Msg::Key),
+        Event::Resize(width, height) => Some(Msg::Resize { width, height }),
+        Event::Mouse(m) if mouse => match m.kind {
+            MouseEventKind::ScrollUp => Some(Msg::Mouse(MouseMsg::ScrollUp)),
+            MouseEventKind::ScrollDown => Some(Msg::Mouse(MouseMsg::ScrollDown)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Applies `msg` and forwards its effects. Returns false once the app wants to quit.
+async fn apply(app: &mut App, msg: Msg, effects: &mpsc::Sender<Effect>) -> bool {
+    for fx in update(app, msg) {
+        if effects.send(fx).await.is_err() {
+            // The integrator stopped listening; the screen still works on what it has.
+            tracing::warn!("the effect channel is closed; effects are no longer carried out");
+        }
+    }
+    !app.should_quit()
+}
+
+/// Runs the console until `q` (or `:q`), SIGTERM or SIGHUP, then restores the terminal. On a
+/// panic the terminal is restored by the panic hook before the message prints.
+///
+/// ```no_run
+/// use llmops_console::tui::{App, AppOptions, Effect, Msg, run};
+/// # async fn wire(opts: AppOptions) -> std::io::Result<()> {
+/// let (msg_tx, msg_rx) = tokio::sync::mpsc::channel::<Msg>(1024);
+/// let (fx_tx, mut fx_rx) = tokio::sync::mpsc::channel::<Effect>(64);
+/// // Cluster side: turn notices into messages.
+/// //   ClusterNotice::Changed(_)        -> msg_tx.send(Msg::Endpoints(derive(snapshot(), now)))
+/// //   ClusterNotice::WatchState(k, s)  -> msg_tx.send(Msg::WatchState { watch: k.to_string(), state: s })
+/// //   LogBatch { pod, container, lines } -> msg_tx.send(Msg::LogLines { .. })
+/// tokio::spawn(async move {
+///     while let Some(fx) = fx_rx.recv().await {
+///         match fx {
+///             Effect::Quit => break,
+///             Effect::LoadDetail(obj) => { /* object_json + events_for -> Msg::Detail */ }
+///             Effect::FollowLogs { .. } => { /* (re)start the LogFollower */ }
+///             _ => {}
+///         }
+///     }
+/// });
+/// let app = App::new(opts, jiff::Timestamp::now());
+/// run(app, msg_rx, fx_tx).await
+/// # }
+/// ```
+pub async fn run(
+    mut app: App,
+    mut rx: mpsc::Receiver<Msg>,
+    effects: mpsc::Sender<Effect>,
+) -> io::Result<()> {
+    let mut guard = TerminalGuard::enter(app.mouse())?;
+    let size = guard.terminal.size()?;
+    let mut running = apply(
+        &mut app,
+        Msg::Resize {
+            width: size.width,
+            height: size.height,
+        },
+        &effects,
+    )
+    .await;
+    let mouse = app.mouse();
+    let frame_gap = Duration::from_secs(1) / app.max_fps().max(1);
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    #[cfg(unix)]
+    let (mut sigterm, mut sighup) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::hangup())?,
+        )
+    };
+    let mut dirty = true;
+    let mut last_draw: Option<Instant> = None;
+    let mut rx_open = true;
+    while running {
+        let now = Instant::now();
+        let due = last_draw.map_or(now, |t| t + frame_gap);
+        if dirty && now >= due {
+            guard.terminal.draw(|f| view::draw(f, &app))?;
+            dirty = false;
+            last_draw = Some(now);
+        }
+        let wake = if dirty {
+            due
+        } else {
+            now + Duration::from_secs(3600)
+        };
+        #[cfg(unix)]
+        let signalled = async {
+            tokio::select! {
+                _ = sigterm.recv() => {}
+                _ = sighup.recv() => {}
+            }
+        };
+        #[cfg(not(unix))]
+        let signalled = std::future::pending::<()>();
+        tokio::select! {
+            _ = signalled => break,
+            ev = events.next() => match ev {
+                Some(Ok(ev)) => {
+                    if let Some(msg) = translate(ev, mouse) {
+                        running = apply(&mut app, msg, &effects).await;
+                        dirty = true;
+                    }
+                }
+                Some(Err(e)) => return Err(e),
+                None => break,
+            },
+            msg = rx.recv(), if rx_open => match msg {
+                Some(msg) => {
+                    running = apply(&mut app, msg, &effects).await;
+                    // Coalesce a burst into one frame.
+                    let mut n = 0;
+                    while running && n < BURST {
+                        let Ok(more) = rx.try_recv() else { break };
+                        running = apply(&mut app, more, &effects).await;
+                        n += 1;
+                    }
+                    dirty = true;
+                }
+                None => rx_open = false,
+            },
+            _ = tick.tick() => {
+                running = apply(&mut app, Msg::Tick(Timestamp::now()), &effects).await;
+                dirty = true;
+            }
+            _ = tokio::time::sleep_until(wake) => {}
+        }
+    }
+    drop(guard);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::{MouseEvent, MouseEventKind};
+
+    #[test]
+    fn keys_translate() {
+        let k = |code, m| KeyEvent::new(code, m);
+        assert_eq!(
+            key_spec(&k(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(KeySpec::ctrl('c'))
+        );
+        assert_eq!(
+            key_spec(&k(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+            Some(KeySpec::plain(Key::Char('G')))
+        );
+        assert_eq!(key_spec(&k(KeyCode::Null, KeyModifiers::NONE)), None);
+        let wheel = Event::Mouse(MouseEvent {
+            kind: MouseEventKind::ScrollDown,
+            column: 0,
+            row: 0,
+            modifiers: KeyModifiers::NONE,
+        });
+        assert_eq!(translate(wheel.clone(), false), None);
+        assert_eq!(
+            translate(wheel, true),
+            Some(Msg::Mouse(MouseMsg::ScrollDown))
+        );
+    }
+}

@@ -1,0 +1,77 @@
+//! Owning the terminal: raw mode and the alternate screen on the way in, and the way back out on
+//! every exit path — drop, panic (before the panic message prints, so it is readable) and the
+//! signals the loop handles (SIGTERM, SIGHUP).
+
+use std::io::{self, Stdout, stdout};
+use std::sync::Once;
+
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+use crossterm::execute;
+use crossterm::terminal::{
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+pub type Term = Terminal<CrosstermBackend<Stdout>>;
+
+/// The terminal in raw mode on the alternate screen; restored when dropped.
+pub struct TerminalGuard {
+    pub terminal: Term,
+}
+
+impl TerminalGuard {
+    pub fn enter(mouse: bool) -> io::Result<TerminalGuard> {
+        install_panic_hook();
+        enable_raw_mode()?;
+        // Any failure from here on leaves the terminal as it was found.
+        Self::setup(mouse).inspect_err(|_| {
+            let _ = restore();
+        })
+    }
+
+    fn setup(mouse: bool) -> io::Result<TerminalGuard> {
+        let mut out = stdout();
+        // Clearing here rather than with `Terminal::clear`, which asks the terminal for the
+        // cursor position and fails where nothing answers (a bare pty, some multiplexers).
+        execute!(out, EnterAlternateScreen, Clear(ClearType::All))?;
+        if mouse {
+            execute!(out, EnableMouseCapture)?;
+        }
+        let mut terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
+        terminal.hide_cursor()?;
+        Ok(TerminalGuard { terminal })
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        let _ = self.terminal.show_cursor();
+        let _ = restore();
+    }
+}
+
+/// Leaves raw mode and the alternate screen, shows the cursor, stops mouse capture. Safe to call
+/// more than once and when the terminal was never entered.
+pub fn restore() -> io::Result<()> {
+    let raw = disable_raw_mode();
+    execute!(
+        stdout(),
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    )?;
+    raw
+}
+
+/// Restores the terminal before the previous panic hook prints, once per process.
+pub fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let _ = restore();
+            previous(info);
+        }));
+    });
+}

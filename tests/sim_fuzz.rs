@@ -1,0 +1,318 @@
+//! Robustness: random and mutated requests (routes, methods, query strings, headers, bodies) at a
+//! running simulator. Every answer must be a well-formed HTTP response, 2xx or 4xx (nothing here
+//! injects 5xx), every 4xx body a `Status`, no server task may panic, and the server must still
+//! answer `/version` at the end.
+//!
+//! The case count is bounded so the run takes about 20 s in a debug build; `SIM_FUZZ_CASES`
+//! changes it and `SIM_FUZZ_SEED` (a number) replays a run; the seed is printed on failure.
+
+#[path = "sim_fuzz/bodies.rs"]
+mod bodies;
+#[path = "sim_fuzz/strategies.rs"]
+mod strategies;
+
+use std::sync::Once;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use llmops_console::sim::server::SimServer;
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
+use serde_json::Value;
+use strategies::{FuzzRequest, NS};
+
+const SERVER_THREAD: &str = "sim-fuzz-server";
+const DEFAULT_CASES: u32 = 2000;
+/// How long a streaming 2xx (watch, log follow) is read before it is let go.
+const STREAM_PEEK: Duration = Duration::from_millis(50);
+/// A complete answer taking longer than this means the server is stuck.
+const HANG_GUARD: Duration = Duration::from_secs(20);
+
+/// Panics on the simulator's runtime threads, counted by the hook below.
+static SERVER_PANICS: AtomicUsize = AtomicUsize::new(0);
+
+fn count_server_panics() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let on_server = std::thread::current()
+                .name()
+                .is_some_and(|n| n.starts_with(SERVER_THREAD));
+            if on_server {
+                SERVER_PANICS.fetch_add(1, Ordering::SeqCst);
+            }
+            previous(info);
+        }));
+    });
+}
+
+struct Answer {
+    status: u16,
+    content_type: String,
+    /// Whether the body was read to its end (a stream is only peeked at).
+    complete: bool,
+    body: Vec<u8>,
+}
+
+async fn send(http: &reqwest::Client, base: &str, req: &FuzzRequest) -> Result<Answer, String> {
+    let url = if req.query.is_empty() {
+        format!("{base}{}", req.path)
+    } else {
+        format!("{base}{}?{}", req.path, req.query)
+    };
+    let method = reqwest::Method::from_bytes(req.method.as_bytes()).map_err(|e| e.to_string())?;
+    let mut rb = http.request(method, &url);
+    if let Some(ct) = &req.content_type {
+        rb = rb.header("content-type", ct);
+    }
+    if let Some(a) = &req.authorization {
+        rb = rb.header("authorization", a);
+    }
+    if let Some(u) = &req.impersonate {
+        rb = rb.header("impersonate-user", u);
+    }
+    let body = req.body.bytes();
+    if !body.is_empty() {
+        rb = rb.body(body);
+    }
+    let mut resp = tokio::time::timeout(HANG_GUARD, rb.send())
+        .await
+        .map_err(|_| format!("no answer within {HANG_GUARD:?}"))?
+        .map_err(|e| format!("no HTTP answer (connection dropped?): {e:?}"))?;
+    let status = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let streaming = (200..300).contains(&status) && resp.content_length().is_none();
+    let mut body = Vec::new();
+    if streaming {
+        if let Ok(Ok(Some(chunk))) = tokio::time::timeout(STREAM_PEEK, resp.chunk()).await {
+            body.extend_from_slice(&chunk);
+        }
+        return Ok(Answer {
+            status,
+            content_type,
+            complete: false,
+            body,
+        });
+    }
+    let bytes = tokio::time::timeout(HANG_GUARD, resp.bytes())
+        .await
+        .map_err(|_| format!("body of a {status} not complete within {HANG_GUARD:?}"))?
+        .map_err(|e| format!("body of a {status} cut short: {e:?}"))?;
+    Ok(Answer {
+        status,
+        content_type,
+        complete: true,
+        body: bytes.to_vec(),
+    })
+}
+
+/// The checks every answer must pass.
+fn check(req: &FuzzRequest, a: &Answer) -> Result<(), String> {
+    let class = a.status / 100;
+    if class != 2 && class != 4 {
+        return Err(format!(
+            "status {} (only 2xx and 4xx expected): {}",
+            a.status,
+            String::from_utf8_lossy(&a.body)
+        ));
+    }
+    if req.method == "HEAD" {
+        return Ok(());
+    }
+    if class == 4 {
+        let v: Value = serde_json::from_slice(&a.body).map_err(|e| {
+            format!(
+                "a {} whose body is not JSON ({e}): {:?}",
+                a.status,
+                String::from_utf8_lossy(&a.body)
+            )
+        })?;
+        let ok = v["kind"] == "Status"
+            && v["apiVersion"] == "v1"
+            && v["metadata"].is_object()
+            && v["status"] == "Failure"
+            && v["code"] == a.status
+            && v["message"].is_string()
+            && v.get("reason").is_none_or(Value::is_string)
+            && v.get("details").is_none_or(Value::is_object);
+        if !ok || a.content_type != "application/json" {
+            return Err(format!(
+                "a {} that is not a Status ({}): {v}",
+                a.status, a.content_type
+            ));
+        }
+    } else if a.complete && a.content_type == "application/json" {
+        serde_json::from_slice::<Value>(&a.body)
+            .map_err(|e| format!("a {} with a JSON type but not JSON: {e}", a.status))?;
+    } else if !a.complete && a.content_type == "application/json" {
+        // A watch: whatever complete lines arrived are single JSON events.
+        let text = String::from_utf8_lossy(&a.body);
+        let complete = text.rsplit_once('\n').map_or("", |(done, _)| done);
+        for line in complete.lines() {
+            let e: Value = serde_json::from_str(line)
+                .map_err(|err| format!("a watch line is not JSON ({err}): {line}"))?;
+            if !e["type"].is_string() || !e["object"].is_object() {
+                return Err(format!("not a watch event: {line}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+struct Fixture {
+    server: SimServer,
+    http: reqwest::Client,
+    base: String,
+    faults: Vec<u8>,
+}
+
+impl Fixture {
+    async fn start() -> Fixture {
+        let server = SimServer::start("healthy", None, "127.0.0.1:0")
+            .await
+            .expect("the healthy scenario starts");
+        let http = reqwest::Client::new();
+        let base = server.url();
+        let faults = http
+            .get(format!("{base}/sim/v1/faults"))
+            .send()
+            .await
+            .expect("admin API")
+            .bytes()
+            .await
+            .expect("fault state")
+            .to_vec();
+        let f = Fixture {
+            server,
+            http,
+            base,
+            faults,
+        };
+        f.ensure_fixtures().await;
+        f
+    }
+
+    /// Recreates the namespace and the objects requests aim at (after a case deleted them).
+    async fn ensure_fixtures(&self) {
+        let ns =
+            serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}});
+        let _ = self
+            .http
+            .post(format!("{}/api/v1/namespaces", self.base))
+            .json(&ns)
+            .send()
+            .await;
+        for (rt, obj) in strategies::fixtures() {
+            let _ = self
+                .http
+                .post(format!("{}{}", self.base, rt.collection_path(Some(NS))))
+                .json(&obj)
+                .send()
+                .await;
+        }
+    }
+
+    /// Puts the fault state back as it was (a case may have injected errors, latency, users).
+    async fn restore_faults(&self) {
+        let r = self
+            .http
+            .put(format!("{}/sim/v1/faults", self.base))
+            .header("content-type", "application/json")
+            .body(self.faults.clone())
+            .send()
+            .await
+            .expect("admin API answers");
+        assert_eq!(r.status(), 200, "restoring the fault state");
+    }
+}
+
+fn seed() -> u64 {
+    std::env::var("SIM_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1)
+        })
+}
+
+#[test]
+fn random_requests_never_break_the_simulator() {
+    count_server_panics();
+    let cases = std::env::var("SIM_FUZZ_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(DEFAULT_CASES);
+    let seed = seed();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(SERVER_THREAD)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let fx = rt.block_on(Fixture::start());
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        max_shrink_iters: 300,
+        ..Config::default()
+    };
+    let mut seed_bytes = [0u8; 32];
+    seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes);
+    let mut runner = TestRunner::new_with_rng(config, rng);
+    // (method, status) -> count, printed at the end (`--nocapture`) to see what the run reached.
+    let seen = std::sync::Mutex::new(std::collections::BTreeMap::<(String, u16), u32>::new());
+    let result = runner.run(&strategies::request(), |req| {
+        let outcome = rt.block_on(async {
+            let answer = send(&fx.http, &fx.base, &req).await;
+            if req.path.starts_with("/sim/") {
+                fx.restore_faults().await;
+            }
+            if req.method == "DELETE" || req.path.contains("namespaces/fuzz") {
+                fx.ensure_fixtures().await;
+            }
+            answer
+        });
+        let panics = SERVER_PANICS.load(Ordering::SeqCst);
+        if panics > 0 {
+            return Err(TestCaseError::fail(format!(
+                "{panics} panic(s) in the simulator's tasks"
+            )));
+        }
+        let answer = outcome.map_err(TestCaseError::fail)?;
+        *seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry((req.method.clone(), answer.status))
+            .or_default() += 1;
+        check(&req, &answer).map_err(TestCaseError::fail)
+    });
+    println!("SIM_FUZZ_SEED={seed}, {cases} cases; answers by method and status:");
+    for ((method, status), n) in seen.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        println!("  {method:7} {status}: {n}");
+    }
+    if let Err(e) = result {
+        panic!("SIM_FUZZ_SEED={seed}: {e}");
+    }
+    let version = rt.block_on(async {
+        let r = fx
+            .http
+            .get(format!("{}/version", fx.base))
+            .send()
+            .await
+            .expect("/version answers after the run");
+        (r.status().as_u16(), r.json::<Value>().await.ok())
+    });
+    assert_eq!(version.0, 200, "/version after the run");
+    assert_eq!(version.1.expect("JSON")["major"], "1");
+    assert_eq!(SERVER_PANICS.load(Ordering::SeqCst), 0);
+    rt.block_on(fx.server.shutdown());
+}

@@ -1,0 +1,21 @@
+//! The simulator's wire behaviour, over raw HTTP, against `/work/shared/reference/k8s-api.md`:
+//! Status bodies, list paging, watch streams, delete answers, pod logs and the admin API. Each
+//! test starts its own simulator in-process on a free loopback port and creates what it needs in
+//! the namespace `wire`.
+
+#[path = "sim_wire/admin.rs"]
+mod admin;
+#[path = "sim_wire/delete.rs"]
+mod delete;
+#[path = "sim_wire/errors.rs"]
+mod errors;
+#[path = "sim_wire/list.rs"]
+mod list;
+#[path = "sim_wire/logs.rs"]
+mod logs;
+#[path = "sim_wire/support.rs"]
+mod support;
+#[path = "sim_wire/watch.rs"]
+mod watch;
+#[path = "sim_wire/writes.rs"]
+mod writes;
