@@ -85,12 +85,31 @@ async fn watches_sync_and_many_changes_make_few_notices() {
         assert_eq!(e.health, Health::Ready, "{}: {:?}", e.key.name, e.reasons);
         assert!(e.ready >= 1 && e.ready == e.desired, "{:?}", e.key);
     }
-    // Events arrive too (the controllers record Scheduled, Pulled, Started, ...).
+    // Events arrive too. The simulator's warm start records none for the initial fleet (they
+    // would have aged out on a cluster up for a while), so record one as a controller would.
     let llama = eps
         .iter()
         .find(|e| e.key.name == "llama-3-8b-instruct" && e.key.namespace == "llm-prod")
         .unwrap();
     let deploy_uid = &llama.resources[0].children[0].uid;
+    let deploy = sim
+        .ctx
+        .store
+        .get(
+            &llmops_console::sim::kinds::DEPLOYMENTS,
+            "llm-prod",
+            "llama-3-8b-instruct-predictor",
+        )
+        .unwrap();
+    llmops_console::sim::controllers::events::record_event(
+        &sim.ctx.store,
+        &deploy,
+        "Normal",
+        "ScalingReplicaSet",
+        "Scaled up replica set llama-3-8b-instruct-predictor-x to 2",
+        "deployment-controller",
+    )
+    .unwrap();
     eventually(
         "events for the predictor",
         Duration::from_secs(10),
