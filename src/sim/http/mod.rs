@@ -4,6 +4,7 @@
 
 mod admin;
 mod discovery;
+mod json_cache;
 mod logs;
 mod query;
 mod response;
@@ -46,6 +47,8 @@ pub(crate) struct HttpState {
     pub drop_watches: tokio::sync::watch::Sender<u64>,
     pub pages: Mutex<rest::PageCache>,
     pub owners: Mutex<std::collections::HashMap<String, crate::sim::patch::FieldOwners>>,
+    /// Serialized object versions, shared by lists and watch streams.
+    pub json: json_cache::JsonCache,
 }
 
 /// Serves the API on `listener` until `shutdown` is cancelled. Open watches and log follows end
@@ -62,6 +65,7 @@ pub async fn serve(
         drop_watches,
         pages: Mutex::new(rest::PageCache::default()),
         owners: Mutex::new(Default::default()),
+        json: Default::default(),
     });
     let app = Router::new().fallback(handle).with_state(state);
     axum::serve(listener, app)

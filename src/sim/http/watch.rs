@@ -66,6 +66,7 @@ fn start(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
         Err(e) => return Err(e),
         Ok(w) => {
             let task = WatchTask {
+                st: st.clone(),
                 rt,
                 filter,
                 tx,
@@ -82,11 +83,16 @@ fn start(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
 }
 
 fn event_line(kind: &str, object: &Value) -> Bytes {
-    let mut out = Vec::with_capacity(512);
+    event_line_json(kind, &serde_json::to_vec(object).unwrap_or_default())
+}
+
+/// `{"type":"<kind>","object":<json>}` and a newline.
+fn event_line_json(kind: &str, object: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(object.len() + 32);
     out.extend_from_slice(b"{\"type\":\"");
     out.extend_from_slice(kind.as_bytes());
     out.extend_from_slice(b"\",\"object\":");
-    let _ = serde_json::to_writer(&mut out, object);
+    out.extend_from_slice(object);
     out.extend_from_slice(b"}\n");
     Bytes::from(out)
 }
@@ -103,6 +109,7 @@ fn bookmark(rt: &ResourceType, rv: u64, initial_end: bool) -> Bytes {
 }
 
 struct WatchTask {
+    st: Arc<HttpState>,
     rt: &'static ResourceType,
     filter: Filter,
     tx: mpsc::Sender<Bytes>,
@@ -114,6 +121,12 @@ struct WatchTask {
 }
 
 impl WatchTask {
+    /// The event line for an object, from the shared cache of serialized versions (every
+    /// watcher of a change sends the same bytes).
+    fn line(&self, kind: &str, obj: &Arc<Value>) -> Bytes {
+        event_line_json(kind, &self.st.json.serialize(obj))
+    }
+
     /// The event this watcher sees for a change, after selectors: a change that makes an object
     /// match is ADDED, one that makes it stop matching is DELETED carrying the object as it last
     /// matched, stamped with the change's revision (as the apiserver's watch cache does).
@@ -146,7 +159,7 @@ impl WatchTask {
         let mut last_rv = w.start_rv;
         for c in &w.initial {
             if let Some((kind, obj)) = self.translate(c)
-                && self.tx.send(event_line(kind, &obj)).await.is_err()
+                && self.tx.send(self.line(kind, &obj)).await.is_err()
             {
                 return;
             }
@@ -197,7 +210,7 @@ impl WatchTask {
                         }
                         last_rv = last_rv.max(c.rv);
                         if let Some((kind, obj)) = self.translate(&c)
-                            && self.tx.send(event_line(kind, &obj)).await.is_err()
+                            && self.tx.send(self.line(kind, &obj)).await.is_err()
                         {
                             return;
                         }
