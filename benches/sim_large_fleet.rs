@@ -127,7 +127,11 @@ fn main() {
 }
 
 async fn run() {
-    println!("machine: {}", support::machine());
+    println!(
+        "machine: {}; load average at start {}",
+        support::machine(),
+        support::load_average()
+    );
     let before = mem();
     let t0 = Instant::now();
     let sim = SimServer::start("large-fleet", None, "127.0.0.1:0")
@@ -251,5 +255,6 @@ async fn run() {
         received.iter().all(|n| *n >= writes.min(1)),
         "every watcher received events: {received:?}"
     );
+    println!("load average at end {}", support::load_average());
     sim.shutdown().await;
 }

@@ -25,7 +25,11 @@ fn main() {
 }
 
 async fn run() {
-    println!("machine: {}", support::machine());
+    println!(
+        "machine: {}; load average at start {}",
+        support::machine(),
+        support::load_average()
+    );
     let sim = SimServer::start("log-flood", None, "127.0.0.1:0")
         .await
         .expect("log-flood starts");
@@ -105,5 +109,6 @@ async fn run() {
         "log-flood: memory MB: VmRSS={:.0} VmHWM={:.0}",
         m.rss_mb, m.hwm_mb
     );
+    println!("load average at end {}", support::load_average());
     sim.shutdown().await;
 }

@@ -15,9 +15,18 @@ pub struct LogLine {
 /// Lines kept per pod.
 pub const RETAINED_LINES: usize = 20_000;
 
+/// Batches a follower may fall behind before it misses lines.
+const FOLLOW_CAPACITY: usize = 1024;
+
 pub struct PodLog {
-    lines: Mutex<VecDeque<LogLine>>,
-    tx: broadcast::Sender<Arc<Vec<LogLine>>>,
+    inner: Mutex<PodLogInner>,
+}
+
+struct PodLogInner {
+    lines: VecDeque<LogLine>,
+    /// Only while someone follows: a broadcast channel allocates all its slots up front, and
+    /// one per pod of a 5,000-pod fleet came to about 1 GB.
+    tx: Option<broadcast::Sender<Arc<Vec<LogLine>>>>,
 }
 
 /// What a reader gets: the retained lines, then new batches until the pod's log is closed.
@@ -28,36 +37,51 @@ pub struct LogCursor {
 
 impl PodLog {
     fn new() -> Self {
-        let (tx, _) = broadcast::channel(4096);
         PodLog {
-            lines: Mutex::new(VecDeque::new()),
-            tx,
+            inner: Mutex::new(PodLogInner {
+                lines: VecDeque::new(),
+                tx: None,
+            }),
         }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PodLogInner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn append(&self, batch: Vec<LogLine>) {
         if batch.is_empty() {
             return;
         }
-        let mut lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
-        lines.extend(batch.iter().cloned());
-        while lines.len() > RETAINED_LINES {
-            lines.pop_front();
+        let mut inner = self.lock();
+        inner.lines.extend(batch.iter().cloned());
+        while inner.lines.len() > RETAINED_LINES {
+            inner.lines.pop_front();
         }
         // Sent under the lock so a reader's backlog and stream never overlap or leave a gap.
-        let _ = self.tx.send(Arc::new(batch));
+        if let Some(tx) = &inner.tx {
+            if tx.receiver_count() == 0 {
+                inner.tx = None;
+            } else {
+                let _ = tx.send(Arc::new(batch));
+            }
+        }
     }
 
     pub fn open(&self) -> LogCursor {
-        let lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        let mut inner = self.lock();
+        let rx = inner
+            .tx
+            .get_or_insert_with(|| broadcast::channel(FOLLOW_CAPACITY).0)
+            .subscribe();
         LogCursor {
-            backlog: lines.iter().cloned().collect(),
-            rx: self.tx.subscribe(),
+            backlog: inner.lines.iter().cloned().collect(),
+            rx,
         }
     }
 
     pub fn len(&self) -> usize {
-        self.lines.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.lock().lines.len()
     }
 
     pub fn is_empty(&self) -> bool {

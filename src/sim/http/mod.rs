@@ -4,6 +4,7 @@
 
 mod admin;
 mod discovery;
+mod json_cache;
 mod logs;
 mod openapi;
 mod query;
@@ -48,6 +49,8 @@ pub(crate) struct HttpState {
     pub drop_watches: tokio::sync::watch::Sender<u64>,
     pub pages: Mutex<rest::PageCache>,
     pub owners: Mutex<std::collections::HashMap<String, crate::sim::patch::FieldOwners>>,
+    /// Serialized object versions, shared by lists and watch streams.
+    pub json: Arc<json_cache::JsonCache>,
 }
 
 /// Serves the API on `listener` until `shutdown` is cancelled. Open watches and log follows end
@@ -64,6 +67,7 @@ pub async fn serve(
         drop_watches,
         pages: Mutex::new(rest::PageCache::default()),
         owners: Mutex::new(Default::default()),
+        json: Default::default(),
     });
     let app = Router::new().fallback(handle).with_state(state);
     axum::serve(listener, app)

@@ -217,13 +217,19 @@ fn list(
                 &table::build(rt, rows, opts, true, metadata, meta::now()),
             )
         }
-        None => list_response(rt, metadata, page),
+        None => list_response(st, rt, metadata, page),
     })
 }
 
-/// Serialises a list without cloning its items into one big `Value`.
-fn list_response(rt: &ResourceType, metadata: Value, items: &[Arc<Value>]) -> Response {
-    let mut out = Vec::with_capacity(items.len() * 1024 + 256);
+/// Serialises a list from the items' cached JSON, without building one big `Value`.
+fn list_response(
+    st: &HttpState,
+    rt: &ResourceType,
+    metadata: Value,
+    items: &[Arc<Value>],
+) -> Response {
+    let parts = st.json.serialize_all(items);
+    let mut out = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum::<usize>() + 256);
     out.extend_from_slice(b"{\"kind\":");
     let _ = serde_json::to_writer(&mut out, &rt.list_kind());
     out.extend_from_slice(b",\"apiVersion\":");
@@ -231,11 +237,11 @@ fn list_response(rt: &ResourceType, metadata: Value, items: &[Arc<Value>]) -> Re
     out.extend_from_slice(b",\"metadata\":");
     let _ = serde_json::to_writer(&mut out, &metadata);
     out.extend_from_slice(b",\"items\":[");
-    for (i, item) in items.iter().enumerate() {
+    for (i, item) in parts.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        let _ = serde_json::to_writer(&mut out, &**item);
+        out.extend_from_slice(item);
     }
     out.extend_from_slice(b"]}");
     super::response::bytes_response(200, "application/json", out)
@@ -520,6 +526,7 @@ fn delete_collection(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, 
     }
     let rv = st.ctx.store.current_rv();
     Ok(list_response(
+        st,
         rt,
         json!({"resourceVersion": rv.to_string()}),
         &deleted,

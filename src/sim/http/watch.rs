@@ -66,6 +66,7 @@ fn start(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
         Err(e) => return Err(e),
         Ok(w) => {
             let task = WatchTask {
+                json: st.json.clone(),
                 rt,
                 filter,
                 tx,
@@ -85,11 +86,16 @@ fn start(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
 }
 
 fn event_line(kind: &str, object: &Value) -> Bytes {
-    let mut out = Vec::with_capacity(512);
+    event_line_json(kind, &serde_json::to_vec(object).unwrap_or_default())
+}
+
+/// `{"type":"<kind>","object":<json>}` and a newline.
+fn event_line_json(kind: &str, object: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(object.len() + 32);
     out.extend_from_slice(b"{\"type\":\"");
     out.extend_from_slice(kind.as_bytes());
     out.extend_from_slice(b"\",\"object\":");
-    let _ = serde_json::to_writer(&mut out, object);
+    out.extend_from_slice(object);
     out.extend_from_slice(b"}\n");
     Bytes::from(out)
 }
@@ -103,6 +109,8 @@ fn bookmark(rt: &ResourceType, rv: u64, initial_end: bool) -> Value {
 }
 
 struct WatchTask {
+    /// Serialized versions of objects, shared by every watcher of a change.
+    json: Arc<super::json_cache::JsonCache>,
     rt: &'static ResourceType,
     filter: Filter,
     tx: mpsc::Sender<Bytes>,
@@ -122,11 +130,24 @@ struct WatchTask {
 
 impl WatchTask {
     /// One event line; with Table output its object becomes a one-row Table, as the apiserver
-    /// does for every event it encodes (bookmarks included).
-    fn line(&mut self, kind: &str, object: &Value) -> Bytes {
-        let Some(opts) = self.table else {
-            return event_line(kind, object);
-        };
+    /// does for every event it encodes. Otherwise the bytes come from the shared cache of
+    /// serialized versions (every watcher of a change sends the same bytes).
+    fn line(&mut self, kind: &str, obj: &Arc<Value>) -> Bytes {
+        match self.table {
+            Some(opts) => self.table_line(kind, obj, opts),
+            None => event_line_json(kind, &self.json.serialize(obj)),
+        }
+    }
+
+    fn bookmark_line(&mut self, rv: u64, initial_end: bool) -> Bytes {
+        let b = bookmark(self.rt, rv, initial_end);
+        match self.table {
+            Some(opts) => self.table_line("BOOKMARK", &b, opts),
+            None => event_line("BOOKMARK", &b),
+        }
+    }
+
+    fn table_line(&mut self, kind: &str, object: &Value, opts: TableOptions) -> Bytes {
         let headers = !self.headers_sent;
         self.headers_sent = true;
         let table = table::for_object(self.rt, object, opts, headers, crate::sim::meta::now());
@@ -183,7 +204,7 @@ impl WatchTask {
             }
         }
         if self.initial_events_bookmark {
-            let line = self.line("BOOKMARK", &bookmark(self.rt, last_rv, true));
+            let line = self.bookmark_line(last_rv, true);
             if self.tx.send(line).await.is_err() {
                 return;
             }
@@ -215,13 +236,13 @@ impl WatchTask {
                 }
                 _ = &mut pre_timeout, if pre_timeout_due => {
                     pre_timeout_due = false;
-                    let line = self.line("BOOKMARK", &bookmark(self.rt, last_rv, false));
+                    let line = self.bookmark_line(last_rv, false);
                     if self.tx.send(line).await.is_err() {
                         return;
                     }
                 }
                 _ = ticker.tick(), if self.bookmarks => {
-                    let line = self.line("BOOKMARK", &bookmark(self.rt, last_rv, false));
+                    let line = self.bookmark_line(last_rv, false);
                     if self.tx.send(line).await.is_err() {
                         return;
                     }
@@ -257,6 +278,7 @@ mod tests {
         let (tx, _rx) = mpsc::channel(1);
         let (_drop_tx, dropped) = tokio::sync::watch::channel(0);
         WatchTask {
+            json: Default::default(),
             rt: &CONFIGMAPS,
             filter: Filter {
                 labels: None,
@@ -282,9 +304,9 @@ mod tests {
 
     #[test]
     fn table_events_carry_one_row_and_headers_only_first() {
-        let cm = json!({"kind": "ConfigMap", "apiVersion": "v1",
+        let cm = Arc::new(json!({"kind": "ConfigMap", "apiVersion": "v1",
                         "metadata": {"name": "a", "namespace": "n", "resourceVersion": "5"},
-                        "data": {"k": "v"}});
+                        "data": {"k": "v"}}));
         let opts = TableOptions {
             api_version: "meta.k8s.io/v1",
             include: table::Include::Metadata,
@@ -309,6 +331,6 @@ mod tests {
 
         // Without Table output the object goes out as it is.
         let mut plain = task(None);
-        assert_eq!(parse(&plain.line("DELETED", &cm))["object"], cm);
+        assert_eq!(parse(&plain.line("DELETED", &cm))["object"], *cm);
     }
 }
