@@ -83,7 +83,11 @@ fn demo_and_sim_defaults() {
     let Some(Command::Demo(demo)) = parsed(&["demo"]).command else {
         panic!("not demo")
     };
-    assert_eq!(demo.scenario, ScenarioSpec::Builtin("healthy".into()));
+    // The demo opens on the incident the console was born from.
+    assert_eq!(
+        demo.scenario,
+        ScenarioSpec::Builtin("stuck-finalizer".into())
+    );
     assert_eq!(demo.seed, None);
     assert!(parsed(&["demo"]).runs_tui());
 
