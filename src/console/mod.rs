@@ -85,12 +85,16 @@ pub fn run(global: &GlobalArgs, demo: Option<&DemoArgs>) -> Exit {
 }
 
 async fn run_async(global: &GlobalArgs, demo: Option<&DemoArgs>, p: Prepared) -> Exit {
-    // The demo's simulator lives as long as the console; its kubeconfig goes to a private file.
+    // The demo's simulator lives as long as the console; its kubeconfig goes to a private file,
+    // removed when the console ends.
     let mut sim: Option<SimServer> = None;
+    let mut _demo_dir: Option<DemoDir> = None;
     let mut target = global.cluster_target();
     if let Some(d) = demo {
         match start_demo(d).await {
-            Ok((server, kubeconfig)) => {
+            Ok((server, dir)) => {
+                let kubeconfig = dir.kubeconfig();
+                _demo_dir = Some(dir);
                 target = ClusterTarget {
                     kubeconfig: Some(kubeconfig),
                     context: None,
@@ -170,16 +174,31 @@ async fn run_async(global: &GlobalArgs, demo: Option<&DemoArgs>, p: Prepared) ->
     }
 }
 
+/// The demo's private directory (its kubeconfig), removed on drop: a demo leaves nothing behind.
+struct DemoDir(PathBuf);
+
+impl DemoDir {
+    fn kubeconfig(&self) -> PathBuf {
+        self.0.join("kubeconfig")
+    }
+}
+
+impl Drop for DemoDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Starts the embedded simulator on an ephemeral loopback port and writes its kubeconfig.
-async fn start_demo(d: &DemoArgs) -> Result<(SimServer, PathBuf), String> {
+async fn start_demo(d: &DemoArgs) -> Result<(SimServer, DemoDir), String> {
     let server = SimServer::start(&d.scenario.to_string(), d.seed, "127.0.0.1:0")
         .await
         .map_err(|e| e.to_string())?;
-    let dir = std::env::temp_dir().join(format!("llmops-console-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let path = dir.join("kubeconfig");
+    let path = std::env::temp_dir().join(format!("llmops-console-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    let dir = DemoDir(path);
     server
-        .write_kubeconfig(&path, "admin")
+        .write_kubeconfig(&dir.kubeconfig(), "admin")
         .map_err(|e| e.to_string())?;
-    Ok((server, path))
+    Ok((server, dir))
 }

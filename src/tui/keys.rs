@@ -136,6 +136,7 @@ fn set_filter(app: &mut App, text: String) {
         app.logs.filter = text;
         app.logs.scroll = 0;
     } else {
+        app.table.pin(&app.endpoints);
         app.table.filter = text;
         app.table.rebuild(&app.endpoints);
         app.rebuild_tree();
@@ -229,6 +230,7 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             });
         }
         Action::Sort => {
+            app.table.pin(&app.endpoints);
             app.table.sort = app.table.sort.next();
             app.table.rebuild(&app.endpoints);
             app.rebuild_tree();

@@ -46,6 +46,8 @@ pub struct EndpointTable {
     pub selected: usize,
     /// First row shown.
     pub offset: usize,
+    /// The endpoint chosen with `select`/`step`/`pin` (keys, sort, filter, kiosk cycling). None
+    /// until then: the selection is the top row, the worst endpoint, however the data arrives.
     selected_uid: Option<String>,
     selected_key: Option<EndpointKey>,
 }
@@ -72,8 +74,10 @@ fn matches(e: &EndpointView, filter: &str) -> bool {
 }
 
 impl EndpointTable {
-    /// Filters and sorts `endpoints`, then puts the selection back on the endpoint it was on: the
-    /// same UID, else the same namespace/name, else the row at the same position.
+    /// Filters and sorts `endpoints`, then puts the selection back on the endpoint chosen: the
+    /// same UID, else the same namespace/name, else the row at the same position. Nothing chosen
+    /// yet: the top row. (Following the top row by UID instead would pin whichever endpoint came
+    /// first while the watches sync kind by kind, not the worst one.)
     pub fn rebuild(&mut self, endpoints: &[EndpointView]) {
         let mut rows: Vec<usize> = (0..endpoints.len())
             .filter(|&i| matches(&endpoints[i], &self.filter))
@@ -105,7 +109,19 @@ impl EndpointTable {
                 .and_then(|k| self.rows.iter().position(|&i| &endpoints[i].key == k))
         });
         let idx = found.unwrap_or(self.selected);
-        self.select(idx, endpoints);
+        if self.selected_key.is_some() {
+            self.select(idx, endpoints);
+        } else {
+            self.selected = idx.min(self.rows.len().saturating_sub(1));
+        }
+    }
+
+    /// The operator acts on the table (sort, filter): from now on the selection stays on the
+    /// endpoint selected now.
+    pub fn pin(&mut self, endpoints: &[EndpointView]) {
+        if self.selected_key.is_none() {
+            self.select(self.selected, endpoints);
+        }
     }
 
     /// Selects row `idx` (clamped) and remembers which endpoint that is.

@@ -4,6 +4,7 @@
 
 use std::io::{self, Stdout, stdout};
 use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::execute;
@@ -15,6 +16,13 @@ use ratatui::backend::CrosstermBackend;
 
 pub type Term = Terminal<CrosstermBackend<Stdout>>;
 
+/// Whether the terminal is taken over (raw mode, maybe the alternate screen) and not yet given
+/// back. Restoring twice is not harmless: leaving the alternate screen also restores the cursor
+/// saved when it was entered, so a second restore after a panic (the hook, then the guard's drop
+/// while unwinding) would move the cursor back to the top and the next output would overwrite
+/// the panic message.
+static TAKEN_OVER: AtomicBool = AtomicBool::new(false);
+
 /// The terminal in raw mode on the alternate screen; restored when dropped.
 pub struct TerminalGuard {
     pub terminal: Term,
@@ -24,6 +32,7 @@ impl TerminalGuard {
     pub fn enter(mouse: bool) -> io::Result<TerminalGuard> {
         install_panic_hook();
         enable_raw_mode()?;
+        TAKEN_OVER.store(true, Ordering::SeqCst);
         // Any failure from here on leaves the terminal as it was found.
         Self::setup(mouse).inspect_err(|_| {
             let _ = restore();
@@ -46,14 +55,18 @@ impl TerminalGuard {
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
-        let _ = self.terminal.show_cursor();
+        // After a panic the hook has restored already; `restore` then writes nothing.
         let _ = restore();
     }
 }
 
-/// Leaves raw mode and the alternate screen, shows the cursor, stops mouse capture. Safe to call
-/// more than once and when the terminal was never entered.
+/// Leaves raw mode and the alternate screen, shows the cursor, stops mouse capture. Only the
+/// first call after `TerminalGuard::enter` does anything, so it is safe to call more than once
+/// and when the terminal was never entered.
 pub fn restore() -> io::Result<()> {
+    if !TAKEN_OVER.swap(false, Ordering::SeqCst) {
+        return Ok(());
+    }
     let raw = disable_raw_mode();
     execute!(
         stdout(),

@@ -83,12 +83,15 @@ pub struct TreeState {
     pub rows: Vec<TreeRow>,
     pub selected: usize,
     pub offset: usize,
+    /// The object chosen with `select`/`step`. None until then: the selection is the root.
     selected_uid: Option<String>,
 }
 
 impl TreeState {
-    /// New rows for `endpoint`. The selection stays on the same object (by UID) when the endpoint
-    /// is the same one; a new endpoint starts at its root.
+    /// New rows for `endpoint`. The selection stays on the object chosen (by UID) when the
+    /// endpoint is the same one; a new endpoint starts at its root, and stays there until an
+    /// object is chosen, also when the root arrives after its children (the InferenceService
+    /// watch syncing after the Deployments').
     pub fn rebuild(&mut self, endpoint: Option<&EndpointKey>, roots: &[ResourceNode]) {
         let same = self.endpoint.as_ref() == endpoint;
         self.rows = flatten(roots);
@@ -103,7 +106,11 @@ impl TreeState {
             .as_ref()
             .and_then(|uid| self.rows.iter().position(|r| &r.uid == uid));
         let idx = found.unwrap_or(self.selected);
-        self.select(idx);
+        if self.selected_uid.is_some() {
+            self.select(idx);
+        } else {
+            self.selected = idx.min(self.rows.len().saturating_sub(1));
+        }
     }
 
     pub fn select(&mut self, idx: usize) {

@@ -12,7 +12,7 @@ use crate::tui::keys::help_entries;
 use crate::tui::msg::{Effect, LogLine, Msg};
 use crate::tui::table::SortKey;
 
-use super::{app, app_with, feed, key, special, type_text};
+use super::{app, app_with, feed, key, render, special, text, type_text};
 
 fn names(app: &App) -> Vec<String> {
     app.visible_endpoints()
@@ -48,6 +48,49 @@ fn starts_on_the_worst_endpoint_and_asks_for_its_detail() {
         matches!(&fx[..], [Effect::LoadDetail(o)] if o.name == "llama-prod" && o.kind == Kind::InferenceService),
         "{fx:?}"
     );
+}
+
+#[test]
+fn until_the_operator_chooses_the_worst_endpoint_and_its_root_stay_selected() {
+    // The first lists arrive kind by kind: llama-prod's Deployment before its InferenceService,
+    // and before that, no llama-prod at all.
+    let full = fixtures::fleet();
+    let without_llama: Vec<_> = full
+        .iter()
+        .filter(|e| e.key.name != "llama-prod")
+        .cloned()
+        .collect();
+    let mut without_isvc = full.clone();
+    for e in &mut without_isvc {
+        if e.key.name == "llama-prod" {
+            e.resources = e.resources[0].children.clone();
+        }
+    }
+    let mut app = App::new(fixtures::options("default", false, false), fixtures::now());
+    feed(&mut app, [Msg::Endpoints(without_llama)]);
+    assert_eq!(selected(&app), "qwen-coder");
+    feed(&mut app, [Msg::Endpoints(without_isvc)]);
+    assert_eq!(selected(&app), "llama-prod");
+    assert_eq!(app.tree.selected().map(|r| r.kind), Some(Kind::Deployment));
+    let fx = feed(&mut app, [Msg::Endpoints(full.clone())]);
+    assert_eq!(selected(&app), "llama-prod");
+    assert_eq!(
+        app.tree.selected().map(|r| r.kind),
+        Some(Kind::InferenceService)
+    );
+    assert!(
+        matches!(&fx[..], [Effect::LoadDetail(o)] if o.kind == Kind::InferenceService),
+        "{fx:?}"
+    );
+    // Once chosen, the selection follows the object, not the row.
+    feed(&mut app, [key('j'), special(Key::Enter), key('j')]);
+    assert_eq!(selected(&app), "qwen-coder");
+    let chosen = app.tree.selected().map(|r| r.uid.clone());
+    let mut reordered = full;
+    reordered.reverse();
+    feed(&mut app, [Msg::Endpoints(reordered)]);
+    assert_eq!(selected(&app), "qwen-coder");
+    assert_eq!(app.tree.selected().map(|r| r.uid.clone()), chosen);
 }
 
 #[test]
@@ -323,6 +366,12 @@ fn readonly_and_kiosk_refuse_destructive_actions() {
                     && m.text.starts_with("refused: read-only")
                     && m.text.contains(why)),
                 "{m:?}"
+            );
+            // The refusal is on screen too: the status line, or the kiosk's footer.
+            let screen = text(&render(&app, 200, 50));
+            assert!(
+                screen.contains(&format!("refused: read-only ({why})")),
+                "{screen}"
             );
         }
     }

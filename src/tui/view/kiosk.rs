@@ -13,7 +13,7 @@ use super::super::app::App;
 use super::super::fmt::{clock, elapsed_secs};
 use super::super::style::{health_symbol, health_word};
 use super::super::text::sanitize;
-use super::status::watch_summary;
+use super::status::{message_span, watch_summary};
 use super::{resources, terminating_parts, terminating_style};
 
 const TILE_WIDTH: u16 = 34;
@@ -176,7 +176,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     }
     let count = |h: Health| app.endpoints.iter().filter(|e| e.health == h).count();
     let shown_to = (first + per_page).min(rows.len());
-    let foot_line = Line::from(vec![Span::styled(
+    let mut foot_line = Line::from(vec![Span::styled(
         format!(
             " tiles {}–{} of {} · cycling every {}s · {} Failed · {} Terminating · {} Degraded · {} Ready",
             if rows.is_empty() { 0 } else { first + 1 },
@@ -190,5 +190,10 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         ),
         p.muted,
     )]);
+    // A key pressed at the ops-room screen (a refused action, "no prompts") gets its answer here.
+    if let Some(m) = message_span(app) {
+        foot_line.push_span(Span::styled(" · ", p.muted));
+        foot_line.push_span(m);
+    }
     frame.render_widget(Paragraph::new(foot_line), foot);
 }

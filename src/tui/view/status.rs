@@ -83,6 +83,18 @@ pub fn hints(app: &App) -> String {
         .join(" ")
 }
 
+/// The current status-line message, styled by its level.
+pub fn message_span(app: &App) -> Option<Span<'static>> {
+    let p = &app.palette;
+    let m = app.message()?;
+    let style = match m.level {
+        Level::Info => p.accent,
+        Level::Warn => p.warn.add_modifier(Modifier::BOLD),
+        Level::Error => p.error,
+    };
+    Some(Span::styled(sanitize(&m.text).into_owned(), style))
+}
+
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let p = &app.palette;
     let sep = || Span::styled(" │ ", p.border);
@@ -119,13 +131,8 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             p.title,
         ));
         spans.push(Span::styled("  enter:done esc:cancel", p.muted));
-    } else if let Some(m) = app.message() {
-        let style = match m.level {
-            Level::Info => p.accent,
-            Level::Warn => p.warn.add_modifier(Modifier::BOLD),
-            Level::Error => p.error,
-        };
-        spans.push(Span::styled(sanitize(&m.text).into_owned(), style));
+    } else if let Some(m) = message_span(app) {
+        spans.push(m);
     } else {
         spans.push(Span::styled(hints(app), p.muted));
     }
