@@ -217,6 +217,31 @@ fn header_numbers(screen: &str) -> Option<(u64, u64, f64)> {
     Some((lines, dropped, rate))
 }
 
+/// Seconds since midnight (UTC) of the latest `HH:MM:SS.mmm` on screen.
+fn newest_time_of_day(screen: &str) -> Option<f64> {
+    let mut best: Option<f64> = None;
+    for line in screen.lines() {
+        let chars: Vec<char> = line.chars().collect();
+        for i in 0..chars.len().saturating_sub(11) {
+            let w: String = chars[i..i + 12].iter().collect();
+            let b = w.as_bytes();
+            let digits = [0, 1, 3, 4, 6, 7, 9, 10, 11];
+            if w.len() == 12
+                && b[2] == b':'
+                && b[5] == b':'
+                && b[8] == b'.'
+                && digits.iter().all(|&k| b[k].is_ascii_digit())
+            {
+                let n = |a: usize, z: usize| w[a..z].parse::<f64>().unwrap_or(0.0);
+                let t = n(0, 2) * 3600.0 + n(3, 5) * 60.0 + n(6, 12);
+                best = Some(best.map_or(t, |x: f64| x.max(t)));
+                break;
+            }
+        }
+    }
+    best
+}
+
 fn log_flood() {
     let sim = Sim::start("log-flood");
     let cmd = format!("exec {BIN} --kubeconfig {} -A", sim.kubeconfig.display());
@@ -252,6 +277,30 @@ fn log_flood() {
         None => println!(
             "log-flood: no log header found; last screen:\n{}",
             tmux.screen()
+        ),
+    }
+    // Lag: with timestamps shown, the newest line on screen against the wall clock at capture.
+    tmux.keys("t");
+    std::thread::sleep(Duration::from_millis(500));
+    let mut lags: Vec<f64> = Vec::new();
+    for _ in 0..10 {
+        let screen = tmux.screen();
+        let now = jiff::Timestamp::now();
+        if let Some(newest) = newest_time_of_day(&screen) {
+            let now_secs = (now.as_millisecond().rem_euclid(86_400_000)) as f64 / 1000.0;
+            lags.push((now_secs - newest).rem_euclid(86_400.0));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    lags.sort_by(f64::total_cmp);
+    match (lags.get(lags.len() / 2), lags.last()) {
+        (Some(med), Some(max)) => println!(
+            "log-flood: lag of the newest line on screen (10 captures): median {:.0} ms, max {:.0} ms (includes the capture itself)",
+            med * 1000.0,
+            max * 1000.0
+        ),
+        _ => println!(
+            "log-flood: no timestamps found on screen (the console shows local time; run with TZ=UTC)"
         ),
     }
     tmux.keys("q");
