@@ -21,7 +21,7 @@ use serde_json::Value;
 use strategies::{FuzzRequest, NS};
 
 const SERVER_THREAD: &str = "sim-fuzz-server";
-const DEFAULT_CASES: u32 = 2000;
+const DEFAULT_CASES: u32 = 3500;
 /// How long a streaming 2xx (watch, log follow) is read before it is let go.
 const STREAM_PEEK: Duration = Duration::from_millis(50);
 /// A complete answer taking longer than this means the server is stuck.

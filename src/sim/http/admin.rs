@@ -27,9 +27,10 @@ use serde_json::{Value, json};
 
 use super::HttpState;
 use super::response::{error_response, json_response};
-use crate::sim::error::{ApiError, status_reason};
+use crate::sim::error::ApiError;
 use crate::sim::faults::{ControllerState, ErrorFault, FaultState, LatencyFault, Rule};
 use crate::sim::kinds;
+use crate::sim::scenario::BROKEN_ONLY_FOR_KSERVE_DELETION;
 
 pub fn handle(
     st: &Arc<HttpState>,
@@ -43,9 +44,6 @@ pub fn handle(
         Err(e) => error_response(&e),
     }
 }
-
-/// Longest latency fault accepted: longer ones would only hang clients.
-const MAX_LATENCY_MS: u64 = 600_000;
 
 /// Parses a JSON body; the error names the field that is wrong (`invalid error rule: code:
 /// invalid type: string "x", expected u16 at line 1 column 12`).
@@ -65,30 +63,15 @@ fn parse<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, ApiError> {
     Ok(parsed)
 }
 
-fn check_error_rule(rule: &ErrorFault, what: &str) -> Result<(), ApiError> {
-    let bad = |m: String| Err(ApiError::bad_request(format!("invalid {what}: {m}")));
-    if !(400..=599).contains(&rule.code) {
-        return bad(format!("code: {} is not 4xx or 5xx", rule.code));
+/// The first problem `problems` found, as 400 naming the field (`invalid error rule: code:
+/// 302 is not an error code (4xx or 5xx)`): the scenario loader's own checks.
+fn refuse(what: &str, problems: Vec<(&'static str, String)>) -> Result<(), ApiError> {
+    match problems.into_iter().next() {
+        None => Ok(()),
+        Some((field, message)) => Err(ApiError::bad_request(format!(
+            "invalid {what}: {field}: {message}"
+        ))),
     }
-    if rule.probability.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
-        return bad("probability: must be within [0, 1]".into());
-    }
-    if let Some(r) = rule.reason.as_deref()
-        && status_reason(r).is_none()
-    {
-        return bad(format!("reason: {r:?} is not a Kubernetes StatusReason"));
-    }
-    Ok(())
-}
-
-fn check_latency_rule(rule: &LatencyFault, what: &str) -> Result<(), ApiError> {
-    if rule.ms > MAX_LATENCY_MS {
-        return Err(ApiError::bad_request(format!(
-            "invalid {what}: ms: {} is more than {MAX_LATENCY_MS} (10 minutes)",
-            rule.ms
-        )));
-    }
-    Ok(())
 }
 
 fn route(
@@ -117,30 +100,22 @@ fn route(
         (Method::PUT, ["faults"]) => {
             let new: FaultState = parse(body, "fault state")?;
             for (i, rule) in new.errors.iter().enumerate() {
-                check_error_rule(rule, &format!("fault state: errors[{i}]"))?;
+                refuse(&format!("fault state: errors[{i}]"), rule.problems())?;
             }
             for (i, rule) in new.latency.iter().enumerate() {
-                check_latency_rule(rule, &format!("fault state: latency[{i}]"))?;
+                refuse(&format!("fault state: latency[{i}]"), rule.problems())?;
             }
-            let c = &new.controllers;
-            for (name, state) in [
-                ("deployment", c.deployment),
-                ("kserve", c.kserve),
-                ("garbageCollector", c.garbage_collector),
-                ("kubelet", c.kubelet),
-            ] {
-                if state == ControllerState::Broken {
-                    return Err(ApiError::bad_request(format!(
-                        "invalid fault state: controllers.{name}: `broken` is only defined for kserveDeletion; use up or down"
-                    )));
-                }
+            if let Some(name) = new.controllers.wrongly_broken().first() {
+                return Err(ApiError::bad_request(format!(
+                    "invalid fault state: controllers.{name}: {BROKEN_ONLY_FOR_KSERVE_DELETION}"
+                )));
             }
             faults.update(|f| *f = new);
             Ok(json!(faults.snapshot()))
         }
         (Method::POST, ["faults", "errors"]) => {
             let rule: ErrorFault = parse(body, "error rule")?;
-            check_error_rule(&rule, "error rule")?;
+            refuse("error rule", rule.problems())?;
             faults.update(|f| f.errors.push(rule));
             Ok(json!(faults.snapshot()))
         }
@@ -150,7 +125,7 @@ fn route(
         }
         (Method::POST, ["faults", "latency"]) => {
             let rule: LatencyFault = parse(body, "latency rule")?;
-            check_latency_rule(&rule, "latency rule")?;
+            refuse("latency rule", rule.problems())?;
             faults.update(|f| f.latency.push(rule));
             Ok(json!(faults.snapshot()))
         }
@@ -184,20 +159,20 @@ fn route(
                     "invalid controller state: \"state\" must be one of up, down, broken",
                 )
             })?;
-            if state == ControllerState::Broken
-                && !matches!(*name, "kserveDeletion" | "kserve-deletion")
-            {
-                return Err(ApiError::bad_request(format!(
-                    "invalid controller state: state: `broken` is only defined for kserveDeletion; use up or down for {name}"
-                )));
-            }
             faults.update(|f| {
-                f.controllers
-                    .get_mut(name)
-                    .map(|c| *c = state)
-                    .ok_or_else(|| ApiError::bad_request(format!(
+                let mut controllers = f.controllers;
+                *controllers.get_mut(name).ok_or_else(|| {
+                    ApiError::bad_request(format!(
                         "unknown controller {name:?}: expected deployment, kserve, kserveDeletion, garbageCollector or kubelet"
-                    )))
+                    ))
+                })? = state;
+                if !controllers.wrongly_broken().is_empty() {
+                    return Err(ApiError::bad_request(format!(
+                        "invalid controller state: state: {BROKEN_ONLY_FOR_KSERVE_DELETION} (not {name})"
+                    )));
+                }
+                f.controllers = controllers;
+                Ok(())
             })?;
             Ok(json!(faults.snapshot().controllers))
         }

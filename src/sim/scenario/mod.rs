@@ -105,9 +105,9 @@ pub use manifests::{
     SLOW_DELETE_FINALIZER,
 };
 pub use model::{
-    ControllerState, Controllers, Endpoint, EndpointKind, EndpointState, ErrorFault, Faults,
-    LatencyFault, LogFlood, NamespaceScope, ObjectEntry, Rule, SIM_CONTROL_KEY, Scenario, Settings,
-    SimControl, User, Verb,
+    BROKEN_ONLY_FOR_KSERVE_DELETION, ControllerState, Controllers, Endpoint, EndpointKind,
+    EndpointState, ErrorFault, Faults, LatencyFault, LogFlood, NamespaceScope, ObjectEntry, Rule,
+    SIM_CONTROL_KEY, Scenario, Settings, SimControl, User, Verb,
 };
 
 /// Why a scenario could not be loaded.

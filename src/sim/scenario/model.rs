@@ -475,6 +475,79 @@ pub struct ErrorFault {
 fn any_verb() -> Verb {
     Verb::Any
 }
+/// Longest latency a fault may add: longer would only hang clients.
+pub const MAX_LATENCY_MS: u64 = 600_000;
+
+/// Why a controller other than kserveDeletion cannot be `broken`.
+pub const BROKEN_ONLY_FOR_KSERVE_DELETION: &str =
+    "`broken` is only defined for kserveDeletion; use up or down";
+
+impl Controllers {
+    /// The controllers (by their scenario/admin name) set to `broken`, which only
+    /// kserveDeletion may be.
+    pub fn wrongly_broken(&self) -> Vec<&'static str> {
+        [
+            ("deployment", self.deployment),
+            ("kserve", self.kserve),
+            ("garbageCollector", self.garbage_collector),
+            ("kubelet", self.kubelet),
+        ]
+        .into_iter()
+        .filter(|(_, state)| *state == ControllerState::Broken)
+        .map(|(name, _)| name)
+        .collect()
+    }
+}
+
+impl LatencyFault {
+    /// What is wrong with this rule by itself, as (field, message): the scenario loader and the
+    /// admin API refuse the same rules with the same words.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if self.ms > MAX_LATENCY_MS {
+            out.push(("ms", format!("{} ms is more than 10 minutes", self.ms)));
+        }
+        out
+    }
+}
+
+impl ErrorFault {
+    /// What is wrong with this rule by itself, as (field, message); see [`LatencyFault::problems`].
+    /// References to the rest of a scenario (namespaces, names) are the loader's to check.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if !(400..=599).contains(&self.code) {
+            out.push((
+                "code",
+                format!("{} is not an error code (4xx or 5xx)", self.code),
+            ));
+        }
+        if self.count.is_some() && self.probability.is_some() {
+            out.push(("probability", "give count or probability, not both".into()));
+        }
+        if self.count == Some(0) {
+            out.push(("count", "count 0 would never fail; remove the fault".into()));
+        }
+        if let Some(p) = self.probability
+            && !(0.0..=1.0).contains(&p)
+        {
+            out.push(("probability", format!("{p} is not in [0, 1]")));
+        }
+        if self.retry_after_seconds.is_some() && !matches!(self.code, 429 | 503) {
+            out.push((
+                "retryAfterSeconds",
+                format!("Retry-After goes with 429 or 503, not {}", self.code),
+            ));
+        }
+        if let Some(r) = &self.reason
+            && crate::sim::error::status_reason(r).is_none()
+        {
+            out.push(("reason", format!("{r:?} is not a Kubernetes StatusReason")));
+        }
+        out
+    }
+}
+
 fn any_resource() -> String {
     "*".to_string()
 }

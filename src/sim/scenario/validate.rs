@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::expand::instance_names;
 use super::locate::FieldPath;
 use super::model::{
-    ControllerState, EndpointKind, EndpointState, NamespaceScope, ObjectEntry, Scenario,
+    BROKEN_ONLY_FOR_KSERVE_DELETION, ControllerState, EndpointKind, EndpointState, NamespaceScope,
+    ObjectEntry, Scenario,
 };
 use crate::sim::kinds;
 
@@ -327,25 +328,17 @@ fn check_objects(s: &Scenario, declared: &BTreeSet<&str>) -> Check {
 fn check_faults(s: &Scenario, declared: &BTreeSet<&str>, endpoints: &EndpointIndex<'_>) -> Check {
     let f = &s.faults;
     let fp = FieldPath::root().key("faults");
-    let c = &f.controllers;
-    for (name, state) in [
-        ("deployment", c.deployment),
-        ("kserve", c.kserve),
-        ("garbageCollector", c.garbage_collector),
-        ("kubelet", c.kubelet),
-    ] {
-        if state == ControllerState::Broken {
-            fail(
-                fp.key("controllers").key(name),
-                "`broken` is only defined for kserveDeletion; use up or down",
-            )?;
-        }
+    for name in f.controllers.wrongly_broken() {
+        fail(
+            fp.key("controllers").key(name),
+            BROKEN_ONLY_FOR_KSERVE_DELETION,
+        )?;
     }
     for (i, l) in f.latency.iter().enumerate() {
         let lp = fp.key("latency").index(i);
         check_resource(lp.key("resource"), &l.resource)?;
-        if l.ms > 600_000 {
-            fail(lp.key("ms"), format!("{} ms is more than 10 minutes", l.ms))?;
+        for (field, message) in l.problems() {
+            fail(lp.key(field), message)?;
         }
     }
     for (i, e) in f.errors.iter().enumerate() {
@@ -359,31 +352,8 @@ fn check_faults(s: &Scenario, declared: &BTreeSet<&str>, endpoints: &EndpointInd
         if let Some(ns) = &e.namespace {
             check_namespace_ref(ep.key("namespace"), ns, declared)?;
         }
-        if !(400..=599).contains(&e.code) {
-            fail(
-                ep.key("code"),
-                format!("{} is not an error code (4xx or 5xx)", e.code),
-            )?;
-        }
-        if e.count.is_some() && e.probability.is_some() {
-            fail(ep.key("probability"), "give count or probability, not both")?;
-        }
-        if e.count == Some(0) {
-            fail(
-                ep.key("count"),
-                "count 0 would never fail; remove the fault",
-            )?;
-        }
-        if let Some(p) = e.probability
-            && !(0.0..=1.0).contains(&p)
-        {
-            fail(ep.key("probability"), format!("{p} is not in [0, 1]"))?;
-        }
-        if e.retry_after_seconds.is_some() && !matches!(e.code, 429 | 503) {
-            fail(
-                ep.key("retryAfterSeconds"),
-                format!("Retry-After goes with 429 or 503, not {}", e.code),
-            )?;
+        for (field, message) in e.problems() {
+            fail(ep.key(field), message)?;
         }
     }
     if f.watch_drop_every_seconds == Some(0) {
