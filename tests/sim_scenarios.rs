@@ -271,32 +271,42 @@ async fn large_fleet_has_a_thousand_endpoints_and_five_thousand_pods() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn log_flood_pod_writes_twenty_thousand_lines_a_second() {
     let sim = start("log-flood").await;
-    let flooder = eventually(
-        "the flooding pod to run",
+    // Which replica floods depends on which started first, so watch every one of them.
+    let pods = eventually(
+        "vllm-debug pods running",
         Duration::from_secs(30),
         || async {
             let (pods, _) = sim.ctx.store.list(&PODS, Some("llm-staging"), &|p| {
                 meta::name(p).starts_with("vllm-debug-") && p["status"]["phase"] == "Running"
             });
-            pods.first().map(|p| meta::name(p).to_string())
+            (pods.len() >= 2).then(|| {
+                pods.iter()
+                    .map(|p| meta::name(p).to_string())
+                    .collect::<Vec<_>>()
+            })
         },
     )
     .await;
-    // Count what the flooder appends over two seconds, from the log hub's own stream.
-    let log = sim.ctx.logs.pod("llm-staging", &flooder);
-    let mut cursor = log.open();
-    drop(log);
-    let start = tokio::time::Instant::now();
-    let mut lines = 0usize;
-    while start.elapsed() < Duration::from_secs(2) {
-        match tokio::time::timeout(Duration::from_millis(200), cursor.rx.recv()).await {
-            Ok(Ok(batch)) => lines += batch.len(),
-            Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(n))) => lines += n as usize,
-            _ => {}
+    let mut best = 0.0f64;
+    for pod in pods {
+        let log = sim.ctx.logs.pod("llm-staging", &pod);
+        let mut cursor = log.open();
+        drop(log);
+        let start = tokio::time::Instant::now();
+        let mut lines = 0usize;
+        while start.elapsed() < Duration::from_secs(2) {
+            match tokio::time::timeout(Duration::from_millis(200), cursor.rx.recv()).await {
+                Ok(Ok(batch)) => lines += batch.len(),
+                Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(n))) => lines += n as usize,
+                _ => {}
+            }
         }
+        best = best.max(lines as f64 / start.elapsed().as_secs_f64());
     }
-    let rate = lines as f64 / start.elapsed().as_secs_f64();
-    assert!(rate >= 20_000.0, "log-flood wrote {rate:.0} lines/s");
+    assert!(
+        best >= 20_000.0,
+        "log-flood's fastest pod wrote {best:.0} lines/s"
+    );
     sim.shutdown().await;
 }
 
