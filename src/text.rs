@@ -103,4 +103,13 @@ mod tests {
         assert_eq!(sanitize("a\rb\nc\0d\x7f"), "a^Mb^Jc^@d^?");
         assert_eq!(sanitize("\x08\x1f"), "^H^_");
     }
+
+    #[test]
+    fn lines_are_split_then_neutralised() {
+        assert_eq!(
+            super::sanitize_lines("a: 1\r\nb: \x1b[2J\n"),
+            vec!["a: 1", "b: ^[[2J", ""]
+        );
+        assert!(!super::has_controls(&sanitize("\x1b\u{85}\u{9f}\x01")));
+    }
 }

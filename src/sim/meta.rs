@@ -43,7 +43,12 @@ pub fn annotation<'a>(obj: &'a Value, key: &str) -> Option<&'a str> {
 }
 
 pub fn finalizers(obj: &Value) -> Vec<String> {
-    obj.pointer("/metadata/finalizers")
+    string_list(obj, "/metadata/finalizers")
+}
+
+/// The strings of the array at `pointer` (non-strings skipped; empty when absent).
+pub fn string_list(obj: &Value, pointer: &str) -> Vec<String> {
+    obj.pointer(pointer)
         .and_then(Value::as_array)
         .map(|a| {
             a.iter()

@@ -217,14 +217,7 @@ pub fn namespace_finalizers(rt: &ResourceType, obj: &Value) -> Vec<String> {
     if rt.plural != "namespaces" || !rt.group.is_empty() {
         return Vec::new();
     }
-    obj.pointer("/spec/finalizers")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|f| f.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
+    meta::string_list(obj, "/spec/finalizers")
 }
 
 /// Orphan adds `orphan`, Foreground adds `foregroundDeletion`, Background strips both; no policy
