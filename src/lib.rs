@@ -10,6 +10,7 @@ pub mod config;
 pub mod console;
 pub mod exit;
 pub mod logging;
+pub mod orchestrator;
 pub mod sim;
 pub mod text;
 pub mod tui;

@@ -66,7 +66,9 @@ impl Kind {
 }
 
 /// How an endpoint is served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 pub enum Mode {
     /// A KServe InferenceService (its children in RawDeployment mode).
     Kserve,
