@@ -7,6 +7,8 @@
 
 pub mod progress;
 pub mod record;
+pub mod request;
 
 pub use progress::{OpEvent, OpKind, Progress, Step, StepState};
 pub use record::{EndpointId, ObjectId, OpRecord, OpState};
+pub use request::{EscalationPolicy, ObjectTarget, Request};
