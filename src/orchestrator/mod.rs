@@ -5,10 +5,14 @@
 //!
 //! No terminal code here: the TUI and the headless commands are two front ends of [`engine::Engine`].
 
+pub mod engine;
 pub mod progress;
 pub mod record;
+mod recover;
 pub mod request;
+mod run;
 
+pub use engine::{Engine, EngineSettings, OperationHandle, RecoverMode, StartError};
 pub use progress::{OpEvent, OpKind, Progress, Step, StepState};
 pub use record::{EndpointId, ObjectId, OpRecord, OpState};
 pub use request::{EscalationPolicy, ObjectTarget, Request};
