@@ -3,6 +3,7 @@
 //! `kube::Client`, start the watches, and run the TUI with the bridge between them.
 
 mod bridge;
+mod ops;
 
 use std::path::PathBuf;
 
@@ -18,6 +19,7 @@ use crate::config::paths::Paths;
 use crate::config::settings::Settings;
 use crate::config::theme::Theme;
 use crate::exit::Exit;
+use crate::orchestrator::{Engine, EngineSettings};
 use crate::sim::server::SimServer;
 use crate::tui::{self, App, AppOptions};
 
@@ -28,10 +30,13 @@ struct Prepared {
     theme: Theme,
     keymap: KeyMap,
     themes_dir: Option<PathBuf>,
+    /// State directory paths (journal, audit log), or why there are none.
+    paths: Result<Paths, String>,
 }
 
 fn prepare(global: &GlobalArgs) -> Result<Prepared, String> {
-    let paths = Paths::discover().ok();
+    let found = Paths::discover();
+    let paths = found.as_ref().ok().cloned();
     let config_file = match (&global.config, &paths) {
         (Some(p), _) => Some(p.clone()),
         (None, Some(p)) => Some(p.config_file()),
@@ -62,6 +67,7 @@ fn prepare(global: &GlobalArgs) -> Result<Prepared, String> {
         theme,
         keymap,
         themes_dir,
+        paths: found,
     })
 }
 
@@ -148,10 +154,24 @@ async fn run_async(global: &GlobalArgs, demo: Option<&DemoArgs>, p: Prepared) ->
     let (msg_tx, msg_rx) = mpsc::channel(1024);
     let (fx_tx, fx_rx) = mpsc::channel(64);
     let cancel = CancellationToken::new();
+    let engine = p.paths.map(|paths| {
+        Engine::new(
+            client.clone(),
+            info.clone(),
+            EngineSettings {
+                journal_dir: paths.journal_dir(),
+                audit_log: paths.audit_log(),
+                grouping: grouping.clone(),
+                holder: holder(),
+            },
+        )
+    });
     let bridge = bridge::Bridge {
         watch,
         client,
         grouping,
+        engine,
+        startup_notices: Vec::new(),
         themes_dir: p.themes_dir,
         log_config: LogConfig {
             tail_lines: p.settings.logs.tail_lines,
@@ -172,6 +192,21 @@ async fn run_async(global: &GlobalArgs, demo: Option<&DemoArgs>, p: Prepared) ->
             Exit::Failed
         }
     }
+}
+
+/// `user@host/pid`, as leases and journal records name the operator.
+fn holder() -> String {
+    let user = ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "unknown".to_string());
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_string());
+    format!("{user}@{host}/{}", std::process::id())
 }
 
 /// The demo's private directory (its kubeconfig), removed on drop: a demo leaves nothing behind.
