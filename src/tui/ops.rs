@@ -21,7 +21,8 @@ const KEPT: usize = 32;
 pub struct StepView {
     pub step: Step,
     pub state: StepState,
-    /// Operation time of the step's first and latest line (None: not reached).
+    /// Operation time when the step began (the line before its first one) and of its latest
+    /// line (None: not reached).
     pub first: Option<Duration>,
     pub last: Option<Duration>,
     pub retries: u32,
@@ -151,9 +152,12 @@ impl OpView {
                 self.steps.len() - 1
             }
         };
+        // A step's time runs from the line before its first one (the previous step's end),
+        // so a step reported only once, when done, still shows what it took.
+        let before = self.log.last().map_or(Duration::ZERO, |l| l.elapsed);
         let s = &mut self.steps[i];
         s.state = p.state;
-        s.first.get_or_insert(p.elapsed);
+        s.first.get_or_insert(before.min(p.elapsed));
         s.last = Some(p.elapsed);
         s.retries = s.retries.max(p.retries);
         if !p.message.is_empty() {
@@ -353,7 +357,13 @@ mod tests {
         let o = &s.ops[0];
         assert_eq!(o.phase, Phase::Running);
         assert_eq!(o.steps[0].state, StepState::Done);
-        assert_eq!(o.steps[0].took(), Some(Duration::from_secs(2)));
+        assert_eq!(o.steps[0].took(), Some(Duration::from_secs(3)));
+        let create = o.steps.iter().find(|x| x.step == Step::Create);
+        // Reported once: from the end of the step before.
+        assert_eq!(
+            create.and_then(StepView::took),
+            Some(Duration::from_secs(7))
+        );
         let create = o.steps.iter().find(|x| x.step == Step::Create);
         assert_eq!(
             create.map(|c| (c.state, c.retries)),

@@ -23,32 +23,38 @@ fn section(app: &App, name: &str) -> Line<'static> {
     Line::styled(name.to_string(), app.palette.header)
 }
 
-fn tree_line(app: &App, r: &TreeRow) -> Line<'static> {
+/// One object of the tree; what holds it (Terminating, finalizers) goes on the same line when
+/// it fits, else on its own line below, so it is never cut off.
+fn tree_lines(app: &App, r: &TreeRow, width: usize) -> Vec<Line<'static>> {
     let p = &app.palette;
-    let mut spans = vec![Span::raw(format!(
-        "  {}{}/{}",
-        r.prefix,
-        r.kind.short(),
-        sanitize(&r.name)
-    ))];
-    match &r.terminating {
+    let head = format!("  {}{}/{}", r.prefix, r.kind.short(), sanitize(&r.name));
+    let (tail, style) = match &r.terminating {
         Some(t) => {
             let (text, stuck) = terminating_text(t, app);
-            spans.push(Span::styled(
-                format!("  {text}"),
-                terminating_style(p, stuck),
-            ));
+            (text, terminating_style(p, stuck))
         }
         None if !r.finalizers.is_empty() => {
             let fins: Vec<_> = r.finalizers.iter().map(|f| sanitize(f)).collect();
-            spans.push(Span::styled(
-                format!("  finalizers: {}", fins.join(", ")),
-                p.warn,
-            ));
+            (format!("finalizers: {}", fins.join(", ")), p.warn)
         }
-        None => {}
+        None => return vec![Line::raw(head)],
+    };
+    if head.chars().count() + 2 + tail.chars().count() <= width {
+        return vec![Line::from(vec![
+            Span::raw(head),
+            Span::styled(format!("  {tail}"), style),
+        ])];
     }
-    Line::from(spans)
+    // Continue the tree's vertical lines under the name.
+    let under: String = r
+        .prefix
+        .chars()
+        .map(|c| if c == '│' || c == '├' { '│' } else { ' ' })
+        .collect();
+    vec![
+        Line::raw(head),
+        Line::styled(format!("  {under}   {tail}"), style),
+    ]
 }
 
 fn intro(c: &Confirm) -> &'static str {
@@ -106,13 +112,13 @@ pub fn body(app: &App, c: &Confirm, width: usize) -> Vec<Line<'static>> {
                 p.muted,
             ));
         }
-        out.extend(held.into_iter().map(|r| tree_line(app, r)));
+        out.extend(held.into_iter().flat_map(|r| tree_lines(app, r, width)));
     } else {
         out.push(section(app, " Deleted:"));
         if rows.is_empty() {
             out.push(Line::styled("  nothing (the object is gone)", p.muted));
         }
-        out.extend(rows.iter().map(|r| tree_line(app, r)));
+        out.extend(rows.iter().flat_map(|r| tree_lines(app, r, width)));
     }
     if c.kind == OpKind::Redeploy {
         out.push(section(app, " Recreated from the backup:"));

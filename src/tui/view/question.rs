@@ -35,15 +35,17 @@ pub fn lines(app: &App, q: &QuestionView, width: usize) -> Vec<Line<'static>> {
             let fins: Vec<_> = s.finalizers.iter().map(|f| sanitize(f)).collect();
             tail.push(fins.join(", "));
         }
-        out.push(Line::from(vec![
-            Span::raw(format!(
-                "  {} {}/{}",
-                sanitize(&s.object.kind),
-                sanitize(&s.object.namespace),
-                sanitize(&s.object.name)
-            )),
-            Span::styled(format!("  {}", tail.join(" · ")), p.terminating),
-        ]));
+        // Name, then what holds it on its own line: neither is cut off.
+        out.push(Line::raw(format!(
+            "  {} {}/{}",
+            sanitize(&s.object.kind),
+            sanitize(&s.object.namespace),
+            sanitize(&s.object.name)
+        )));
+        out.push(Line::styled(
+            format!("    {}", tail.join(" · ")),
+            p.terminating,
+        ));
     }
     out.push(Line::raw(""));
     out.push(Line::from(vec![
