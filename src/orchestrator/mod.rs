@@ -8,9 +8,18 @@
 pub mod engine;
 pub mod progress;
 pub mod record;
-mod recover;
+mod converge;
+mod ctx;
+mod destroy;
+mod finish;
+pub mod inventory;
+pub mod kapi;
+pub mod recover;
+mod redeploy;
 pub mod request;
 mod run;
+mod single;
+pub mod wait;
 
 pub use engine::{Engine, EngineSettings, OperationHandle, RecoverMode, StartError};
 pub use progress::{OpEvent, OpKind, Progress, Step, StepState};
