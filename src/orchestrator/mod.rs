@@ -5,6 +5,8 @@
 //!
 //! No terminal code here: the TUI and the headless commands are two front ends of [`engine::Engine`].
 
+pub mod lease;
+pub mod preflight;
 pub mod progress;
 pub mod record;
 pub mod request;
