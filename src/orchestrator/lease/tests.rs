@@ -162,6 +162,15 @@ async fn concurrent_acquires_have_exactly_one_winner() {
     let (ca, cb) = (sim.client("admin").await, sim.client("admin").await);
     for i in 0..20 {
         let endpoint = format!("race-{i}");
+        // Every other round both find an expired lease and race to replace it: only the
+        // resourceVersion check keeps the second replace from overwriting the first.
+        if i % 2 == 1 {
+            let old = foreign(&endpoint, "gone@elsewhere/7", "op-0", 120, 60, 0);
+            leases(&sim)
+                .create(&PostParams::default(), &old)
+                .await
+                .expect("create expired lease");
+        }
         let a = request(&endpoint, "a@host-a/1", "op-a", Step::Lock);
         let b = request(&endpoint, "b@host-b/2", "op-b", Step::Lock);
         let (ra, rb) = within(
