@@ -5,15 +5,20 @@
 //!
 //! No terminal code here: the TUI and the headless commands are two front ends of [`engine::Engine`].
 
-pub mod engine;
-pub mod progress;
-pub mod record;
+pub mod backup;
 mod converge;
 mod ctx;
 mod destroy;
+pub mod engine;
 mod finish;
 pub mod inventory;
+pub mod journal;
 pub mod kapi;
+pub mod lease;
+pub mod manifest;
+pub mod preflight;
+pub mod progress;
+pub mod record;
 pub mod recover;
 mod redeploy;
 pub mod request;
