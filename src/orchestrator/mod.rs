@@ -5,6 +5,9 @@
 //!
 //! No terminal code here: the TUI and the headless commands are two front ends of [`engine::Engine`].
 
+pub mod backup;
+pub mod journal;
+pub mod manifest;
 pub mod progress;
 pub mod record;
 pub mod request;
