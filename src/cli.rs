@@ -215,10 +215,10 @@ pub enum StatusFormat {
 /// How headless operations report progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum ProgressFormat {
-    /// One line per step milestone
+    /// Progress as lines on stderr, the result as text on stdout
     #[default]
     Text,
-    /// One JSON object per line (progress events, then the result)
+    /// Progress as JSON lines on stderr, the result as one JSON object on stdout
     Json,
 }
 
@@ -287,6 +287,18 @@ pub struct ForceDeleteArgs {
     /// Do not ask for confirmation (required when stdin is not a terminal)
     #[arg(long, short = 'y')]
     pub yes: bool,
+
+    /// `strip`: also remove the objects' finalizers (what keeps them Terminating)
+    #[arg(long, value_enum, value_name = "POLICY", default_value_t = FinalizerPolicy::Never)]
+    pub finalizers: FinalizerPolicy,
+
+    /// Deadline for verifying that every deleted object is gone
+    #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = parse_deadline)]
+    pub timeout: Duration,
+
+    /// Result format
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", value_enum, default_value_t = ProgressFormat::Text)]
+    pub output: ProgressFormat,
 }
 
 impl ForceDeleteArgs {
@@ -305,6 +317,14 @@ pub struct StripFinalizersArgs {
     /// Do not ask for confirmation (required when stdin is not a terminal)
     #[arg(long, short = 'y')]
     pub yes: bool,
+
+    /// Deadline for a Terminating object to go once its finalizers are gone
+    #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = parse_deadline)]
+    pub timeout: Duration,
+
+    /// Result format
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", value_enum, default_value_t = ProgressFormat::Text)]
+    pub output: ProgressFormat,
 }
 
 /// `recover` alone lists, as does `--list`; `OP_ID` needs exactly one of `--resume`/`--rollback`.
@@ -326,6 +346,10 @@ pub struct RecoverArgs {
     /// Undo OP_ID: recreate what it deleted from its backup
     #[arg(long, requires = "op_id")]
     pub rollback: bool,
+
+    /// Result format
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", value_enum, default_value_t = ProgressFormat::Text)]
+    pub output: ProgressFormat,
 }
 
 /// What `recover` was asked to do.

@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod config;
 pub mod console;
 pub mod exit;
+pub mod headless;
 pub mod logging;
 pub mod orchestrator;
 pub mod sim;

@@ -8,6 +8,7 @@ use llmops_console::cluster::{GroupingConfig, status_cmd};
 use llmops_console::config::paths::Paths;
 use llmops_console::config::settings::Settings;
 use llmops_console::exit::Exit;
+use llmops_console::headless;
 use llmops_console::text::sanitize;
 
 fn main() -> ExitCode {
@@ -55,13 +56,11 @@ fn dispatch(cli: Cli) -> Exit {
             llmops_console::sim::server::run_command(&cmd)
         }
         Some(Command::Status(args)) => status(&cli.global, &args),
-        Some(
-            Command::Redeploy(_)
-            | Command::ForceDelete(_)
-            | Command::StripFinalizers(_)
-            | Command::Recover(_)
-            | Command::Doctor,
-        ) => not_yet_available(name),
+        Some(Command::Redeploy(ref args)) => headless::redeploy(&cli.global, args),
+        Some(Command::ForceDelete(ref args)) => headless::force_delete(&cli.global, args),
+        Some(Command::StripFinalizers(ref args)) => headless::strip_finalizers(&cli.global, args),
+        Some(Command::Recover(ref args)) => headless::recover(&cli.global, args),
+        Some(Command::Doctor) => not_yet_available(name),
     }
 }
 

@@ -72,6 +72,15 @@ impl Engine {
         }
     }
 
+    /// The client operations use (for front ends resolving what to ask for).
+    pub fn client_handle(&self) -> kube::Client {
+        self.client.clone()
+    }
+
+    pub fn context(&self) -> &ContextInfo {
+        &self.info
+    }
+
     pub fn settings(&self) -> &EngineSettings {
         &self.settings
     }

@@ -5,12 +5,26 @@
 //!
 //! No terminal code here: the TUI and the headless commands are two front ends of [`engine::Engine`].
 
+pub mod backup;
+mod converge;
+mod ctx;
+mod destroy;
 pub mod engine;
+mod finish;
+pub mod inventory;
+pub mod journal;
+pub mod kapi;
+pub mod lease;
+pub mod manifest;
+pub mod preflight;
 pub mod progress;
 pub mod record;
-mod recover;
+pub mod recover;
+mod redeploy;
 pub mod request;
 mod run;
+mod single;
+pub mod wait;
 
 pub use engine::{Engine, EngineSettings, OperationHandle, RecoverMode, StartError};
 pub use progress::{OpEvent, OpKind, Progress, Step, StepState};

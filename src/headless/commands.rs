@@ -1,0 +1,181 @@
+//! The four commands, each: parse what the cluster must resolve, confirm, start, follow.
+
+use crate::cli::{
+    FinalizerPolicy, ForceDeleteArgs, GlobalArgs, RecoverAction, RecoverArgs, RedeployArgs,
+    StripFinalizersArgs,
+};
+use crate::cluster::ClusterTarget;
+use crate::cluster::client::Scope;
+use crate::cluster::model::Kind;
+use crate::exit::Exit;
+use crate::orchestrator::recover::{self, Unfinished};
+use crate::orchestrator::{
+    EndpointId, EscalationPolicy, ObjectTarget, OpKind, RecoverMode, Request,
+};
+
+use super::{Early, block_on, conclude, confirm, engine, follow};
+
+fn policy(p: FinalizerPolicy) -> EscalationPolicy {
+    match p {
+        FinalizerPolicy::Never => EscalationPolicy::Never,
+        FinalizerPolicy::Strip => EscalationPolicy::Strip,
+    }
+}
+
+/// The cluster target with the command's namespace (its `NS/NAME` wins over `-n`).
+fn target_in(global: &GlobalArgs, ns: &str) -> ClusterTarget {
+    let mut t = global.cluster_target();
+    t.namespace = Some(Scope::Namespace(ns.to_string()));
+    t
+}
+
+fn endpoint_id(ns: &str, name: &str) -> EndpointId {
+    EndpointId {
+        namespace: ns.to_string(),
+        name: name.to_string(),
+        mode: None,
+    }
+}
+
+pub fn redeploy(global: &GlobalArgs, args: &RedeployArgs) -> Exit {
+    block_on("redeploy", async {
+        let ep = &args.endpoint;
+        let engine = engine(global, &target_in(global, &ep.namespace)).await?;
+        confirm(
+            args.yes,
+            &format!(
+                "redeploy {}/{}: delete every object of it, verify they are gone, recreate it",
+                ep.namespace, ep.name
+            ),
+            &ep.name,
+        )?;
+        let mut req = Request::new(OpKind::Redeploy, endpoint_id(&ep.namespace, &ep.name));
+        req.finalizers = policy(args.finalizers);
+        req.overrides = args.overrides.clone();
+        req.timeout = args.timeout;
+        req.ready_timeout = args.ready_timeout;
+        let handle = engine
+            .start(req)
+            .map_err(|e| Early(Exit::LockHeld, e.to_string()))?;
+        Ok(conclude(follow(handle, args.output).await, args.output))
+    })
+}
+
+pub fn force_delete(global: &GlobalArgs, args: &ForceDeleteArgs) -> Exit {
+    block_on("force-delete", async {
+        let ep = &args.endpoint;
+        let target = match args.only() {
+            Some((kind, name)) => Some(ObjectTarget {
+                kind: Kind::parse(kind).ok_or_else(|| {
+                    Early(Exit::Usage, format!("--kind {kind:?}: not one of an endpoint's kinds (isvc, deploy, rs, pod, svc, hpa, ing)"))
+                })?,
+                name: name.to_string(),
+            }),
+            None => None,
+        };
+        let engine = engine(global, &target_in(global, &ep.namespace)).await?;
+        let what = match &target {
+            Some(t) => format!("force-delete {} {} of {}/{} (grace period 0)", t.kind.name(), t.name, ep.namespace, ep.name),
+            None => format!("force-delete every object of {}/{} (grace period 0); nothing is recreated", ep.namespace, ep.name),
+        };
+        confirm(args.yes, &what, &ep.name)?;
+        let mut req = Request::new(OpKind::ForceDelete, endpoint_id(&ep.namespace, &ep.name));
+        req.target = target;
+        req.finalizers = policy(args.finalizers);
+        req.timeout = args.timeout;
+        let handle = engine
+            .start(req)
+            .map_err(|e| Early(Exit::LockHeld, e.to_string()))?;
+        Ok(conclude(follow(handle, args.output).await, args.output))
+    })
+}
+
+pub fn strip_finalizers(global: &GlobalArgs, args: &StripFinalizersArgs) -> Exit {
+    block_on("strip-finalizers", async {
+        let o = &args.object;
+        let kind = Kind::parse(&o.kind).ok_or_else(|| {
+            Early(Exit::Usage, format!("{:?} in {}/{}/{}: not one of an endpoint's kinds (isvc, deploy, rs, pod, svc, hpa, ing)", o.kind, o.namespace, o.kind, o.name))
+        })?;
+        let engine = engine(global, &target_in(global, &o.namespace)).await?;
+        let endpoint = crate::orchestrator::inventory::endpoint_of(
+            &engine.client_handle(),
+            &o.namespace,
+            kind,
+            &o.name,
+            &engine.settings().grouping,
+        )
+        .await
+        .map_err(|e| Early(Exit::Failed, e.to_string()))?
+        .ok_or_else(|| {
+            Early(Exit::Usage, format!("{} {}/{} is not part of any endpoint (or does not exist); `llmops-console status -n {}` lists them", kind.name(), o.namespace, o.name, o.namespace))
+        })?;
+        confirm(
+            args.yes,
+            &format!("strip every finalizer of {} {}/{} (endpoint {endpoint}); whatever they guard will not run", kind.name(), o.namespace, o.name),
+            &endpoint.name,
+        )?;
+        let mut req = Request::new(OpKind::StripFinalizers, endpoint);
+        req.target = Some(ObjectTarget { kind, name: o.name.clone() });
+        req.timeout = args.timeout;
+        let handle = engine
+            .start(req)
+            .map_err(|e| Early(Exit::LockHeld, e.to_string()))?;
+        Ok(conclude(follow(handle, args.output).await, args.output))
+    })
+}
+
+pub fn recover(global: &GlobalArgs, args: &RecoverArgs) -> Exit {
+    block_on("recover", async {
+        let engine = engine(global, &global.cluster_target()).await?;
+        let (id, mode) = match args.action() {
+            RecoverAction::List => {
+                let (list, notes) = recover::list(&engine).await;
+                for n in notes {
+                    eprintln!("llmops-console recover: warning: {}", crate::text::sanitize(&n));
+                }
+                print_list(&list, args.output);
+                return Ok(Exit::Ok);
+            }
+            RecoverAction::Resume(id) => (id, RecoverMode::Resume),
+            RecoverAction::Rollback(id) => (id, RecoverMode::Rollback),
+        };
+        let handle = engine
+            .recover(&id, mode)
+            .map_err(|e| Early(Exit::LockHeld, e.to_string()))?;
+        Ok(conclude(follow(handle, args.output).await, args.output))
+    })
+}
+
+fn print_list(list: &[Unfinished], format: crate::cli::ProgressFormat) {
+    use crate::text::sanitize;
+    if format == crate::cli::ProgressFormat::Json {
+        let rows: Vec<serde_json::Value> = list
+            .iter()
+            .map(|u| serde_json::json!({
+                "id": u.record.id, "kind": u.record.kind, "endpoint": u.record.endpoint.to_string(),
+                "step": u.record.step, "state": u.record.state, "started": u.record.started.to_string(),
+                "holder": u.record.holder, "foundIn": u.found_in,
+            }))
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+        return;
+    }
+    if list.is_empty() {
+        println!("no unfinished operations");
+        return;
+    }
+    println!("{:<64} {:<36} {:<16} {:<15} {:<16} STARTED", "OPERATION", "ENDPOINT", "STEP", "STATE", "FOUND IN");
+    for u in list {
+        let r = &u.record;
+        println!(
+            "{:<64} {:<36} {:<16} {:<15} {:<16} {}",
+            sanitize(&r.id),
+            sanitize(&r.endpoint.to_string()),
+            r.step.name(),
+            format!("{:?}", r.state).to_lowercase(),
+            u.found_in,
+            r.started
+        );
+    }
+    println!("\nresume: llmops-console recover OPERATION --resume    roll back: llmops-console recover OPERATION --rollback");
+}

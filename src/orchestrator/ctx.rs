@@ -1,0 +1,230 @@
+//! The running operation's context: its record, its journal, its lock, and the one place that
+//! turns what happens into progress events, log milestones and journal writes.
+
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::engine::Engine;
+use super::journal::Journal;
+use super::lease::LeaseLock;
+use super::progress::{OpEvent, OpResult, Progress, Step, StepState};
+use super::record::{ObjectId, OpRecord, StepRecord};
+
+/// Why a plan stopped: the step, how it maps to an exit code, and what to tell the operator.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Failure {
+    pub step: Step,
+    pub result: OpResult,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(step: Step, result: OpResult, message: impl Into<String>) -> Failure {
+        Failure {
+            step,
+            result,
+            message: message.into(),
+        }
+    }
+
+    pub fn failed(step: Step, message: impl Into<String>) -> Failure {
+        Failure::new(step, OpResult::Failed, message)
+    }
+}
+
+/// Why the operation was asked to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StopReason {
+    Cancelled,
+    LockLost,
+}
+
+pub(crate) struct Ctx {
+    pub engine: Engine,
+    pub client: kube::Client,
+    tx: mpsc::UnboundedSender<OpEvent>,
+    /// Fires on the operator's cancel or on losing the lock; `stop_reason` tells which.
+    pub stop: CancellationToken,
+    cancel: CancellationToken,
+    pub started: Instant,
+    pub rec: OpRecord,
+    pub journal: Journal,
+    pub lock: Option<LeaseLock>,
+    pub retries: u32,
+    pub step_retries: u32,
+    pub deleted: Vec<ObjectId>,
+}
+
+impl Ctx {
+    pub fn new(
+        engine: Engine,
+        rec: OpRecord,
+        tx: mpsc::UnboundedSender<OpEvent>,
+        cancel: CancellationToken,
+    ) -> Ctx {
+        let journal = Journal::new(engine.settings.journal_dir.clone());
+        Ctx {
+            client: engine.client.clone(),
+            engine,
+            tx,
+            stop: cancel.child_token(),
+            cancel,
+            started: Instant::now(),
+            rec,
+            journal,
+            lock: None,
+            retries: 0,
+            step_retries: 0,
+            deleted: Vec::new(),
+        }
+    }
+
+    /// Takes the lock into the context; losing it stops the operation.
+    pub fn hold(&mut self, lock: LeaseLock) {
+        let lost = lock.lost();
+        let stop = self.stop.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = lost.cancelled() => stop.cancel(),
+                _ = stop.cancelled() => {}
+            }
+        });
+        self.lock = Some(lock);
+    }
+
+    pub fn stop_reason(&self) -> Option<StopReason> {
+        if self.cancel.is_cancelled() {
+            Some(StopReason::Cancelled)
+        } else if self.lock.as_ref().is_some_and(|l| l.lost().is_cancelled()) {
+            Some(StopReason::LockLost)
+        } else {
+            None
+        }
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    fn send(&self, step: Step, state: StepState, message: String, api: Option<String>) {
+        let level_warn = matches!(state, StepState::Failed | StepState::Retrying);
+        if level_warn {
+            tracing::warn!(op = %self.rec.id, step = step.name(), state = state.name(), api = api.as_deref().unwrap_or(""), "{message}");
+        } else {
+            tracing::info!(op = %self.rec.id, step = step.name(), state = state.name(), api = api.as_deref().unwrap_or(""), "{message}");
+        }
+        // The front end may be gone (TUI closed): the operation goes on regardless.
+        let _ = self.tx.send(OpEvent::Progress(Progress {
+            op_id: self.rec.id.clone(),
+            step,
+            state,
+            elapsed: self.elapsed(),
+            message,
+            api,
+            retries: self.step_retries,
+        }));
+    }
+
+    pub fn send_event(&self, ev: OpEvent) {
+        let _ = self.tx.send(ev);
+    }
+
+    /// A step starts: told, journalled, and written into the lease for other consoles.
+    pub async fn begin(&mut self, step: Step, message: impl Into<String>) -> Result<(), Failure> {
+        let message = message.into();
+        self.step_retries = 0;
+        self.rec.step = step;
+        self.record(step, StepState::Running, &message);
+        self.send(step, StepState::Running, message, None);
+        self.persist(step)?;
+        if let Some(lock) = &self.lock
+            && let Err(e) = lock.set_step(step).await
+        {
+            // The renewal task decides whether the lock is lost; a failed annotation write alone
+            // only makes other consoles show the previous step.
+            self.send(
+                step,
+                StepState::Running,
+                format!("could not write the step into the lease: {e}"),
+                None,
+            );
+        }
+        Ok(())
+    }
+
+    /// A line within the running step.
+    pub fn info(&self, step: Step, message: impl Into<String>) {
+        self.send(step, StepState::Running, message.into(), None);
+    }
+
+    /// A line about an API call and its answer.
+    pub fn api(&self, step: Step, message: impl Into<String>, answer: impl Into<String>) {
+        self.send(step, StepState::Running, message.into(), Some(answer.into()));
+    }
+
+    pub fn retry(&mut self, step: Step, message: impl Into<String>, answer: Option<String>) {
+        self.step_retries += 1;
+        self.retries += 1;
+        self.send(step, StepState::Retrying, message.into(), answer);
+    }
+
+    pub fn done(&mut self, step: Step, message: impl Into<String>) {
+        let message = message.into();
+        self.record(step, StepState::Done, &message);
+        self.send(step, StepState::Done, message, None);
+    }
+
+    pub fn skipped(&mut self, step: Step, message: impl Into<String>) {
+        let message = message.into();
+        self.record(step, StepState::Skipped, &message);
+        self.send(step, StepState::Skipped, message, None);
+    }
+
+    pub fn failed(&mut self, step: Step, message: impl Into<String>, answer: Option<String>) {
+        let message = message.into();
+        self.record(step, StepState::Failed, &message);
+        self.send(step, StepState::Failed, message, answer);
+    }
+
+    pub fn cancelled(&mut self, step: Step, message: impl Into<String>) {
+        let message = message.into();
+        self.record(step, StepState::Cancelled, &message);
+        self.send(step, StepState::Cancelled, message, None);
+    }
+
+    fn record(&mut self, step: Step, state: StepState, message: &str) {
+        self.rec.updated = Timestamp::now();
+        self.rec.steps.push(StepRecord {
+            step,
+            state,
+            at: self.rec.updated,
+            message: message.to_string(),
+        });
+    }
+
+    /// Writes the record to the journal (fsync). A journal that cannot be written stops the
+    /// operation: "nothing lost" is only true while it can be written.
+    pub fn persist(&mut self, step: Step) -> Result<(), Failure> {
+        self.rec.updated = Timestamp::now();
+        self.journal.write(&self.rec).map(|_| ()).map_err(|e| {
+            Failure::failed(step, format!("cannot write the operation journal: {e}"))
+        })
+    }
+
+    /// Sleeps unless stopped first; `false` when stopped.
+    pub async fn pause(&self, d: Duration) -> bool {
+        tokio::select! {
+            _ = self.stop.cancelled() => false,
+            _ = tokio::time::sleep(d) => true,
+        }
+    }
+}
+
+/// Backoff before retry `attempt` (1-based): 200 ms doubling, at most 5 s.
+pub(crate) fn backoff(attempt: u32) -> Duration {
+    let ms = 200u64.saturating_mul(1u64 << attempt.saturating_sub(1).min(5));
+    Duration::from_millis(ms.min(5_000))
+}

@@ -1,0 +1,375 @@
+//! Deleting an endpoint's objects and verifying they are gone, with the seed plan's milestones
+//! and the escalation (force-delete pods, strip finalizers, delete again) its policy allows.
+
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use super::ctx::{Ctx, Failure, backoff};
+use super::kapi;
+use super::progress::{EscalationChoice, OpEvent, OpResult, Question, Step, StuckObject};
+use super::record::ObjectId;
+use super::request::EscalationPolicy;
+use super::wait::{WaitError, WaitNote, wait_gone};
+use crate::cluster::model::Kind;
+use crate::util::duration::format_duration;
+
+/// Attempts for one delete call that fails transiently (429, 5xx, no answer).
+const DELETE_ATTEMPTS: u32 = 5;
+
+/// Deletes one object (conditioned on its UID), logging the seed plan's milestones. A 404 or a
+/// UID precondition failure means it is already gone (or replaced): fine.
+pub(crate) async fn delete_one(
+    ctx: &mut Ctx,
+    step: Step,
+    id: &ObjectId,
+    grace: Option<u32>,
+) -> Result<(), Failure> {
+    let Some(kind) = Kind::parse(&id.kind) else {
+        return Ok(());
+    };
+    ctx.info(step, format!("Checking if {} {} exists", id.kind, id.name));
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let current = match kapi::get(&ctx.client, &id.namespace, kind, &id.name).await {
+            Ok(c) => c,
+            Err(e) if e.transient() && attempt < DELETE_ATTEMPTS => {
+                ctx.retry(step, format!("{}; retrying", e.what), Some(e.message));
+                if !ctx.pause(backoff(attempt)).await {
+                    return Err(stopped(step));
+                }
+                continue;
+            }
+            Err(e) => {
+                return Err(Failure::failed(
+                    step,
+                    format!("ApiException when checking {} {}: {}", id.kind, id.name, e.message),
+                ));
+            }
+        };
+        match current {
+            None => {
+                ctx.info(step, format!("{} {} does not exist (already gone)", id.kind, id.name));
+                return Ok(());
+            }
+            Some(obj) if kapi::uid(&obj) != id.uid => {
+                ctx.info(
+                    step,
+                    format!("{} {} is another object now (new UID); the old one is gone", id.kind, id.name),
+                );
+                return Ok(());
+            }
+            Some(_) => {}
+        }
+        ctx.info(step, format!("Attempting to delete {} {}", id.kind, id.name));
+        match kapi::delete(&ctx.client, &id.namespace, kind, &id.name, &id.uid, grace).await {
+            Ok(answer) => {
+                ctx.api(step, "Delete API call successful", answer);
+                if !ctx.deleted.contains(id) {
+                    ctx.deleted.push(id.clone());
+                }
+                return Ok(());
+            }
+            Err(e) if e.not_found() || e.code == Some(409) => {
+                // 409 here is the UID precondition: a new object took the name, ours is gone.
+                ctx.api(step, format!("{} {} already gone", id.kind, id.name), e.message);
+                return Ok(());
+            }
+            Err(e) if e.transient() && attempt < DELETE_ATTEMPTS => {
+                ctx.retry(
+                    step,
+                    format!("ApiException when deleting {} {}; retrying", id.kind, id.name),
+                    Some(e.message),
+                );
+                if !ctx.pause(backoff(attempt)).await {
+                    return Err(stopped(step));
+                }
+            }
+            Err(e) => {
+                let hint = if e.code == Some(403) {
+                    " (permission missing: ask for delete on this resource)"
+                } else {
+                    ""
+                };
+                ctx.failed(
+                    step,
+                    format!("ApiException when deleting {} {}", id.kind, id.name),
+                    Some(e.message.clone()),
+                );
+                return Err(Failure::failed(
+                    step,
+                    format!(
+                        "ApiException when deleting {} {}: {}{hint}",
+                        id.kind, id.name, e.message
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+pub(crate) fn stopped(step: Step) -> Failure {
+    Failure::new(step, OpResult::Cancelled, "stopped")
+}
+
+/// One line for an object still there.
+pub(crate) fn describe_stuck(s: &StuckObject) -> String {
+    let age = s
+        .terminating_for_seconds
+        .map(|secs| {
+            format!(
+                " for {}",
+                format_duration(Duration::from_secs(secs.max(0).unsigned_abs()))
+            )
+        })
+        .unwrap_or_default();
+    if s.finalizers.is_empty() {
+        format!("{} is Terminating{age} (no finalizers; grace period)", s.object)
+    } else {
+        format!(
+            "{} is Terminating{age}, held by finalizer{} {}",
+            s.object,
+            if s.finalizers.len() == 1 { "" } else { "s" },
+            s.finalizers.join(", ")
+        )
+    }
+}
+
+/// Waits (by watch) until every one of `targets` is gone. Stuck objects are escalated as
+/// `policy` allows; `overdue` (Terminating since before the operation, for longer than the
+/// deadline) are escalated, or reported, at once instead of after another full deadline.
+pub(crate) async fn verify_gone(
+    ctx: &mut Ctx,
+    step: Step,
+    targets: &[ObjectId],
+    overdue: Vec<StuckObject>,
+    policy: EscalationPolicy,
+    timeout: Duration,
+) -> Result<(), Failure> {
+    let mut remaining: Vec<ObjectId> = targets.to_vec();
+    let mut escalated = false;
+    let mut first_stuck = overdue;
+    loop {
+        let stuck = if first_stuck.is_empty() {
+            match wait_for(ctx, step, &remaining, timeout).await {
+                Ok(()) => return Ok(()),
+                Err(WaitError::Cancelled) => return Err(stopped(step)),
+                Err(WaitError::Deadline(stuck)) => stuck,
+            }
+        } else {
+            std::mem::take(&mut first_stuck)
+        };
+        for s in &stuck {
+            ctx.info(step, describe_stuck(s));
+        }
+        let with_finalizers = stuck.iter().any(|s| !s.finalizers.is_empty());
+        let choice = if escalated {
+            EscalationChoice::GiveUp
+        } else {
+            match policy {
+                EscalationPolicy::Never => EscalationChoice::GiveUp,
+                EscalationPolicy::Strip => EscalationChoice::Strip,
+                EscalationPolicy::Ask => ask(ctx, &stuck).await,
+            }
+        };
+        if choice == EscalationChoice::GiveUp {
+            return Err(give_up(ctx, step, &stuck, with_finalizers, escalated, timeout));
+        }
+        escalated = true;
+        escalate(ctx, step, &stuck).await?;
+        remaining = stuck.into_iter().map(|s| s.object).collect();
+        ctx.info(step, "escalation done; verifying deletion again");
+    }
+}
+
+async fn wait_for(
+    ctx: &mut Ctx,
+    step: Step,
+    targets: &[ObjectId],
+    timeout: Duration,
+) -> Result<(), WaitError> {
+    let mut notes = Vec::new();
+    let stop = ctx.stop.clone();
+    // Notes are collected by the watcher callback and told in order; the callback cannot borrow
+    // the context mutably while the wait borrows its client.
+    let (ntx, mut nrx) = tokio::sync::mpsc::unbounded_channel();
+    let client = ctx.client.clone();
+    let targets = targets.to_vec();
+    let waiter = tokio::spawn(async move {
+        wait_gone(&client, &targets, timeout, &stop, |n| {
+            let _ = ntx.send(n);
+        })
+        .await
+    });
+    tokio::pin!(waiter);
+    let result = loop {
+        tokio::select! {
+            n = nrx.recv() => match n {
+                Some(n) => notes.push(n),
+                None => continue,
+            },
+            r = &mut waiter => break r.unwrap_or(Err(WaitError::Cancelled)),
+        }
+        for n in notes.drain(..) {
+            tell(ctx, step, n);
+        }
+    };
+    while let Ok(n) = nrx.try_recv() {
+        tell(ctx, step, n);
+    }
+    result
+}
+
+fn tell(ctx: &mut Ctx, step: Step, n: WaitNote) {
+    match n {
+        WaitNote::Gone(id) => ctx.info(step, format!("Verified deletion of {} {}", id.kind, id.name)),
+        WaitNote::Terminating(s) => ctx.info(step, describe_stuck(&s)),
+        WaitNote::Status(s) => ctx.info(step, s),
+        WaitNote::WatchError(e) => ctx.retry(step, format!("{e}; re-watching"), None),
+    }
+}
+
+async fn ask(ctx: &mut Ctx, stuck: &[StuckObject]) -> EscalationChoice {
+    let (reply, answer) = oneshot::channel();
+    let prompt = format!(
+        "{} object{} will not go. Force-delete pods (grace 0), strip finalizers and delete again?",
+        stuck.len(),
+        if stuck.len() == 1 { "" } else { "s" }
+    );
+    ctx.send_event(OpEvent::Question(Question {
+        op_id: ctx.rec.id.clone(),
+        prompt,
+        stuck: stuck.to_vec(),
+        reply,
+    }));
+    let stop = ctx.stop.clone();
+    tokio::select! {
+        _ = stop.cancelled() => EscalationChoice::GiveUp,
+        a = answer => a.unwrap_or(EscalationChoice::GiveUp),
+    }
+}
+
+fn give_up(
+    ctx: &mut Ctx,
+    step: Step,
+    stuck: &[StuckObject],
+    with_finalizers: bool,
+    escalated: bool,
+    timeout: Duration,
+) -> Failure {
+    let list: Vec<String> = stuck.iter().map(describe_stuck).collect();
+    let what = if escalated {
+        "still there after force-delete, stripping finalizers and deleting again"
+    } else {
+        "not gone within the deadline"
+    };
+    let mut message = format!(
+        "deletion not verified ({what}, {}): {}",
+        format_duration(timeout),
+        list.join("; ")
+    );
+    let result = if with_finalizers && !escalated {
+        let first = stuck.iter().find(|s| !s.finalizers.is_empty());
+        if let Some(s) = first {
+            message.push_str(&format!(
+                ". To go on: run again with --finalizers strip, or strip them yourself: \
+                 llmops-console strip-finalizers {}/{}/{}",
+                s.object.namespace,
+                s.object.kind.to_lowercase(),
+                s.object.name
+            ));
+        }
+        OpResult::Failed
+    } else if with_finalizers {
+        OpResult::Failed
+    } else {
+        message.push_str(". They are on their way out; a longer --timeout may be all it takes");
+        OpResult::Deadline
+    };
+    ctx.failed(step, message.clone(), None);
+    Failure::new(step, result, message)
+}
+
+/// Force-deletes stuck pods, strips every stuck object's finalizers (conditioned on its
+/// resourceVersion), and deletes again.
+pub(crate) async fn escalate(
+    ctx: &mut Ctx,
+    step: Step,
+    stuck: &[StuckObject],
+) -> Result<(), Failure> {
+    for s in stuck {
+        let id = &s.object;
+        let Some(kind) = Kind::parse(&id.kind) else {
+            continue;
+        };
+        if kind == Kind::Pod {
+            ctx.info(step, format!("force-deleting Pod {} (grace period 0)", id.name));
+            delete_one(ctx, step, id, Some(0)).await?;
+        }
+        strip_one(ctx, step, id).await?;
+        delete_one(ctx, step, id, None).await?;
+    }
+    Ok(())
+}
+
+/// Strips all finalizers of `id` if it still exists with that UID; one re-read and retry when
+/// its resourceVersion moved in between.
+pub(crate) async fn strip_one(ctx: &mut Ctx, step: Step, id: &ObjectId) -> Result<(), Failure> {
+    let Some(kind) = Kind::parse(&id.kind) else {
+        return Ok(());
+    };
+    for attempt in 1..=3u32 {
+        let current = kapi::get(&ctx.client, &id.namespace, kind, &id.name)
+            .await
+            .map_err(|e| Failure::failed(step, e.to_string()))?;
+        let Some(obj) = current.filter(|o| kapi::uid(o) == id.uid) else {
+            ctx.info(step, format!("{} {} is gone; nothing to strip", id.kind, id.name));
+            return Ok(());
+        };
+        let finalizers = kapi::finalizers(&obj);
+        if finalizers.is_empty() {
+            return Ok(());
+        }
+        let rv = kapi::resource_version(&obj).to_string();
+        ctx.info(
+            step,
+            format!(
+                "stripping finalizers {} from {} {} (resourceVersion {rv})",
+                finalizers.join(", "),
+                id.kind,
+                id.name
+            ),
+        );
+        match kapi::strip_finalizers(&ctx.client, &id.namespace, kind, &id.name, &rv).await {
+            Ok(_) => {
+                ctx.api(step, format!("finalizers removed from {} {}", id.kind, id.name), "200 OK");
+                return Ok(());
+            }
+            Err(e) if e.not_found() => return Ok(()),
+            // 409/422: the resourceVersion test failed, the object moved; read it again.
+            Err(e) if matches!(e.code, Some(409 | 422)) || e.transient() => {
+                ctx.retry(step, format!("{}; re-reading", e.what), Some(e.message));
+                if !ctx.pause(backoff(attempt)).await {
+                    return Err(stopped(step));
+                }
+            }
+            Err(e) => {
+                let hint = if e.code == Some(403) {
+                    " (cannot strip finalizers: forbidden; ask for patch on this resource)"
+                } else {
+                    ""
+                };
+                ctx.failed(step, format!("cannot strip finalizers of {}", id), Some(e.message.clone()));
+                return Err(Failure::failed(
+                    step,
+                    format!("cannot strip finalizers of {id}: {}{hint}", e.message),
+                ));
+            }
+        }
+    }
+    Err(Failure::failed(
+        step,
+        format!("cannot strip finalizers of {id}: it kept changing under us (3 attempts)"),
+    ))
+}

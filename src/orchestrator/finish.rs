@@ -1,0 +1,243 @@
+//! The end of every plan: the rollback when one is needed, then the record (an Event on the
+//! endpoint's object, a line in the local audit log), the backup ConfigMap removed when nothing
+//! needs it any more, the lease released, and the [`Outcome`].
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde_json::json;
+
+use super::backup;
+use super::converge::{Rules, converge, verify_ready};
+use super::ctx::{Ctx, Failure, StopReason};
+use super::journal::{AuditEntry, append_audit};
+use super::kapi;
+use super::progress::{OpResult, Outcome, Step};
+use super::record::{ObjectId, OpState};
+use super::redeploy::{Phase, PlanEnd};
+use super::request::Request;
+
+/// Rolls back if needed, records, releases; returns the outcome.
+pub(crate) async fn finish(ctx: &mut Ctx, req: &Request, end: PlanEnd) -> Outcome {
+    let (result, failed_step, mut message, standing) = match end.result {
+        Ok(standing) => (
+            OpResult::Succeeded,
+            None,
+            end.message.clone().unwrap_or_else(|| success_message(ctx, req)),
+            standing,
+        ),
+        Err(f) => {
+            let result = if ctx.stop_reason() == Some(StopReason::Cancelled) { OpResult::Cancelled } else { f.result };
+            let message = match ctx.stop_reason() {
+                Some(StopReason::Cancelled) => format!("cancelled by the operator during {}", f.step),
+                Some(StopReason::LockLost) => format!(
+                    "the lease was lost during {} (another holder took it, or it could not be renewed); stopped without touching anything more",
+                    f.step
+                ),
+                None => f.message.clone(),
+            };
+            (result, Some(f.step), message, Vec::new())
+        }
+    };
+    if result == OpResult::Cancelled
+        && let Some(step) = failed_step
+    {
+        ctx.cancelled(step, "cancelled by the operator");
+    }
+    let mut rollback = None;
+    let mut state = if result == OpResult::Succeeded { OpState::Succeeded } else { OpState::Failed };
+    if result == OpResult::Cancelled {
+        state = OpState::Cancelled;
+    }
+    let lock_lost = ctx.stop_reason() == Some(StopReason::LockLost);
+    let needs_rollback = result != OpResult::Succeeded
+        && match end.phase {
+            Phase::BeforeDelete => false,
+            Phase::AfterDelete => true,
+            // The new spec stands: a cancel leaves it; a failure (not ready in time) goes back.
+            Phase::Created => result != OpResult::Cancelled,
+        };
+    if lock_lost && end.phase != Phase::BeforeDelete {
+        state = OpState::NeedsRecovery;
+        message.push_str(&format!(". The backup is kept; run `llmops-console recover {} --resume` (or --rollback) once the other holder is done", ctx.rec.id));
+    } else if needs_rollback && !ctx.rec.backup.is_empty() {
+        let stuck_before = failed_step == Some(Step::VerifyDeletion);
+        match run_rollback(ctx, req, stuck_before).await {
+            Ok(()) => rollback = Some("rolled back: the endpoint was recreated from the backup and is ready".to_string()),
+            Err(f) => {
+                state = OpState::NeedsRecovery;
+                rollback = Some(format!(
+                    "rollback could not finish: {}. The backup is kept (journal {}, ConfigMap {}); run `llmops-console recover {} --resume` or `--rollback` once that is fixed",
+                    f.message,
+                    ctx.journal.path_of(&ctx.rec.id).display(),
+                    backup::backup_name(&ctx.rec.endpoint.name),
+                    ctx.rec.id
+                ));
+            }
+        }
+    } else if result == OpResult::Cancelled && end.phase == Phase::Created {
+        message.push_str("; the new spec is in place, its readiness was not verified");
+    }
+    if result != OpResult::Succeeded && req.kind == super::progress::OpKind::Redeploy && result != OpResult::LockHeld {
+        ctx.info(Step::Finish, format!("Failed to redeploy endpoint {}", ctx.rec.endpoint));
+    }
+    record_and_release(ctx, req, result, state, &message, rollback.as_deref(), &standing).await;
+    Outcome {
+        op_id: ctx.rec.id.clone(),
+        kind: req.kind,
+        endpoint: ctx.rec.endpoint.clone(),
+        result,
+        failed_step,
+        message,
+        rollback,
+        created: ctx.rec.created.clone(),
+        deleted: ctx.deleted.clone(),
+        retries: ctx.retries,
+        elapsed: ctx.elapsed(),
+        journal: Some(ctx.journal.path_of(&ctx.rec.id)),
+    }
+}
+
+fn success_message(ctx: &Ctx, req: &Request) -> String {
+    match req.kind {
+        super::progress::OpKind::Redeploy => format!(
+            "endpoint {} redeployed: {} objects deleted, {} created, ready",
+            ctx.rec.endpoint,
+            ctx.deleted.len(),
+            ctx.rec.created.len()
+        ),
+        super::progress::OpKind::ForceDelete => format!("{} object(s) of {} force-deleted and gone", ctx.deleted.len(), ctx.rec.endpoint),
+        super::progress::OpKind::StripFinalizers => "finalizers stripped".to_string(),
+    }
+}
+
+/// Recreates the backup: old objects still whole stay, anything else is replaced.
+pub(crate) async fn run_rollback(ctx: &mut Ctx, req: &Request, stuck_before: bool) -> Result<(), Failure> {
+    // The operator's cancel must not cancel the rollback it triggered.
+    ctx.stop = tokio_util::sync::CancellationToken::new();
+    ctx.step_retries = 0;
+    ctx.begin(Step::Rollback, "recreating the endpoint from the backup").await?;
+    let old: HashSet<String> = ctx.rec.old_objects.iter().map(|o| o.uid.clone()).collect();
+    let backup = ctx.rec.backup.clone();
+    // Objects that just failed to go will not go now; do not wait another full deadline.
+    let budget = if stuck_before { Duration::from_secs(2) } else { req.timeout };
+    let standing = converge(ctx, Step::Rollback, &backup, &old, Rules::Rollback, budget).await?;
+    verify_ready(ctx, Step::Rollback, &standing, req.ready_timeout).await?;
+    ctx.done(Step::Rollback, "endpoint restored from the backup and ready");
+    Ok(())
+}
+
+async fn record_and_release(
+    ctx: &mut Ctx,
+    req: &Request,
+    result: OpResult,
+    state: OpState,
+    message: &str,
+    rollback: Option<&str>,
+    standing: &[ObjectId],
+) {
+    ctx.step_retries = 0;
+    let _ = ctx.begin(Step::Finish, "recording the result").await;
+    let full = match rollback {
+        Some(r) => format!("{message}; {r}"),
+        None => message.to_string(),
+    };
+    // Event on the endpoint's workload: the new one, else the old one (events may name gone
+    // objects; that is how the history stays with the name).
+    let about = standing
+        .iter()
+        .find(|o| matches!(o.kind.as_str(), "InferenceService" | "Deployment"))
+        .or_else(|| ctx.rec.old_objects.iter().find(|o| matches!(o.kind.as_str(), "InferenceService" | "Deployment")))
+        .cloned();
+    if result != OpResult::LockHeld
+        && let Some(obj) = about
+    {
+        let (reason, type_) = match (result, rollback.is_some()) {
+            (OpResult::Succeeded, _) => (event_reason(req, true), "Normal"),
+            (_, true) => ("RolledBack", "Warning"),
+            _ => (event_reason(req, false), "Warning"),
+        };
+        let ev = event(ctx, &obj, reason, type_, &full);
+        match kapi::create_event(&ctx.client, &ctx.rec.endpoint.namespace, &ev).await {
+            Ok(()) => ctx.info(Step::Finish, format!("event {reason} recorded on {obj}")),
+            Err(e) => ctx.info(Step::Finish, format!("could not record the event: {e}")),
+        }
+    }
+    let entry = AuditEntry {
+        time: Timestamp::now(),
+        holder: ctx.rec.holder.clone(),
+        kube_user: ctx.engine.info.user.clone(),
+        context: ctx.engine.info.context.clone(),
+        server: ctx.engine.info.server.clone(),
+        op_id: ctx.rec.id.clone(),
+        op: req.kind,
+        endpoint: ctx.rec.endpoint.to_string(),
+        result: format!("{result:?}").to_lowercase(),
+        message: full.clone(),
+        elapsed_ms: u64::try_from(ctx.elapsed().as_millis()).unwrap_or(u64::MAX),
+    };
+    match append_audit(&ctx.engine.settings.audit_log, &entry) {
+        Ok(()) => ctx.info(Step::Finish, format!("audit log: {}", ctx.engine.settings.audit_log.display())),
+        Err(e) => ctx.info(Step::Finish, format!("could not write the audit log: {e}")),
+    }
+    ctx.rec.state = state;
+    ctx.rec.result = Some(full);
+    if !state.unfinished() && !ctx.rec.backup.is_empty() {
+        match backup::delete_backup(&ctx.client, &ctx.rec.endpoint.namespace, &ctx.rec.endpoint.name, &ctx.rec.id).await {
+            Ok(()) => ctx.info(Step::Finish, format!("backup ConfigMap {} removed", backup::backup_name(&ctx.rec.endpoint.name))),
+            Err(e) => ctx.info(Step::Finish, format!("could not remove the backup ConfigMap: {e}")),
+        }
+    }
+    if let Err(f) = ctx.persist(Step::Finish) {
+        ctx.info(Step::Finish, f.message);
+    }
+    if let Some(lock) = ctx.lock.take() {
+        let name = lock.name().to_string();
+        match lock.release().await {
+            Ok(()) => ctx.info(Step::Finish, format!("lease {name} released")),
+            Err(e) => ctx.info(Step::Finish, format!("could not release the lease (it expires by itself): {e}")),
+        }
+    }
+    if state == OpState::Succeeded {
+        ctx.done(Step::Finish, "done");
+    } else {
+        ctx.done(Step::Finish, format!("recorded as {}", format!("{state:?}").to_lowercase()));
+    }
+}
+
+fn event_reason(req: &Request, ok: bool) -> &'static str {
+    use super::progress::OpKind;
+    match (req.kind, ok) {
+        (OpKind::Redeploy, true) => "Redeployed",
+        (OpKind::Redeploy, false) => "RedeployFailed",
+        (OpKind::ForceDelete, true) => "ForceDeleted",
+        (OpKind::ForceDelete, false) => "ForceDeleteFailed",
+        (OpKind::StripFinalizers, true) => "FinalizersStripped",
+        (OpKind::StripFinalizers, false) => "StripFinalizersFailed",
+    }
+}
+
+fn event(ctx: &Ctx, obj: &ObjectId, reason: &str, type_: &str, message: &str) -> serde_json::Value {
+    let now = Timestamp::now();
+    let api_version = crate::cluster::model::Kind::parse(&obj.kind)
+        .map(crate::cluster::kinds::api_version)
+        .unwrap_or("v1");
+    let suffix = format!("{:x}", now.as_nanosecond() as u64);
+    json!({
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": format!("{}.{suffix}", obj.name), "namespace": obj.namespace},
+        "involvedObject": {"apiVersion": api_version, "kind": obj.kind, "name": obj.name,
+                           "namespace": obj.namespace, "uid": obj.uid},
+        "reason": reason,
+        "message": message,
+        "type": type_,
+        "count": 1,
+        "firstTimestamp": now.to_string(),
+        "lastTimestamp": now.to_string(),
+        "source": {"component": "llmops-console"},
+        "reportingComponent": "llmops-console",
+        "reportingInstance": ctx.rec.holder,
+    })
+}
