@@ -38,8 +38,6 @@ pub struct Bridge {
     pub log_config: LogConfig,
     /// The orchestration engine, or why this console has none.
     pub engine: Result<Engine, String>,
-    /// Told once the first picture is sent (unfinished operations in the journal, ...).
-    pub startup_notices: Vec<String>,
 }
 
 impl Bridge {
@@ -59,10 +57,16 @@ impl Bridge {
         if self.send_endpoints(&to_app).await.is_err() {
             return;
         }
-        for n in &self.startup_notices {
-            if to_app.send(Msg::Notice(n.clone())).await.is_err() {
-                return;
-            }
+        if let Ok(engine) = &self.engine {
+            // Reading the journal and the backup ConfigMaps may take a moment: not on the way
+            // of the first picture.
+            let (engine, to_app) = (engine.clone(), to_app.clone());
+            tokio::spawn(async move {
+                let lines = unfinished_lines(&engine).await;
+                if !lines.is_empty() {
+                    let _ = to_app.send(Msg::UnfinishedOps(lines)).await;
+                }
+            });
         }
         loop {
             let sent = tokio::select! {
@@ -241,6 +245,41 @@ impl Bridge {
             Effect::RunEditor { .. } => return Ok(()),
         };
         to_app.send(msg).await.map_err(|_| ())
+    }
+}
+
+/// `<id> (redeploy serving/llama-prod at verify-deletion, journal)` for every unfinished
+/// operation.
+async fn unfinished_lines(engine: &Engine) -> Vec<String> {
+    let (found, notes) = crate::orchestrator::recover::list(engine).await;
+    for n in notes {
+        tracing::warn!("looking for unfinished operations: {n}");
+    }
+    found
+        .iter()
+        .map(|u| {
+            let r = &u.record;
+            format!(
+                "{} ({} {} at {}, {}, {})",
+                r.id,
+                r.kind.name(),
+                r.endpoint,
+                r.step,
+                state_word(r.state),
+                u.found_in
+            )
+        })
+        .collect()
+}
+
+fn state_word(s: crate::orchestrator::OpState) -> &'static str {
+    use crate::orchestrator::OpState::*;
+    match s {
+        Running => "was running",
+        NeedsRecovery => "needs recovery",
+        Succeeded => "succeeded",
+        Failed => "failed",
+        Cancelled => "cancelled",
     }
 }
 

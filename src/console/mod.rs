@@ -162,7 +162,7 @@ async fn run_async(global: &GlobalArgs, demo: Option<&DemoArgs>, p: Prepared) ->
                 journal_dir: paths.journal_dir(),
                 audit_log: paths.audit_log(),
                 grouping: grouping.clone(),
-                holder: holder(),
+                holder: crate::orchestrator::lease::holder_identity(),
             },
         )
     });
@@ -171,7 +171,6 @@ async fn run_async(global: &GlobalArgs, demo: Option<&DemoArgs>, p: Prepared) ->
         client,
         grouping,
         engine,
-        startup_notices: Vec::new(),
         themes_dir: p.themes_dir,
         log_config: LogConfig {
             tail_lines: p.settings.logs.tail_lines,
@@ -192,21 +191,6 @@ async fn run_async(global: &GlobalArgs, demo: Option<&DemoArgs>, p: Prepared) ->
             Exit::Failed
         }
     }
-}
-
-/// `user@host/pid`, as leases and journal records name the operator.
-fn holder() -> String {
-    let user = ["USER", "LOGNAME", "USERNAME"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
-        .unwrap_or_else(|| "unknown".to_string());
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_string());
-    format!("{user}@{host}/{}", std::process::id())
 }
 
 /// The demo's private directory (its kubeconfig), removed on drop: a demo leaves nothing behind.

@@ -464,7 +464,8 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         | Msg::OpProgress(_)
         | Msg::OpQuestion { .. }
         | Msg::OpFinished(_)
-        | Msg::OpEndedWithoutResult { .. } => super::operation::on_msg(app, msg),
+        | Msg::OpEndedWithoutResult { .. }
+        | Msg::UnfinishedOps(_) => super::operation::on_msg(app, msg),
         Msg::EditSource { endpoint, object } => {
             super::edit::on_source(app, endpoint, object, &mut fx);
         }

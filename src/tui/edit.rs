@@ -9,13 +9,13 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use crate::cluster::model::EndpointKey;
+use crate::orchestrator::manifest;
 use crate::orchestrator::progress::OpKind;
 
 use super::app::{App, Level};
 use super::confirm::Confirm;
 use super::msg::Effect;
 use super::text::sanitize;
-use shim as manifest;
 
 /// Between `e` and the editor's answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,7 +105,8 @@ pub(crate) fn on_editor_done(app: &mut App, endpoint: EndpointKey, result: Resul
         return;
     }
     let mut c = Confirm::new(OpKind::Redeploy, endpoint, None);
-    c.diff = manifest::diff(&original, &edited)
+    let (before, after) = redacted_pair(&original, &edited);
+    c.diff = manifest::diff(&before, &after)
         .iter()
         .map(ToString::to_string)
         .collect();
@@ -113,127 +114,149 @@ pub(crate) fn on_editor_done(app: &mut App, endpoint: EndpointKey, result: Resul
     app.confirm = Some(c);
 }
 
-/// Stand-ins for `orchestrator::manifest` (branch `manifest`, not merged yet) with its
-/// signatures; replaced by the real module once it lands.
-mod shim {
-    use std::collections::HashSet;
-    use std::fmt;
+/// Copies of both manifests for showing their differences: inline values of env vars named like
+/// credentials are replaced, with a word that still tells a changed value from an unchanged one.
+/// The edited manifest itself is sent as it is.
+pub fn redacted_pair(original: &Value, edited: &Value) -> (Value, Value) {
+    let (mut a, mut b) = (original.clone(), edited.clone());
+    redact_both(&mut a, &mut b);
+    (a, b)
+}
 
-    use serde_json::Value;
+const HIDDEN: &str = "<redacted>";
+const HIDDEN_CHANGED: &str = "<redacted: changed>";
 
-    pub fn sanitize(obj: &Value, _deleted_owner_uids: &HashSet<String>) -> Value {
-        let mut out = obj.clone();
-        if let Some(root) = out.as_object_mut() {
-            root.remove("status");
-            if let Some(md) = root.get_mut("metadata").and_then(Value::as_object_mut) {
-                for k in [
-                    "uid",
-                    "resourceVersion",
-                    "generation",
-                    "creationTimestamp",
-                    "deletionTimestamp",
-                    "deletionGracePeriodSeconds",
-                    "managedFields",
-                    "selfLink",
-                ] {
-                    md.remove(k);
+fn secret_entry(v: &Value) -> Option<&str> {
+    let name = v.get("name")?.as_str()?;
+    (is_secret_name(name) && v.get("value").is_some()).then_some(name)
+}
+
+fn redact_both(a: &mut Value, b: &mut Value) {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for (k, yv) in y.iter_mut() {
+                match x.get_mut(k) {
+                    Some(Value::Array(xa)) if k == "env" => {
+                        if let Value::Array(ya) = yv {
+                            redact_env(xa, ya);
+                        } else {
+                            redact_alone(yv);
+                        }
+                    }
+                    Some(xv) => redact_both(xv, yv),
+                    None => redact_alone(yv),
+                }
+            }
+            for (k, xv) in x.iter_mut() {
+                if !y.contains_key(k) {
+                    redact_alone(xv);
                 }
             }
         }
-        out
-    }
-
-    pub fn to_editable_yaml(manifest: &Value) -> String {
-        serde_yaml_ng::to_string(manifest).unwrap_or_default()
-    }
-
-    #[derive(Debug)]
-    pub enum EditError {
-        Empty,
-        Unchanged,
-        Parse {
-            line: usize,
-            column: usize,
-            message: String,
-        },
-    }
-
-    impl EditError {
-        pub fn is_abort(&self) -> bool {
-            matches!(self, EditError::Empty | EditError::Unchanged)
-        }
-    }
-
-    impl fmt::Display for EditError {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            match self {
-                EditError::Empty => {
-                    f.write_str("the edited manifest is empty: aborted, nothing changed")
-                }
-                EditError::Unchanged => {
-                    f.write_str("the manifest was saved unchanged: aborted, nothing changed")
-                }
-                EditError::Parse {
-                    line,
-                    column,
-                    message,
-                } => write!(f, "line {line}, column {column}: {message}"),
-            }
-        }
-    }
-
-    pub fn parse_edited(text: &str, original: &Value) -> Result<Value, EditError> {
-        let v: Value = serde_yaml_ng::from_str(text).map_err(|e| {
-            let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-            EditError::Parse {
-                line,
-                column,
-                message: e.to_string(),
-            }
-        })?;
-        if v.is_null() {
-            return Err(EditError::Empty);
-        }
-        if &v == original {
-            return Err(EditError::Unchanged);
-        }
-        Ok(v)
-    }
-
-    pub struct Change(String);
-
-    impl fmt::Display for Change {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str(&crate::text::sanitize(&self.0))
-        }
-    }
-
-    pub fn diff(before: &Value, after: &Value) -> Vec<Change> {
-        let mut out = Vec::new();
-        walk("", Some(before), Some(after), &mut out);
-        out
-    }
-
-    fn walk(path: &str, a: Option<&Value>, b: Option<&Value>, out: &mut Vec<Change>) {
-        match (a, b) {
-            (Some(Value::Object(x)), Some(Value::Object(y))) => {
-                let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
-                keys.sort();
-                keys.dedup();
-                for k in keys {
-                    let p = if path.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{path}.{k}")
-                    };
-                    walk(&p, x.get(k), y.get(k), out);
+        (Value::Array(x), Value::Array(y)) => {
+            for i in 0..x.len().max(y.len()) {
+                match (x.get_mut(i), y.get_mut(i)) {
+                    (Some(xv), Some(yv)) => redact_both(xv, yv),
+                    (Some(v), None) | (None, Some(v)) => redact_alone(v),
+                    (None, None) => {}
                 }
             }
-            (a, b) if a == b => {}
-            (a, b) => {
-                let show = |v: Option<&Value>| v.map_or("(unset)".to_string(), Value::to_string);
-                out.push(Change(format!("{path}: {} -> {}", show(a), show(b))));
-            }
         }
+        (a, b) => {
+            redact_alone(a);
+            redact_alone(b);
+        }
+    }
+}
+
+/// Same-named secret vars: "changed" when the value differs (or the var is new).
+fn redact_env(old: &mut [Value], new: &mut [Value]) {
+    let before: Vec<(String, Value)> = old
+        .iter()
+        .filter_map(|v| Some((secret_entry(v)?.to_string(), v.get("value")?.clone())))
+        .collect();
+    for v in new.iter_mut() {
+        let Some(name) = secret_entry(v).map(str::to_string) else {
+            redact_alone(v);
+            continue;
+        };
+        let same = before
+            .iter()
+            .any(|(n, val)| *n == name && v.get("value") == Some(val));
+        v["value"] = Value::String(if same { HIDDEN } else { HIDDEN_CHANGED }.into());
+    }
+    for v in old.iter_mut() {
+        if secret_entry(v).is_some() {
+            v["value"] = Value::String(HIDDEN.into());
+        } else {
+            redact_alone(v);
+        }
+    }
+}
+
+fn redact_alone(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::Array(env)) = map.get_mut("env") {
+                for e in env.iter_mut() {
+                    if secret_entry(e).is_some() {
+                        e["value"] = Value::String(HIDDEN.into());
+                    }
+                }
+            }
+            map.values_mut().for_each(redact_alone);
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_alone),
+        _ => {}
+    }
+}
+
+fn is_secret_name(name: &str) -> bool {
+    super::manifest::is_secret_name(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn secret_values_never_reach_the_diff() {
+        let env = |v: &str| {
+            json!({"spec": {"containers": [{"env": [
+                {"name": "HF_TOKEN", "value": v},
+                {"name": "MODEL", "value": "llama"}
+            ]}]}})
+        };
+        let (a, b) = redacted_pair(&env("hf_old"), &env("hf_new"));
+        let lines: Vec<String> = manifest::diff(&a, &b)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let all = lines.join("\n");
+        assert!(!all.contains("hf_old") && !all.contains("hf_new"), "{all}");
+        assert!(all.contains(HIDDEN_CHANGED), "{all}");
+        // Unchanged secrets make no line; other values show as they are.
+        let mut other = env("hf_old");
+        other["spec"]["containers"][0]["env"][1]["value"] = "qwen".into();
+        let (a, b) = redacted_pair(&env("hf_old"), &other);
+        let lines: Vec<String> = manifest::diff(&a, &b)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].contains("llama -> qwen"), "{lines:?}");
+        // A secret var added: redacted too.
+        let mut added = env("hf_old");
+        if let Some(e) = added["spec"]["containers"][0]["env"].as_array_mut() {
+            e.push(json!({"name": "DB_PASSWORD", "value": "hunter2"}));
+        }
+        let (a, b) = redacted_pair(&env("hf_old"), &added);
+        let all: Vec<String> = manifest::diff(&a, &b)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(!all.join(" ").contains("hunter2"), "{all:?}");
     }
 }

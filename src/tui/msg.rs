@@ -136,6 +136,9 @@ pub enum Msg {
     OpEndedWithoutResult {
         op_id: String,
     },
+    /// At start: operations an earlier run left unfinished (journal or backup ConfigMaps), one
+    /// line each. Only shown: `recover` is the operator's call.
+    UnfinishedOps(Vec<String>),
     /// The answer to [`Effect::PrepareEdit`]: the endpoint's root object as the cluster has it
     /// (None: not in the watch store).
     EditSource {

@@ -49,6 +49,16 @@ pub(crate) fn on_msg(app: &mut App, msg: Msg) {
                 );
             }
         }
+        Msg::UnfinishedOps(lines) if !lines.is_empty() => {
+            let text = format!(
+                "{} unfinished operation{} from an earlier run (O shows them); nothing is done by \
+                 itself: `llmops-console recover --list`",
+                lines.len(),
+                if lines.len() == 1 { "" } else { "s" }
+            );
+            app.ops.unfinished = lines;
+            app.say(Level::Warn, text);
+        }
         _ => {}
     }
 }

@@ -185,6 +185,8 @@ pub struct OpsState {
     pub cancel_prompt: Option<String>,
     /// Lines scrolled up from the newest progress line (0: follow the tail).
     pub scroll: usize,
+    /// Unfinished operations of earlier runs, as found at start.
+    pub unfinished: Vec<String>,
 }
 
 impl OpsState {

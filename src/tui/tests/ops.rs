@@ -495,3 +495,30 @@ fn edit_flow_from_spec_to_confirmation() {
         Some(&serde_json::json!("vllm"))
     );
 }
+
+#[test]
+fn unfinished_operations_at_start_are_offered_not_acted_on() {
+    let mut app = app();
+    let line = "redeploy-llama-prod-20261102T090000000Z-77 (redeploy serving/llama-prod at \
+                verify-deletion, was running, journal)";
+    let fx = feed(&mut app, [Msg::UnfinishedOps(vec![line.into()])]);
+    assert!(
+        !fx.iter().any(|f| matches!(
+            f,
+            Effect::StartOperation(_) | Effect::CancelOperation { .. }
+        )),
+        "{fx:?}"
+    );
+    let m = app.message().map(|m| m.text.clone()).unwrap_or_default();
+    assert!(
+        m.starts_with("1 unfinished operation from an earlier run") && m.contains("recover"),
+        "{m}"
+    );
+    feed(&mut app, [key('O')]);
+    let screen = text(&render(&app, 200, 50));
+    assert!(screen.contains(line), "{screen}");
+    assert!(
+        screen.contains("llmops-console recover ID --resume"),
+        "{screen}"
+    );
+}

@@ -266,6 +266,22 @@ fn no_operation(app: &App) -> Vec<Line<'static>> {
             p.muted,
         ));
     }
+    let unfinished = &app.ops().unfinished;
+    if !unfinished.is_empty() {
+        out.push(Line::styled(
+            "Unfinished operations from an earlier run (nothing is done by itself):",
+            p.warn.add_modifier(Modifier::BOLD),
+        ));
+        out.extend(
+            unfinished
+                .iter()
+                .map(|l| Line::raw(format!("  {}", sanitize(l)))),
+        );
+        out.push(Line::styled(
+            "  llmops-console recover ID --resume (to the decided spec) or --rollback (to the backup)",
+            p.muted,
+        ));
+    }
     out
 }
 
