@@ -162,3 +162,127 @@ impl Operations {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use kube::config::Kubeconfig;
+
+    use super::*;
+    use crate::cluster::client::connect_with;
+    use crate::cluster::model::Mode;
+    use crate::cluster::{ClusterTarget, GroupingConfig, Scope};
+    use crate::orchestrator::progress::{OpKind, OpResult};
+    use crate::orchestrator::{EndpointId, EngineSettings};
+    use crate::sim::server::SimServer;
+
+    async fn next_msg(
+        ops: &mut Operations,
+        rx: &mut mpsc::UnboundedReceiver<OpItem>,
+    ) -> Option<Msg> {
+        loop {
+            let item = tokio::time::timeout(Duration::from_secs(90), rx.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no operation event within 90s"))?;
+            if let Some(m) = ops.on_item(item) {
+                return Some(m);
+            }
+        }
+    }
+
+    /// Against the simulator: a redeploy's events arrive as messages in order and end with its
+    /// outcome; a second start on the same endpoint is refused; a cancel ends the next one.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn engine_events_become_messages() {
+        let sim = SimServer::start("healthy", None, "127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("sim: {e}"));
+        let kc = Kubeconfig::from_yaml(&sim.kubeconfig_yaml("admin"))
+            .unwrap_or_else(|e| panic!("kubeconfig: {e}"));
+        let target = ClusterTarget {
+            kubeconfig: None,
+            context: None,
+            namespace: Some(Scope::All),
+        };
+        let (client, info) = connect_with(kc, vec![], &target)
+            .await
+            .unwrap_or_else(|e| panic!("connect: {e}"));
+        let state = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let engine = Engine::new(
+            client,
+            info,
+            EngineSettings {
+                journal_dir: state.path().join("journal"),
+                audit_log: state.path().join("audit.log"),
+                grouping: GroupingConfig::default(),
+                holder: "test@host/1".into(),
+            },
+        );
+        let (mut ops, mut rx) = Operations::new(Ok(engine));
+        let endpoint = EndpointId {
+            namespace: "llm-prod".into(),
+            name: "bge-reranker".into(),
+            mode: Some(Mode::Raw),
+        };
+        let req = Request::new(OpKind::Redeploy, endpoint.clone());
+        let Msg::OpStarted { op_id, .. } = ops.start(req.clone()) else {
+            panic!("not started");
+        };
+        assert!(
+            matches!(ops.start(req.clone()), Msg::OpStartFailed { error, .. } if error.contains("already running")),
+        );
+        let mut progress = 0;
+        let outcome = loop {
+            match next_msg(&mut ops, &mut rx).await {
+                Some(Msg::OpProgress(p)) => {
+                    assert_eq!(p.op_id, op_id);
+                    progress += 1;
+                }
+                Some(Msg::OpFinished(o)) => break o,
+                other => panic!("unexpected {other:?}"),
+            }
+        };
+        assert!(progress > 0);
+        assert_eq!(outcome.result, OpResult::Succeeded, "{}", outcome.message);
+        // Its channel closing after the outcome is not reported again.
+        let Msg::OpStarted { op_id, .. } = ops.start(req) else {
+            panic!("not started again");
+        };
+        assert_eq!(ops.cancel(&op_id), None);
+        let outcome = loop {
+            match next_msg(&mut ops, &mut rx).await {
+                Some(Msg::OpFinished(o)) => break o,
+                Some(Msg::OpProgress(_)) => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        };
+        assert_eq!(outcome.result, OpResult::Cancelled, "{}", outcome.message);
+        assert!(
+            ops.cancel(&op_id).is_some(),
+            "a finished operation has no token"
+        );
+        assert!(ops.answer(&op_id, EscalationChoice::GiveUp).is_some());
+        sim.shutdown().await;
+    }
+
+    #[test]
+    fn a_closed_channel_without_outcome_is_reported_once() {
+        let (mut ops, _rx) = Operations::new(Err("no state directory".into()));
+        assert_eq!(
+            ops.on_item(("op-1".into(), None)),
+            Some(Msg::OpEndedWithoutResult {
+                op_id: "op-1".into()
+            })
+        );
+        let req = Request::new(
+            OpKind::ForceDelete,
+            EndpointId {
+                namespace: "ns".into(),
+                name: "x".into(),
+                mode: None,
+            },
+        );
+        assert!(
+            matches!(ops.start(req), Msg::OpStartFailed { error, .. } if error.contains("no state directory"))
+        );
+    }
+}
