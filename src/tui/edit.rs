@@ -111,7 +111,13 @@ pub(crate) fn on_editor_done(app: &mut App, endpoint: EndpointKey, result: Resul
         .map(ToString::to_string)
         .collect();
     c.edited = Some(edited);
+    let text = format!(
+        "edit {who}: {} change{}; type the name to redeploy with it, esc drops it",
+        c.diff.len(),
+        if c.diff.len() == 1 { "" } else { "s" }
+    );
     app.confirm = Some(c);
+    app.say(Level::Info, text);
 }
 
 /// Copies of both manifests for showing their differences: inline values of env vars named like

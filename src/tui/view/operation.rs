@@ -103,9 +103,21 @@ fn header(app: &App, op: &OpView) -> Line<'static> {
     Line::from(spans)
 }
 
-fn step_line(p: &Palette, s: &StepView) -> Line<'static> {
+/// A running step's time goes on between its lines: by the app's clock since the operation
+/// started (the engine's clock only moves with its lines).
+fn step_took(app: &App, op: &OpView, s: &StepView) -> Option<Duration> {
+    let took = s.took()?;
+    if !op.is_active() || !matches!(s.state, StepState::Running | StepState::Retrying) {
+        return Some(took);
+    }
+    let since_start = u64::try_from(secs_between(op.started, app.now)).unwrap_or(0);
+    let live = Duration::from_secs(since_start).saturating_sub(s.first.unwrap_or_default());
+    Some(took.max(live))
+}
+
+fn step_line(p: &Palette, s: &StepView, took: Option<Duration>) -> Line<'static> {
     let style = state_style(p, s.state);
-    let took = s.took().map(op_time).unwrap_or_default();
+    let took = took.map(op_time).unwrap_or_default();
     let retries = match s.retries {
         0 => String::new(),
         1 => "1 retry".into(),
@@ -293,7 +305,11 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     };
     let width = usize::from(area.width);
     let mut lines = vec![header(app, op)];
-    lines.extend(op.steps.iter().map(|s| step_line(p, s)));
+    lines.extend(
+        op.steps
+            .iter()
+            .map(|s| step_line(p, s, step_took(app, op, s))),
+    );
     lines.extend(outcome_lines(app, op, width));
     let mut title = "── progress ".to_string();
     if op.log_dropped > 0 {
