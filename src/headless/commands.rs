@@ -75,17 +75,8 @@ pub fn force_delete(global: &GlobalArgs, args: &ForceDeleteArgs) -> Exit {
         };
         let engine = engine(global, &target_in(global, &ep.namespace)).await?;
         let what = match &target {
-            Some(t) => format!(
-                "force-delete {} {} of {}/{} (grace period 0)",
-                t.kind.name(),
-                t.name,
-                ep.namespace,
-                ep.name
-            ),
-            None => format!(
-                "force-delete every object of {}/{} (grace period 0); nothing is recreated",
-                ep.namespace, ep.name
-            ),
+            Some(t) => format!("force-delete {} {} of {}/{} (grace period 0)", t.kind.name(), t.name, ep.namespace, ep.name),
+            None => format!("force-delete every object of {}/{} (grace period 0); nothing is recreated", ep.namespace, ep.name),
         };
         confirm(args.yes, &what, &ep.name)?;
         let mut req = Request::new(OpKind::ForceDelete, endpoint_id(&ep.namespace, &ep.name));
@@ -120,19 +111,11 @@ pub fn strip_finalizers(global: &GlobalArgs, args: &StripFinalizersArgs) -> Exit
         })?;
         confirm(
             args.yes,
-            &format!(
-                "strip every finalizer of {} {}/{} (endpoint {endpoint}); whatever they guard will not run",
-                kind.name(),
-                o.namespace,
-                o.name
-            ),
+            &format!("strip every finalizer of {} {}/{} (endpoint {endpoint}); whatever they guard will not run", kind.name(), o.namespace, o.name),
             &endpoint.name,
         )?;
         let mut req = Request::new(OpKind::StripFinalizers, endpoint);
-        req.target = Some(ObjectTarget {
-            kind,
-            name: o.name.clone(),
-        });
+        req.target = Some(ObjectTarget { kind, name: o.name.clone() });
         req.timeout = args.timeout;
         let handle = engine
             .start(req)
@@ -148,10 +131,7 @@ pub fn recover(global: &GlobalArgs, args: &RecoverArgs) -> Exit {
             RecoverAction::List => {
                 let (list, notes) = recover::list(&engine).await;
                 for n in notes {
-                    eprintln!(
-                        "llmops-console recover: warning: {}",
-                        crate::text::sanitize(&n)
-                    );
+                    eprintln!("llmops-console recover: warning: {}", crate::text::sanitize(&n));
                 }
                 print_list(&list, args.output);
                 return Ok(Exit::Ok);
@@ -184,10 +164,7 @@ fn print_list(list: &[Unfinished], format: crate::cli::ProgressFormat) {
         println!("no unfinished operations");
         return;
     }
-    println!(
-        "{:<64} {:<36} {:<16} {:<15} {:<16} STARTED",
-        "OPERATION", "ENDPOINT", "STEP", "STATE", "FOUND IN"
-    );
+    println!("{:<64} {:<36} {:<16} {:<15} {:<16} STARTED", "OPERATION", "ENDPOINT", "STEP", "STATE", "FOUND IN");
     for u in list {
         let r = &u.record;
         println!(
@@ -200,7 +177,5 @@ fn print_list(list: &[Unfinished], format: crate::cli::ProgressFormat) {
             r.started
         );
     }
-    println!(
-        "\nresume: llmops-console recover OPERATION --resume    roll back: llmops-console recover OPERATION --rollback"
-    );
+    println!("\nresume: llmops-console recover OPERATION --resume    roll back: llmops-console recover OPERATION --rollback");
 }

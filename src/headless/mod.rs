@@ -93,10 +93,7 @@ pub(crate) fn confirm(yes: bool, what: &str, name: &str) -> Result<(), Early> {
     } else {
         Err(Early(
             Exit::Usage,
-            format!(
-                "not confirmed (typed {:?}, expected {name:?}); nothing was done",
-                line.trim()
-            ),
+            format!("not confirmed (typed {:?}, expected {name:?}); nothing was done", line.trim()),
         ))
     }
 }

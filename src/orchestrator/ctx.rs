@@ -162,12 +162,7 @@ impl Ctx {
 
     /// A line about an API call and its answer.
     pub fn api(&self, step: Step, message: impl Into<String>, answer: impl Into<String>) {
-        self.send(
-            step,
-            StepState::Running,
-            message.into(),
-            Some(answer.into()),
-        );
+        self.send(step, StepState::Running, message.into(), Some(answer.into()));
     }
 
     pub fn retry(&mut self, step: Step, message: impl Into<String>, answer: Option<String>) {
@@ -214,10 +209,9 @@ impl Ctx {
     /// operation: "nothing lost" is only true while it can be written.
     pub fn persist(&mut self, step: Step) -> Result<(), Failure> {
         self.rec.updated = Timestamp::now();
-        self.journal
-            .write(&self.rec)
-            .map(|_| ())
-            .map_err(|e| Failure::failed(step, format!("cannot write the operation journal: {e}")))
+        self.journal.write(&self.rec).map(|_| ()).map_err(|e| {
+            Failure::failed(step, format!("cannot write the operation journal: {e}"))
+        })
     }
 
     /// Sleeps unless stopped first; `false` when stopped.

@@ -44,37 +44,25 @@ pub(crate) async fn delete_one(
             Err(e) => {
                 return Err(Failure::failed(
                     step,
-                    format!(
-                        "ApiException when checking {} {}: {}",
-                        id.kind, id.name, e.message
-                    ),
+                    format!("ApiException when checking {} {}: {}", id.kind, id.name, e.message),
                 ));
             }
         };
         match current {
             None => {
-                ctx.info(
-                    step,
-                    format!("{} {} does not exist (already gone)", id.kind, id.name),
-                );
+                ctx.info(step, format!("{} {} does not exist (already gone)", id.kind, id.name));
                 return Ok(());
             }
             Some(obj) if kapi::uid(&obj) != id.uid => {
                 ctx.info(
                     step,
-                    format!(
-                        "{} {} is another object now (new UID); the old one is gone",
-                        id.kind, id.name
-                    ),
+                    format!("{} {} is another object now (new UID); the old one is gone", id.kind, id.name),
                 );
                 return Ok(());
             }
             Some(_) => {}
         }
-        ctx.info(
-            step,
-            format!("Attempting to delete {} {}", id.kind, id.name),
-        );
+        ctx.info(step, format!("Attempting to delete {} {}", id.kind, id.name));
         match kapi::delete(&ctx.client, &id.namespace, kind, &id.name, &id.uid, grace).await {
             Ok(answer) => {
                 ctx.api(step, "Delete API call successful", answer);
@@ -85,20 +73,13 @@ pub(crate) async fn delete_one(
             }
             Err(e) if e.not_found() || e.code == Some(409) => {
                 // 409 here is the UID precondition: a new object took the name, ours is gone.
-                ctx.api(
-                    step,
-                    format!("{} {} already gone", id.kind, id.name),
-                    e.message,
-                );
+                ctx.api(step, format!("{} {} already gone", id.kind, id.name), e.message);
                 return Ok(());
             }
             Err(e) if e.transient() && attempt < DELETE_ATTEMPTS => {
                 ctx.retry(
                     step,
-                    format!(
-                        "ApiException when deleting {} {}; retrying",
-                        id.kind, id.name
-                    ),
+                    format!("ApiException when deleting {} {}; retrying", id.kind, id.name),
                     Some(e.message),
                 );
                 if !ctx.pause(backoff(attempt)).await {
@@ -144,10 +125,7 @@ pub(crate) fn describe_stuck(s: &StuckObject) -> String {
         })
         .unwrap_or_default();
     if s.finalizers.is_empty() {
-        format!(
-            "{} is Terminating{age} (no finalizers; grace period)",
-            s.object
-        )
+        format!("{} is Terminating{age} (no finalizers; grace period)", s.object)
     } else {
         format!(
             "{} is Terminating{age}, held by finalizer{} {}",
@@ -196,14 +174,7 @@ pub(crate) async fn verify_gone(
             }
         };
         if choice == EscalationChoice::GiveUp {
-            return Err(give_up(
-                ctx,
-                step,
-                &stuck,
-                with_finalizers,
-                escalated,
-                timeout,
-            ));
+            return Err(give_up(ctx, step, &stuck, with_finalizers, escalated, timeout));
         }
         escalated = true;
         escalate(ctx, step, &stuck).await?;
@@ -252,10 +223,7 @@ async fn wait_for(
 
 fn tell(ctx: &mut Ctx, step: Step, n: WaitNote) {
     match n {
-        WaitNote::Gone(id) => ctx.info(
-            step,
-            format!("Verified deletion of {} {}", id.kind, id.name),
-        ),
+        WaitNote::Gone(id) => ctx.info(step, format!("Verified deletion of {} {}", id.kind, id.name)),
         WaitNote::Terminating(s) => ctx.info(step, describe_stuck(&s)),
         WaitNote::Status(s) => ctx.info(step, s),
         WaitNote::WatchError(e) => ctx.retry(step, format!("{e}; re-watching"), None),
@@ -336,10 +304,7 @@ pub(crate) async fn escalate(
             continue;
         };
         if kind == Kind::Pod {
-            ctx.info(
-                step,
-                format!("force-deleting Pod {} (grace period 0)", id.name),
-            );
+            ctx.info(step, format!("force-deleting Pod {} (grace period 0)", id.name));
             delete_one(ctx, step, id, Some(0)).await?;
         }
         strip_one(ctx, step, id).await?;
@@ -359,10 +324,7 @@ pub(crate) async fn strip_one(ctx: &mut Ctx, step: Step, id: &ObjectId) -> Resul
             .await
             .map_err(|e| Failure::failed(step, e.to_string()))?;
         let Some(obj) = current.filter(|o| kapi::uid(o) == id.uid) else {
-            ctx.info(
-                step,
-                format!("{} {} is gone; nothing to strip", id.kind, id.name),
-            );
+            ctx.info(step, format!("{} {} is gone; nothing to strip", id.kind, id.name));
             return Ok(());
         };
         let finalizers = kapi::finalizers(&obj);
@@ -381,11 +343,7 @@ pub(crate) async fn strip_one(ctx: &mut Ctx, step: Step, id: &ObjectId) -> Resul
         );
         match kapi::strip_finalizers(&ctx.client, &id.namespace, kind, &id.name, &rv).await {
             Ok(_) => {
-                ctx.api(
-                    step,
-                    format!("finalizers removed from {} {}", id.kind, id.name),
-                    "200 OK",
-                );
+                ctx.api(step, format!("finalizers removed from {} {}", id.kind, id.name), "200 OK");
                 return Ok(());
             }
             Err(e) if e.not_found() => return Ok(()),
@@ -402,11 +360,7 @@ pub(crate) async fn strip_one(ctx: &mut Ctx, step: Step, id: &ObjectId) -> Resul
                 } else {
                     ""
                 };
-                ctx.failed(
-                    step,
-                    format!("cannot strip finalizers of {}", id),
-                    Some(e.message.clone()),
-                );
+                ctx.failed(step, format!("cannot strip finalizers of {}", id), Some(e.message.clone()));
                 return Err(Failure::failed(
                     step,
                     format!("cannot strip finalizers of {id}: {}{hint}", e.message),

@@ -69,8 +69,10 @@ pub async fn wait_gone(
     cancel: &CancellationToken,
     mut note: impl FnMut(WaitNote),
 ) -> Result<(), WaitError> {
-    let mut pending: HashMap<String, ObjectId> =
-        targets.iter().map(|t| (t.uid.clone(), t.clone())).collect();
+    let mut pending: HashMap<String, ObjectId> = targets
+        .iter()
+        .map(|t| (t.uid.clone(), t.clone()))
+        .collect();
     if pending.is_empty() {
         return Ok(());
     }
@@ -181,11 +183,7 @@ fn observe(
         .map(|o| (kapi::deletion_timestamp(o).is_some(), kapi::finalizers(o)));
     let after = (kapi::deletion_timestamp(&v).is_some(), kapi::finalizers(&v));
     if after.0 && before.as_ref() != Some(&after) {
-        note(WaitNote::Terminating(stuck_of(
-            id,
-            Some(&v),
-            Timestamp::now(),
-        )));
+        note(WaitNote::Terminating(stuck_of(id, Some(&v), Timestamp::now())));
     }
     last.insert(uid, v);
 }
@@ -319,15 +317,9 @@ mod tests {
                        "conditions": [{"type": "Available", "status": "True"}]}});
         assert!(readiness(Kind::Deployment, &d).is_err(), "old generation");
         d["status"]["observedGeneration"] = json!(2);
-        assert_eq!(
-            readiness(Kind::Deployment, &d),
-            Ok("2/2 replicas available".into())
-        );
+        assert_eq!(readiness(Kind::Deployment, &d), Ok("2/2 replicas available".into()));
         d["status"]["availableReplicas"] = json!(1);
-        assert_eq!(
-            readiness(Kind::Deployment, &d),
-            Err("1/2 replicas available".into())
-        );
+        assert_eq!(readiness(Kind::Deployment, &d), Err("1/2 replicas available".into()));
     }
 
     #[test]
