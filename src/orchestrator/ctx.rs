@@ -232,6 +232,56 @@ impl Ctx {
     }
 }
 
+/// Attempts for a call that fails transiently (throttled, server error, no answer).
+pub(crate) const TRANSIENT_ATTEMPTS: u32 = 5;
+
+/// An HTTP answer worth another try: none at all, 429, or a server error.
+pub(crate) fn transient_code(code: Option<u16>) -> bool {
+    code.is_none_or(|c| c == 429 || c >= 500)
+}
+
+impl Ctx {
+    /// Runs `call` until it succeeds, fails for good, or [`TRANSIENT_ATTEMPTS`] are used up;
+    /// every retry is a visible `retrying` line. `call` must not borrow the context (clone
+    /// what it needs).
+    pub async fn retrying<T, E, F, Fut>(
+        &mut self,
+        step: Step,
+        what: &str,
+        transient: impl Fn(&E) -> bool,
+        mut call: F,
+    ) -> Result<T, E>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+        E: std::fmt::Display,
+    {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match call().await {
+                Ok(v) => return Ok(v),
+                Err(e) if attempt < TRANSIENT_ATTEMPTS && transient(&e) => {
+                    let wait = backoff(attempt);
+                    self.retry(
+                        step,
+                        format!(
+                            "{what} failed; retry {attempt}/{} in {}",
+                            TRANSIENT_ATTEMPTS - 1,
+                            crate::util::duration::format_elapsed(wait)
+                        ),
+                        Some(crate::text::sanitize(&e.to_string()).into_owned()),
+                    );
+                    if !self.pause(wait).await {
+                        return Err(e);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
 /// Backoff before retry `attempt` (1-based): 200 ms doubling, at most 5 s.
 pub(crate) fn backoff(attempt: u32) -> Duration {
     let ms = 200u64.saturating_mul(1u64 << attempt.saturating_sub(1).min(5));

@@ -243,14 +243,23 @@ async fn record_and_release(
     ctx.rec.state = state;
     ctx.rec.result = Some(full);
     if !state.unfinished() && ctx.backup_written {
-        match backup::delete_backup(
-            &ctx.client,
-            &ctx.rec.endpoint.namespace,
-            &ctx.rec.endpoint.name,
-            &ctx.rec.id,
-        )
-        .await
-        {
+        let client = ctx.client.clone();
+        let (ns, name, id) = (
+            ctx.rec.endpoint.namespace.clone(),
+            ctx.rec.endpoint.name.clone(),
+            ctx.rec.id.clone(),
+        );
+        let deleted = ctx
+            .retrying(
+                Step::Finish,
+                "remove the backup ConfigMap",
+                |e: &backup::BackupError| {
+                    matches!(e, backup::BackupError::Api { code, .. } if super::ctx::transient_code(*code))
+                },
+                || backup::delete_backup(&client, &ns, &name, &id),
+            )
+            .await;
+        match deleted {
             Ok(()) => ctx.info(
                 Step::Finish,
                 format!(

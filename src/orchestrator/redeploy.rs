@@ -83,7 +83,16 @@ pub(crate) async fn take_lease(
         holder: ctx.rec.holder.clone(),
         takeover,
     };
-    match LeaseLock::acquire(&ctx.client, request, LeaseSettings::default()).await {
+    let client = ctx.client.clone();
+    let acquired = ctx
+        .retrying(
+            Step::Lock,
+            "take the lease",
+            |e: &LockError| matches!(e, LockError::Api { code, .. } if super::ctx::transient_code(*code)),
+            || LeaseLock::acquire(&client, request.clone(), LeaseSettings::default()),
+        )
+        .await;
+    match acquired {
         Ok(lock) => {
             let msg = format!("acquired lease {} as {}", lock.name(), lock.holder());
             ctx.hold(lock);
@@ -162,7 +171,16 @@ pub(crate) async fn preflight(ctx: &mut Ctx, needs: &[Need]) -> Result<(), Failu
         ),
     )
     .await?;
-    match preflight::check(&ctx.client, needs).await {
+    let client = ctx.client.clone();
+    let checked = ctx
+        .retrying(
+            Step::Preflight,
+            "review permissions",
+            |e: &preflight::PreflightError| matches!(e, preflight::PreflightError::Api { code, .. } if super::ctx::transient_code(*code)),
+            || preflight::check(&client, needs),
+        )
+        .await;
+    match checked {
         Ok(()) => {
             ctx.done(
                 Step::Preflight,
@@ -286,6 +304,19 @@ fn describe_change(c: &manifest::Change) -> String {
     format!("{}: {} -> {}", c.path, show(&c.before), show(&c.after))
 }
 
+/// Writes the record into the backup ConfigMap, retrying transient failures.
+async fn write_backup(ctx: &mut Ctx, step: Step) -> Result<(), backup::BackupError> {
+    let client = ctx.client.clone();
+    let rec = ctx.rec.clone();
+    ctx.retrying(
+        step,
+        "write the backup ConfigMap",
+        |e: &backup::BackupError| matches!(e, backup::BackupError::Api { code, .. } if super::ctx::transient_code(*code)),
+        || backup::write_backup(&client, &rec),
+    )
+    .await
+}
+
 /// Step `snapshot`: manifests to the journal (fsync) and to the backup ConfigMap.
 pub(crate) async fn snapshot(
     ctx: &mut Ctx,
@@ -315,7 +346,7 @@ pub(crate) async fn snapshot(
             path.display()
         ),
     );
-    if let Err(e) = backup::write_backup(&ctx.client, &ctx.rec).await {
+    if let Err(e) = write_backup(ctx, Step::Snapshot).await {
         let msg = format!("cannot write the backup ConfigMap: {e}; nothing was deleted");
         ctx.failed(Step::Snapshot, msg.clone(), None);
         return Err(Failure::failed(Step::Snapshot, msg));
@@ -441,7 +472,7 @@ async fn decide(ctx: &mut Ctx, decided: Vec<Value>, changes: &[String]) -> Resul
     }
     ctx.rec.decided = Some(decided);
     ctx.persist(Step::DecideSpec)?;
-    if let Err(e) = backup::write_backup(&ctx.client, &ctx.rec).await {
+    if let Err(e) = write_backup(ctx, Step::DecideSpec).await {
         // The journal has the decision; the cluster copy still has the backup, which is what a
         // rollback from another machine needs.
         ctx.info(
