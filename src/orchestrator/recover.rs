@@ -150,9 +150,11 @@ pub(crate) async fn run(
     }
     let was = rec.state;
     rec.state = OpState::Running;
-    // Deletion starts only after the journal says step `delete`: before that nothing changed.
-    let deleted_anything =
-        rec.steps.iter().any(|s| s.step == Step::Delete) && !rec.backup.is_empty();
+    // With a backup, resume and rollback both converge object by object from what is there now
+    // (a record from the cluster copy may not know how far deletion got). Without one (stopped
+    // before its snapshot, or a plan that recreates nothing) there is nothing to converge to.
+    let has_backup = !rec.backup.is_empty();
+    let stopped_at = rec.step;
     let previous_holder = std::mem::replace(&mut rec.holder, engine.settings.holder.clone());
     let req = request_of(&rec, options);
     let mut ctx = Ctx::new(engine, rec, tx.clone(), cancel);
@@ -174,7 +176,7 @@ pub(crate) async fn run(
             Step::Lock,
             format!("the operation was started by {previous_holder}"),
         );
-        recover(&mut ctx, &req, mode, deleted_anything).await
+        recover(&mut ctx, &req, mode, has_backup, stopped_at).await
     };
     let outcome = finish(&mut ctx, &req, end).await;
     let _ = tx.send(OpEvent::Finished(Box::new(outcome)));
@@ -184,7 +186,8 @@ async fn recover(
     ctx: &mut Ctx,
     req: &Request,
     mode: RecoverMode,
-    deleted_anything: bool,
+    has_backup: bool,
+    stopped_at: Step,
 ) -> PlanEnd {
     let what = match mode {
         RecoverMode::Resume => "resuming",
@@ -202,13 +205,17 @@ async fn recover(
     if let Err(f) = take_over(ctx).await {
         return end(Phase::BeforeDelete, Err(f));
     }
-    if !deleted_anything {
+    if !has_backup {
+        let why = if ctx.rec.kind == super::progress::OpKind::Redeploy {
+            format!("it stopped at {stopped_at}, before its snapshot, so nothing was deleted")
+        } else {
+            format!("a {} recreates nothing", ctx.rec.kind.name())
+        };
         let msg = format!(
-            "operation {} stopped at {} before deleting anything: the endpoint is as it was; nothing to {}",
+            "operation {} has no backup to converge to ({why}); nothing to {}; run it again if it is still needed",
             ctx.rec.id,
-            ctx.rec.step,
             if mode == RecoverMode::Resume {
-                "resume (run the redeploy again)"
+                "resume"
             } else {
                 "roll back"
             }
