@@ -120,6 +120,9 @@ pub(crate) fn open(app: &mut App, kind: OpKind) {
         return;
     };
     let endpoint = view.key.clone();
+    // The operation pane follows the selected endpoint: keep the selection on this one while
+    // its rows re-sort (Terminating -> Redeploying -> Ready moves it in a status sort).
+    app.table.pin(&app.endpoints);
     let target = match kind {
         OpKind::Redeploy => None,
         _ if app.focus == Pane::Resources => app.tree.selected().map(|r| r.object_ref()),

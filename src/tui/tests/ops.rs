@@ -522,3 +522,25 @@ fn unfinished_operations_at_start_are_offered_not_acted_on() {
         "{screen}"
     );
 }
+
+#[test]
+fn the_endpoint_being_confirmed_stays_selected_when_its_status_re_sorts_the_table() {
+    // Status sort, nothing chosen yet: the worst endpoint is on top and selected. Once the
+    // operator opens the redeploy dialog on it, a better status (Redeploying, then Ready) must
+    // not move the selection to whatever is now on top: the operation pane follows it.
+    let mut app = app();
+    let first = app
+        .selected_endpoint()
+        .map(|e| e.key.clone())
+        .expect("a fleet");
+    feed(&mut app, [key('r')]);
+    assert!(app.confirm.is_some(), "r opens the confirmation");
+    let mut fleet = fixtures::fleet();
+    for e in &mut fleet {
+        if e.key == first {
+            e.health = crate::cluster::model::Health::Ready;
+        }
+    }
+    feed(&mut app, [Msg::Endpoints(fleet)]);
+    assert_eq!(app.selected_endpoint().map(|e| e.key.clone()), Some(first));
+}
