@@ -347,6 +347,18 @@ pub struct RecoverArgs {
     #[arg(long, requires = "op_id")]
     pub rollback: bool,
 
+    /// What to do when finalizers block the deletion being finished
+    #[arg(long, value_enum, value_name = "POLICY", default_value_t = FinalizerPolicy::Never)]
+    pub finalizers: FinalizerPolicy,
+
+    /// Deadline for verifying that every deleted object is gone
+    #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = parse_deadline)]
+    pub timeout: Duration,
+
+    /// Deadline for the endpoint to become ready
+    #[arg(long, value_name = "DURATION", default_value = "600s", value_parser = parse_deadline)]
+    pub ready_timeout: Duration,
+
     /// Result format
     #[arg(short = 'o', long = "output", value_name = "FORMAT", value_enum, default_value_t = ProgressFormat::Text)]
     pub output: ProgressFormat,

@@ -75,8 +75,17 @@ pub fn force_delete(global: &GlobalArgs, args: &ForceDeleteArgs) -> Exit {
         };
         let engine = engine(global, &target_in(global, &ep.namespace)).await?;
         let what = match &target {
-            Some(t) => format!("force-delete {} {} of {}/{} (grace period 0)", t.kind.name(), t.name, ep.namespace, ep.name),
-            None => format!("force-delete every object of {}/{} (grace period 0); nothing is recreated", ep.namespace, ep.name),
+            Some(t) => format!(
+                "force-delete {} {} of {}/{} (grace period 0)",
+                t.kind.name(),
+                t.name,
+                ep.namespace,
+                ep.name
+            ),
+            None => format!(
+                "force-delete every object of {}/{} (grace period 0); nothing is recreated",
+                ep.namespace, ep.name
+            ),
         };
         confirm(args.yes, &what, &ep.name)?;
         let mut req = Request::new(OpKind::ForceDelete, endpoint_id(&ep.namespace, &ep.name));
@@ -111,11 +120,19 @@ pub fn strip_finalizers(global: &GlobalArgs, args: &StripFinalizersArgs) -> Exit
         })?;
         confirm(
             args.yes,
-            &format!("strip every finalizer of {} {}/{} (endpoint {endpoint}); whatever they guard will not run", kind.name(), o.namespace, o.name),
+            &format!(
+                "strip every finalizer of {} {}/{} (endpoint {endpoint}); whatever they guard will not run",
+                kind.name(),
+                o.namespace,
+                o.name
+            ),
             &endpoint.name,
         )?;
         let mut req = Request::new(OpKind::StripFinalizers, endpoint);
-        req.target = Some(ObjectTarget { kind, name: o.name.clone() });
+        req.target = Some(ObjectTarget {
+            kind,
+            name: o.name.clone(),
+        });
         req.timeout = args.timeout;
         let handle = engine
             .start(req)
@@ -126,12 +143,20 @@ pub fn strip_finalizers(global: &GlobalArgs, args: &StripFinalizersArgs) -> Exit
 
 pub fn recover(global: &GlobalArgs, args: &RecoverArgs) -> Exit {
     block_on("recover", async {
-        let engine = engine(global, &global.cluster_target()).await?;
+        // Unfinished operations may be in any namespace: all of them unless -n says otherwise.
+        let mut target = global.cluster_target();
+        if target.namespace.is_none() {
+            target.namespace = Some(Scope::All);
+        }
+        let engine = engine(global, &target).await?;
         let (id, mode) = match args.action() {
             RecoverAction::List => {
                 let (list, notes) = recover::list(&engine).await;
                 for n in notes {
-                    eprintln!("llmops-console recover: warning: {}", crate::text::sanitize(&n));
+                    eprintln!(
+                        "llmops-console recover: warning: {}",
+                        crate::text::sanitize(&n)
+                    );
                 }
                 print_list(&list, args.output);
                 return Ok(Exit::Ok);
@@ -140,7 +165,15 @@ pub fn recover(global: &GlobalArgs, args: &RecoverArgs) -> Exit {
             RecoverAction::Rollback(id) => (id, RecoverMode::Rollback),
         };
         let handle = engine
-            .recover(&id, mode)
+            .recover(
+                &id,
+                mode,
+                crate::orchestrator::RecoverOptions {
+                    finalizers: policy(args.finalizers),
+                    timeout: args.timeout,
+                    ready_timeout: args.ready_timeout,
+                },
+            )
             .map_err(|e| Early(Exit::LockHeld, e.to_string()))?;
         Ok(conclude(follow(handle, args.output).await, args.output))
     })
@@ -164,7 +197,10 @@ fn print_list(list: &[Unfinished], format: crate::cli::ProgressFormat) {
         println!("no unfinished operations");
         return;
     }
-    println!("{:<64} {:<36} {:<16} {:<15} {:<16} STARTED", "OPERATION", "ENDPOINT", "STEP", "STATE", "FOUND IN");
+    println!(
+        "{:<64} {:<36} {:<16} {:<15} {:<16} STARTED",
+        "OPERATION", "ENDPOINT", "STEP", "STATE", "FOUND IN"
+    );
     for u in list {
         let r = &u.record;
         println!(
@@ -172,10 +208,12 @@ fn print_list(list: &[Unfinished], format: crate::cli::ProgressFormat) {
             sanitize(&r.id),
             sanitize(&r.endpoint.to_string()),
             r.step.name(),
-            format!("{:?}", r.state).to_lowercase(),
+            r.state.name(),
             u.found_in,
             r.started
         );
     }
-    println!("\nresume: llmops-console recover OPERATION --resume    roll back: llmops-console recover OPERATION --rollback");
+    println!(
+        "\nresume: llmops-console recover OPERATION --resume    roll back: llmops-console recover OPERATION --rollback"
+    );
 }

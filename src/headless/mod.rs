@@ -93,7 +93,10 @@ pub(crate) fn confirm(yes: bool, what: &str, name: &str) -> Result<(), Early> {
     } else {
         Err(Early(
             Exit::Usage,
-            format!("not confirmed (typed {:?}, expected {name:?}); nothing was done", line.trim()),
+            format!(
+                "not confirmed (typed {:?}, expected {name:?}); nothing was done",
+                line.trim()
+            ),
         ))
     }
 }

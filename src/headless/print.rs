@@ -4,7 +4,7 @@
 use crate::cli::ProgressFormat;
 use crate::orchestrator::progress::{OpResult, Outcome, Progress};
 use crate::text::sanitize;
-use crate::util::duration::format_duration;
+use crate::util::duration::format_elapsed;
 
 /// `[  1.234s] verify-deletion  running   Verified deletion of Pod x (-> 200 OK)`
 pub fn progress_line(p: &Progress) -> String {
@@ -48,7 +48,7 @@ pub fn outcome_text(o: &Outcome) -> String {
         o.kind.name(),
         o.endpoint,
         result_word(o.result),
-        format_duration(o.elapsed),
+        format_elapsed(o.elapsed),
         o.op_id,
         o.retries,
         if o.retries == 1 { "y" } else { "ies" }

@@ -84,7 +84,7 @@ async fn converge_one(
             let msg = format!(
                 "gave up creating {} {name} after {CREATE_ATTEMPTS} attempts in {}",
                 kind.name(),
-                format_duration(started.elapsed())
+                crate::util::duration::format_elapsed(started.elapsed())
             );
             ctx.failed(step, msg.clone(), None);
             return Err(Failure::failed(step, msg));
@@ -114,27 +114,58 @@ async fn converge_one(
                     Rules::Rollback => is_old,
                 };
             if keep {
-                ctx.info(step, format!("{} {name} exists ({}); keeping it", kind.name(), describe_owner(is_old, ours)));
+                ctx.info(
+                    step,
+                    format!(
+                        "{} {name} exists ({}); keeping it",
+                        kind.name(),
+                        describe_owner(is_old, ours)
+                    ),
+                );
                 return Ok(id);
             }
             if !terminating {
                 ctx.info(
                     step,
-                    format!("{} {name} is in the way ({}); deleting it again", kind.name(), describe_owner(is_old, ours)),
+                    format!(
+                        "{} {name} is in the way ({}); deleting it again",
+                        kind.name(),
+                        describe_owner(is_old, ours)
+                    ),
                 );
                 delete_one(ctx, step, &id, None).await?;
             } else {
-                ctx.info(step, format!("{} {name} is still being deleted; waiting for it to go", kind.name()));
+                ctx.info(
+                    step,
+                    format!(
+                        "{} {name} is still being deleted; waiting for it to go",
+                        kind.name()
+                    ),
+                );
             }
-            let budget = wait_budget.saturating_sub(started.elapsed()).max(Duration::from_secs(1));
-            verify_gone(ctx, step, std::slice::from_ref(&id), Vec::new(), EscalationPolicy::Never, budget).await?;
+            let budget = wait_budget
+                .saturating_sub(started.elapsed())
+                .max(Duration::from_secs(1));
+            verify_gone(
+                ctx,
+                step,
+                std::slice::from_ref(&id),
+                Vec::new(),
+                EscalationPolicy::Never,
+                budget,
+            )
+            .await?;
             continue;
         }
         ctx.info(step, format!("Attempting to create {} {name}", kind.name()));
         match kapi::create(&ctx.client, &ns, kind, manifest).await {
             Ok(created) => {
                 let id = object_id(kind, &ns, &created);
-                ctx.api(step, format!("created {} {name} (uid {})", kind.name(), id.uid), "201 Created");
+                ctx.api(
+                    step,
+                    format!("created {} {name} (uid {})", kind.name(), id.uid),
+                    "201 Created",
+                );
                 ctx.rec.created.push(id.clone());
                 ctx.persist(step)?;
                 return Ok(id);
@@ -148,7 +179,9 @@ async fn converge_one(
                     format!(
                         "create {} {name} answered {}; retry {attempt}/{CREATE_ATTEMPTS} in {}",
                         kind.name(),
-                        e.code.map(|c| c.to_string()).unwrap_or_else(|| "no answer".into()),
+                        e.code
+                            .map(|c| c.to_string())
+                            .unwrap_or_else(|| "no answer".into()),
                         format_duration(wait)
                     ),
                     Some(e.message),
@@ -158,8 +191,16 @@ async fn converge_one(
                 }
             }
             Err(e) => {
-                let hint = if e.code == Some(403) { " (permission missing: ask for create on this resource)" } else { "" };
-                ctx.failed(step, format!("create {} {name} refused", kind.name()), Some(e.message.clone()));
+                let hint = if e.code == Some(403) {
+                    " (permission missing: ask for create on this resource)"
+                } else {
+                    ""
+                };
+                ctx.failed(
+                    step,
+                    format!("create {} {name} refused", kind.name()),
+                    Some(e.message.clone()),
+                );
                 return Err(Failure::failed(step, format!("{}{hint}", e)));
             }
         }

@@ -56,6 +56,10 @@ pub(crate) struct Ctx {
     pub retries: u32,
     pub step_retries: u32,
     pub deleted: Vec<ObjectId>,
+    /// This operation wrote the backup ConfigMap (so it may remove it).
+    pub backup_written: bool,
+    /// Running `recover` on an interrupted operation.
+    pub recovering: bool,
 }
 
 impl Ctx {
@@ -79,6 +83,8 @@ impl Ctx {
             retries: 0,
             step_retries: 0,
             deleted: Vec::new(),
+            backup_written: false,
+            recovering: false,
         }
     }
 
@@ -110,12 +116,9 @@ impl Ctx {
     }
 
     fn send(&self, step: Step, state: StepState, message: String, api: Option<String>) {
-        let level_warn = matches!(state, StepState::Failed | StepState::Retrying);
-        if level_warn {
-            tracing::warn!(op = %self.rec.id, step = step.name(), state = state.name(), api = api.as_deref().unwrap_or(""), "{message}");
-        } else {
-            tracing::info!(op = %self.rec.id, step = step.name(), state = state.name(), api = api.as_deref().unwrap_or(""), "{message}");
-        }
+        // Front ends show every event; the log keeps them too (info: visible with -v, and in
+        // the console's log pane), without doubling the headless progress lines by default.
+        tracing::info!(op = %self.rec.id, step = step.name(), state = state.name(), api = api.as_deref().unwrap_or(""), "{message}");
         // The front end may be gone (TUI closed): the operation goes on regardless.
         let _ = self.tx.send(OpEvent::Progress(Progress {
             op_id: self.rec.id.clone(),
@@ -162,7 +165,12 @@ impl Ctx {
 
     /// A line about an API call and its answer.
     pub fn api(&self, step: Step, message: impl Into<String>, answer: impl Into<String>) {
-        self.send(step, StepState::Running, message.into(), Some(answer.into()));
+        self.send(
+            step,
+            StepState::Running,
+            message.into(),
+            Some(answer.into()),
+        );
     }
 
     pub fn retry(&mut self, step: Step, message: impl Into<String>, answer: Option<String>) {
@@ -209,9 +217,10 @@ impl Ctx {
     /// operation: "nothing lost" is only true while it can be written.
     pub fn persist(&mut self, step: Step) -> Result<(), Failure> {
         self.rec.updated = Timestamp::now();
-        self.journal.write(&self.rec).map(|_| ()).map_err(|e| {
-            Failure::failed(step, format!("cannot write the operation journal: {e}"))
-        })
+        self.journal
+            .write(&self.rec)
+            .map(|_| ())
+            .map_err(|e| Failure::failed(step, format!("cannot write the operation journal: {e}")))
     }
 
     /// Sleeps unless stopped first; `false` when stopped.
@@ -219,6 +228,56 @@ impl Ctx {
         tokio::select! {
             _ = self.stop.cancelled() => false,
             _ = tokio::time::sleep(d) => true,
+        }
+    }
+}
+
+/// Attempts for a call that fails transiently (throttled, server error, no answer).
+pub(crate) const TRANSIENT_ATTEMPTS: u32 = 5;
+
+/// An HTTP answer worth another try: none at all, 429, or a server error.
+pub(crate) fn transient_code(code: Option<u16>) -> bool {
+    code.is_none_or(|c| c == 429 || c >= 500)
+}
+
+impl Ctx {
+    /// Runs `call` until it succeeds, fails for good, or [`TRANSIENT_ATTEMPTS`] are used up;
+    /// every retry is a visible `retrying` line. `call` must not borrow the context (clone
+    /// what it needs).
+    pub async fn retrying<T, E, F, Fut>(
+        &mut self,
+        step: Step,
+        what: &str,
+        transient: impl Fn(&E) -> bool,
+        mut call: F,
+    ) -> Result<T, E>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+        E: std::fmt::Display,
+    {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match call().await {
+                Ok(v) => return Ok(v),
+                Err(e) if attempt < TRANSIENT_ATTEMPTS && transient(&e) => {
+                    let wait = backoff(attempt);
+                    self.retry(
+                        step,
+                        format!(
+                            "{what} failed; retry {attempt}/{} in {}",
+                            TRANSIENT_ATTEMPTS - 1,
+                            crate::util::duration::format_elapsed(wait)
+                        ),
+                        Some(crate::text::sanitize(&e.to_string()).into_owned()),
+                    );
+                    if !self.pause(wait).await {
+                        return Err(e);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
         }
     }
 }

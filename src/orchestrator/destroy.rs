@@ -12,7 +12,8 @@ use super::record::ObjectId;
 use super::request::EscalationPolicy;
 use super::wait::{WaitError, WaitNote, wait_gone};
 use crate::cluster::model::Kind;
-use crate::util::duration::format_duration;
+use crate::util::age::format_age_secs;
+use crate::util::duration::format_elapsed;
 
 /// Attempts for one delete call that fails transiently (429, 5xx, no answer).
 const DELETE_ATTEMPTS: u32 = 5;
@@ -44,25 +45,37 @@ pub(crate) async fn delete_one(
             Err(e) => {
                 return Err(Failure::failed(
                     step,
-                    format!("ApiException when checking {} {}: {}", id.kind, id.name, e.message),
+                    format!(
+                        "ApiException when checking {} {}: {}",
+                        id.kind, id.name, e.message
+                    ),
                 ));
             }
         };
         match current {
             None => {
-                ctx.info(step, format!("{} {} does not exist (already gone)", id.kind, id.name));
+                ctx.info(
+                    step,
+                    format!("{} {} does not exist (already gone)", id.kind, id.name),
+                );
                 return Ok(());
             }
             Some(obj) if kapi::uid(&obj) != id.uid => {
                 ctx.info(
                     step,
-                    format!("{} {} is another object now (new UID); the old one is gone", id.kind, id.name),
+                    format!(
+                        "{} {} is another object now (new UID); the old one is gone",
+                        id.kind, id.name
+                    ),
                 );
                 return Ok(());
             }
             Some(_) => {}
         }
-        ctx.info(step, format!("Attempting to delete {} {}", id.kind, id.name));
+        ctx.info(
+            step,
+            format!("Attempting to delete {} {}", id.kind, id.name),
+        );
         match kapi::delete(&ctx.client, &id.namespace, kind, &id.name, &id.uid, grace).await {
             Ok(answer) => {
                 ctx.api(step, "Delete API call successful", answer);
@@ -73,13 +86,20 @@ pub(crate) async fn delete_one(
             }
             Err(e) if e.not_found() || e.code == Some(409) => {
                 // 409 here is the UID precondition: a new object took the name, ours is gone.
-                ctx.api(step, format!("{} {} already gone", id.kind, id.name), e.message);
+                ctx.api(
+                    step,
+                    format!("{} {} already gone", id.kind, id.name),
+                    e.message,
+                );
                 return Ok(());
             }
             Err(e) if e.transient() && attempt < DELETE_ATTEMPTS => {
                 ctx.retry(
                     step,
-                    format!("ApiException when deleting {} {}; retrying", id.kind, id.name),
+                    format!(
+                        "ApiException when deleting {} {}; retrying",
+                        id.kind, id.name
+                    ),
                     Some(e.message),
                 );
                 if !ctx.pause(backoff(attempt)).await {
@@ -115,17 +135,20 @@ pub(crate) fn stopped(step: Step) -> Failure {
 
 /// One line for an object still there.
 pub(crate) fn describe_stuck(s: &StuckObject) -> String {
-    let age = s
-        .terminating_for_seconds
-        .map(|secs| {
-            format!(
-                " for {}",
-                format_duration(Duration::from_secs(secs.max(0).unsigned_abs()))
-            )
-        })
-        .unwrap_or_default();
+    let age = match s.terminating_for_seconds {
+        Some(secs) if secs > 0 => format!(" for {}", format_age_secs(secs)),
+        _ => String::new(),
+    };
     if s.finalizers.is_empty() {
-        format!("{} is Terminating{age} (no finalizers; grace period)", s.object)
+        match s.terminating_for_seconds {
+            // A pod's deletionTimestamp is the end of its grace period.
+            Some(secs) if secs < 0 => format!(
+                "{} is Terminating (grace period, ends in {})",
+                s.object,
+                format_age_secs(-secs)
+            ),
+            _ => format!("{} is Terminating{age} (no finalizers left)", s.object),
+        }
     } else {
         format!(
             "{} is Terminating{age}, held by finalizer{} {}",
@@ -174,7 +197,14 @@ pub(crate) async fn verify_gone(
             }
         };
         if choice == EscalationChoice::GiveUp {
-            return Err(give_up(ctx, step, &stuck, with_finalizers, escalated, timeout));
+            return Err(give_up(
+                ctx,
+                step,
+                &stuck,
+                with_finalizers,
+                escalated,
+                timeout,
+            ));
         }
         escalated = true;
         escalate(ctx, step, &stuck).await?;
@@ -223,7 +253,10 @@ async fn wait_for(
 
 fn tell(ctx: &mut Ctx, step: Step, n: WaitNote) {
     match n {
-        WaitNote::Gone(id) => ctx.info(step, format!("Verified deletion of {} {}", id.kind, id.name)),
+        WaitNote::Gone(id) => ctx.info(
+            step,
+            format!("Verified deletion of {} {}", id.kind, id.name),
+        ),
         WaitNote::Terminating(s) => ctx.info(step, describe_stuck(&s)),
         WaitNote::Status(s) => ctx.info(step, s),
         WaitNote::WatchError(e) => ctx.retry(step, format!("{e}; re-watching"), None),
@@ -266,7 +299,7 @@ fn give_up(
     };
     let mut message = format!(
         "deletion not verified ({what}, {}): {}",
-        format_duration(timeout),
+        format_elapsed(timeout),
         list.join("; ")
     );
     let result = if with_finalizers && !escalated {
@@ -304,7 +337,10 @@ pub(crate) async fn escalate(
             continue;
         };
         if kind == Kind::Pod {
-            ctx.info(step, format!("force-deleting Pod {} (grace period 0)", id.name));
+            ctx.info(
+                step,
+                format!("force-deleting Pod {} (grace period 0)", id.name),
+            );
             delete_one(ctx, step, id, Some(0)).await?;
         }
         strip_one(ctx, step, id).await?;
@@ -324,7 +360,10 @@ pub(crate) async fn strip_one(ctx: &mut Ctx, step: Step, id: &ObjectId) -> Resul
             .await
             .map_err(|e| Failure::failed(step, e.to_string()))?;
         let Some(obj) = current.filter(|o| kapi::uid(o) == id.uid) else {
-            ctx.info(step, format!("{} {} is gone; nothing to strip", id.kind, id.name));
+            ctx.info(
+                step,
+                format!("{} {} is gone; nothing to strip", id.kind, id.name),
+            );
             return Ok(());
         };
         let finalizers = kapi::finalizers(&obj);
@@ -343,7 +382,11 @@ pub(crate) async fn strip_one(ctx: &mut Ctx, step: Step, id: &ObjectId) -> Resul
         );
         match kapi::strip_finalizers(&ctx.client, &id.namespace, kind, &id.name, &rv).await {
             Ok(_) => {
-                ctx.api(step, format!("finalizers removed from {} {}", id.kind, id.name), "200 OK");
+                ctx.api(
+                    step,
+                    format!("finalizers removed from {} {}", id.kind, id.name),
+                    "200 OK",
+                );
                 return Ok(());
             }
             Err(e) if e.not_found() => return Ok(()),
@@ -360,7 +403,11 @@ pub(crate) async fn strip_one(ctx: &mut Ctx, step: Step, id: &ObjectId) -> Resul
                 } else {
                     ""
                 };
-                ctx.failed(step, format!("cannot strip finalizers of {}", id), Some(e.message.clone()));
+                ctx.failed(
+                    step,
+                    format!("cannot strip finalizers of {}", id),
+                    Some(e.message.clone()),
+                );
                 return Err(Failure::failed(
                     step,
                     format!("cannot strip finalizers of {id}: {}{hint}", e.message),

@@ -53,6 +53,24 @@ pub enum RecoverMode {
     Rollback,
 }
 
+/// How a recovery may finish the deletion and how long it waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecoverOptions {
+    pub finalizers: super::request::EscalationPolicy,
+    pub timeout: std::time::Duration,
+    pub ready_timeout: std::time::Duration,
+}
+
+impl Default for RecoverOptions {
+    fn default() -> Self {
+        RecoverOptions {
+            finalizers: super::request::EscalationPolicy::Never,
+            timeout: std::time::Duration::from_secs(120),
+            ready_timeout: std::time::Duration::from_secs(600),
+        }
+    }
+}
+
 /// The orchestration engine. Cheap to clone; clones share the running set.
 #[derive(Clone)]
 pub struct Engine {
@@ -121,14 +139,19 @@ impl Engine {
 
     /// Resumes or rolls back the unfinished operation `op_id` (from the local journal, else from
     /// the cluster backups).
-    pub fn recover(&self, op_id: &str, mode: RecoverMode) -> Result<OperationHandle, StartError> {
+    pub fn recover(
+        &self,
+        op_id: &str,
+        mode: RecoverMode,
+        options: RecoverOptions,
+    ) -> Result<OperationHandle, StartError> {
         let (tx, rx) = mpsc::unbounded_channel();
         let cancel = CancellationToken::new();
         let engine = self.clone();
         let id = op_id.to_string();
         let token = cancel.clone();
         tokio::spawn(async move {
-            super::recover::run(engine, id, mode, tx, token).await;
+            super::recover::run(engine, id, mode, options, tx, token).await;
         });
         Ok(OperationHandle {
             op_id: op_id.to_string(),

@@ -24,13 +24,21 @@ pub(crate) async fn finish(ctx: &mut Ctx, req: &Request, end: PlanEnd) -> Outcom
         Ok(standing) => (
             OpResult::Succeeded,
             None,
-            end.message.clone().unwrap_or_else(|| success_message(ctx, req)),
+            end.message
+                .clone()
+                .unwrap_or_else(|| success_message(ctx, req)),
             standing,
         ),
         Err(f) => {
-            let result = if ctx.stop_reason() == Some(StopReason::Cancelled) { OpResult::Cancelled } else { f.result };
+            let result = if ctx.stop_reason() == Some(StopReason::Cancelled) {
+                OpResult::Cancelled
+            } else {
+                f.result
+            };
             let message = match ctx.stop_reason() {
-                Some(StopReason::Cancelled) => format!("cancelled by the operator during {}", f.step),
+                Some(StopReason::Cancelled) => {
+                    format!("cancelled by the operator during {}", f.step)
+                }
                 Some(StopReason::LockLost) => format!(
                     "the lease was lost during {} (another holder took it, or it could not be renewed); stopped without touching anything more",
                     f.step
@@ -46,7 +54,12 @@ pub(crate) async fn finish(ctx: &mut Ctx, req: &Request, end: PlanEnd) -> Outcom
         ctx.cancelled(step, "cancelled by the operator");
     }
     let mut rollback = None;
-    let mut state = if result == OpResult::Succeeded { OpState::Succeeded } else { OpState::Failed };
+    let mut rolled_back = false;
+    let mut state = if result == OpResult::Succeeded {
+        OpState::Succeeded
+    } else {
+        OpState::Failed
+    };
     if result == OpResult::Cancelled {
         state = OpState::Cancelled;
     }
@@ -64,7 +77,13 @@ pub(crate) async fn finish(ctx: &mut Ctx, req: &Request, end: PlanEnd) -> Outcom
     } else if needs_rollback && !ctx.rec.backup.is_empty() {
         let stuck_before = failed_step == Some(Step::VerifyDeletion);
         match run_rollback(ctx, req, stuck_before).await {
-            Ok(()) => rollback = Some("rolled back: the endpoint was recreated from the backup and is ready".to_string()),
+            Ok(()) => {
+                rolled_back = true;
+                rollback = Some(
+                    "rolled back: the endpoint was recreated from the backup and is ready"
+                        .to_string(),
+                );
+            }
             Err(f) => {
                 state = OpState::NeedsRecovery;
                 rollback = Some(format!(
@@ -79,10 +98,25 @@ pub(crate) async fn finish(ctx: &mut Ctx, req: &Request, end: PlanEnd) -> Outcom
     } else if result == OpResult::Cancelled && end.phase == Phase::Created {
         message.push_str("; the new spec is in place, its readiness was not verified");
     }
-    if result != OpResult::Succeeded && req.kind == super::progress::OpKind::Redeploy && result != OpResult::LockHeld {
-        ctx.info(Step::Finish, format!("Failed to redeploy endpoint {}", ctx.rec.endpoint));
+    if result != OpResult::Succeeded
+        && req.kind == super::progress::OpKind::Redeploy
+        && result != OpResult::LockHeld
+    {
+        ctx.info(
+            Step::Finish,
+            format!("Failed to redeploy endpoint {}", ctx.rec.endpoint),
+        );
     }
-    record_and_release(ctx, req, result, state, &message, rollback.as_deref(), &standing).await;
+    record_and_release(
+        ctx,
+        req,
+        result,
+        state,
+        &message,
+        (rollback.as_deref(), rolled_back),
+        &standing,
+    )
+    .await;
     Outcome {
         op_id: ctx.rec.id.clone(),
         kind: req.kind,
@@ -107,24 +141,40 @@ fn success_message(ctx: &Ctx, req: &Request) -> String {
             ctx.deleted.len(),
             ctx.rec.created.len()
         ),
-        super::progress::OpKind::ForceDelete => format!("{} object(s) of {} force-deleted and gone", ctx.deleted.len(), ctx.rec.endpoint),
+        super::progress::OpKind::ForceDelete => format!(
+            "{} object(s) of {} force-deleted and gone",
+            ctx.deleted.len(),
+            ctx.rec.endpoint
+        ),
         super::progress::OpKind::StripFinalizers => "finalizers stripped".to_string(),
     }
 }
 
 /// Recreates the backup: old objects still whole stay, anything else is replaced.
-pub(crate) async fn run_rollback(ctx: &mut Ctx, req: &Request, stuck_before: bool) -> Result<(), Failure> {
+pub(crate) async fn run_rollback(
+    ctx: &mut Ctx,
+    req: &Request,
+    stuck_before: bool,
+) -> Result<(), Failure> {
     // The operator's cancel must not cancel the rollback it triggered.
     ctx.stop = tokio_util::sync::CancellationToken::new();
     ctx.step_retries = 0;
-    ctx.begin(Step::Rollback, "recreating the endpoint from the backup").await?;
+    ctx.begin(Step::Rollback, "recreating the endpoint from the backup")
+        .await?;
     let old: HashSet<String> = ctx.rec.old_objects.iter().map(|o| o.uid.clone()).collect();
     let backup = ctx.rec.backup.clone();
     // Objects that just failed to go will not go now; do not wait another full deadline.
-    let budget = if stuck_before { Duration::from_secs(2) } else { req.timeout };
+    let budget = if stuck_before {
+        Duration::from_secs(2)
+    } else {
+        req.timeout
+    };
     let standing = converge(ctx, Step::Rollback, &backup, &old, Rules::Rollback, budget).await?;
     verify_ready(ctx, Step::Rollback, &standing, req.ready_timeout).await?;
-    ctx.done(Step::Rollback, "endpoint restored from the backup and ready");
+    ctx.done(
+        Step::Rollback,
+        "endpoint restored from the backup and ready",
+    );
     Ok(())
 }
 
@@ -134,7 +184,7 @@ async fn record_and_release(
     result: OpResult,
     state: OpState,
     message: &str,
-    rollback: Option<&str>,
+    (rollback, rolled_back): (Option<&str>, bool),
     standing: &[ObjectId],
 ) {
     ctx.step_retries = 0;
@@ -148,12 +198,18 @@ async fn record_and_release(
     let about = standing
         .iter()
         .find(|o| matches!(o.kind.as_str(), "InferenceService" | "Deployment"))
-        .or_else(|| ctx.rec.old_objects.iter().find(|o| matches!(o.kind.as_str(), "InferenceService" | "Deployment")))
+        .or_else(|| {
+            ctx.rec
+                .old_objects
+                .iter()
+                .find(|o| matches!(o.kind.as_str(), "InferenceService" | "Deployment"))
+        })
         .cloned();
     if result != OpResult::LockHeld
         && let Some(obj) = about
     {
-        let (reason, type_) = match (result, rollback.is_some()) {
+        let (reason, type_) = match (result, rolled_back) {
+            (OpResult::Succeeded, _) if ctx.recovering => ("Recovered", "Normal"),
             (OpResult::Succeeded, _) => (event_reason(req, true), "Normal"),
             (_, true) => ("RolledBack", "Warning"),
             _ => (event_reason(req, false), "Warning"),
@@ -178,15 +234,43 @@ async fn record_and_release(
         elapsed_ms: u64::try_from(ctx.elapsed().as_millis()).unwrap_or(u64::MAX),
     };
     match append_audit(&ctx.engine.settings.audit_log, &entry) {
-        Ok(()) => ctx.info(Step::Finish, format!("audit log: {}", ctx.engine.settings.audit_log.display())),
+        Ok(()) => ctx.info(
+            Step::Finish,
+            format!("audit log: {}", ctx.engine.settings.audit_log.display()),
+        ),
         Err(e) => ctx.info(Step::Finish, format!("could not write the audit log: {e}")),
     }
     ctx.rec.state = state;
     ctx.rec.result = Some(full);
-    if !state.unfinished() && !ctx.rec.backup.is_empty() {
-        match backup::delete_backup(&ctx.client, &ctx.rec.endpoint.namespace, &ctx.rec.endpoint.name, &ctx.rec.id).await {
-            Ok(()) => ctx.info(Step::Finish, format!("backup ConfigMap {} removed", backup::backup_name(&ctx.rec.endpoint.name))),
-            Err(e) => ctx.info(Step::Finish, format!("could not remove the backup ConfigMap: {e}")),
+    if !state.unfinished() && ctx.backup_written {
+        let client = ctx.client.clone();
+        let (ns, name, id) = (
+            ctx.rec.endpoint.namespace.clone(),
+            ctx.rec.endpoint.name.clone(),
+            ctx.rec.id.clone(),
+        );
+        let deleted = ctx
+            .retrying(
+                Step::Finish,
+                "remove the backup ConfigMap",
+                |e: &backup::BackupError| {
+                    matches!(e, backup::BackupError::Api { code, .. } if super::ctx::transient_code(*code))
+                },
+                || backup::delete_backup(&client, &ns, &name, &id),
+            )
+            .await;
+        match deleted {
+            Ok(()) => ctx.info(
+                Step::Finish,
+                format!(
+                    "backup ConfigMap {} removed",
+                    backup::backup_name(&ctx.rec.endpoint.name)
+                ),
+            ),
+            Err(e) => ctx.info(
+                Step::Finish,
+                format!("could not remove the backup ConfigMap: {e}"),
+            ),
         }
     }
     if let Err(f) = ctx.persist(Step::Finish) {
@@ -196,13 +280,16 @@ async fn record_and_release(
         let name = lock.name().to_string();
         match lock.release().await {
             Ok(()) => ctx.info(Step::Finish, format!("lease {name} released")),
-            Err(e) => ctx.info(Step::Finish, format!("could not release the lease (it expires by itself): {e}")),
+            Err(e) => ctx.info(
+                Step::Finish,
+                format!("could not release the lease (it expires by itself): {e}"),
+            ),
         }
     }
     if state == OpState::Succeeded {
         ctx.done(Step::Finish, "done");
     } else {
-        ctx.done(Step::Finish, format!("recorded as {}", format!("{state:?}").to_lowercase()));
+        ctx.done(Step::Finish, format!("recorded as {}", state.name()));
     }
 }
 

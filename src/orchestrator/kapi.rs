@@ -216,7 +216,11 @@ pub async fn strip_finalizers(
 }
 
 /// Creates a core/v1 Event; returns the API answer on failure only.
-pub async fn create_event(client: &kube::Client, ns: &str, event: &Value) -> Result<(), ApiFailure> {
+pub async fn create_event(
+    client: &kube::Client,
+    ns: &str,
+    event: &Value,
+) -> Result<(), ApiFailure> {
     use k8s_openapi::api::core::v1::Event;
     let ev: Event = serde_json::from_value(event.clone()).map_err(|e| ApiFailure {
         what: format!("create event in {ns}"),
@@ -233,10 +237,14 @@ pub async fn create_event(client: &kube::Client, ns: &str, event: &Value) -> Res
 
 /// Metadata accessors on JSON objects.
 pub fn uid(v: &Value) -> &str {
-    v.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or("")
+    v.pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .unwrap_or("")
 }
 pub fn name(v: &Value) -> &str {
-    v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("")
+    v.pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
 }
 pub fn resource_version(v: &Value) -> &str {
     v.pointer("/metadata/resourceVersion")
@@ -246,7 +254,12 @@ pub fn resource_version(v: &Value) -> &str {
 pub fn finalizers(v: &Value) -> Vec<String> {
     v.pointer("/metadata/finalizers")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default()
 }
 pub fn deletion_timestamp(v: &Value) -> Option<jiff::Timestamp> {

@@ -76,8 +76,28 @@ pub fn holder_identity() -> String {
         .filter_map(|k| std::env::var(k).ok())
         .map(|v| v.trim().to_string())
         .find(|v| !v.is_empty())
+        .or_else(login_from_passwd)
         .unwrap_or_else(|| "unknown".to_string());
     format!("{user}@{}/{}", this_host(), std::process::id())
+}
+
+/// The login name of this process's uid from /etc/passwd (containers and cron jobs often run
+/// without USER/LOGNAME; "unknown" in a lease helps nobody find the holder).
+fn login_from_passwd() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        let _pw = f.next()?;
+        (f.next()? == uid && !name.is_empty()).then(|| name.to_string())
+    })
 }
 
 /// This machine's hostname, as [`holder_identity`] writes it.
@@ -384,6 +404,12 @@ impl LeaseLock {
                     }
                     Err(e) => return Err(LockError::api(format!("read lease {full}"), &e)),
                 },
+                // Throttled, a server error or no answer: the lease would stay until it
+                // expires and show the endpoint as Redeploying meanwhile; try again shortly.
+                code if code.is_none_or(|c| c == 429 || c >= 500) => {
+                    tracing::warn!(lease = %full, error = %describe_kube_error(&err), "release failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
                 _ => return Err(LockError::api(format!("delete lease {full}"), &err)),
             }
         }

@@ -26,7 +26,9 @@ mod run;
 mod single;
 pub mod wait;
 
-pub use engine::{Engine, EngineSettings, OperationHandle, RecoverMode, StartError};
+pub use engine::{
+    Engine, EngineSettings, OperationHandle, RecoverMode, RecoverOptions, StartError,
+};
 pub use progress::{OpEvent, OpKind, Progress, Step, StepState};
 pub use record::{EndpointId, ObjectId, OpRecord, OpState};
 pub use request::{EscalationPolicy, ObjectTarget, Request};

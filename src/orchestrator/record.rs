@@ -57,6 +57,17 @@ pub enum OpState {
 }
 
 impl OpState {
+    /// As in the journal and on screen: `needs-recovery`.
+    pub fn name(self) -> &'static str {
+        match self {
+            OpState::Running => "running",
+            OpState::Succeeded => "succeeded",
+            OpState::Failed => "failed",
+            OpState::NeedsRecovery => "needs-recovery",
+            OpState::Cancelled => "cancelled",
+        }
+    }
+
     /// `recover --list` shows these.
     pub fn unfinished(self) -> bool {
         matches!(self, OpState::Running | OpState::NeedsRecovery)

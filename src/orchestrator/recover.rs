@@ -12,7 +12,7 @@ use super::backup;
 use super::converge::{Rules, converge};
 use super::ctx::{Ctx, Failure};
 use super::destroy::{delete_one, verify_gone};
-use super::engine::{Engine, RecoverMode};
+use super::engine::{Engine, RecoverMode, RecoverOptions};
 use super::finish::{finish, run_rollback};
 use super::kapi;
 use super::manifest;
@@ -40,7 +40,10 @@ pub async fn list(engine: &Engine) -> (Vec<Unfinished>, Vec<String>) {
     let mut out: Vec<Unfinished> = records
         .into_iter()
         .filter(|r| r.state.unfinished())
-        .map(|record| Unfinished { record, found_in: "journal".into() })
+        .map(|record| Unfinished {
+            record,
+            found_in: "journal".into(),
+        })
         .collect();
     let ns = engine.info.scope.namespace().map(str::to_string);
     match backup::list_backups(&engine.client, ns.as_deref()).await {
@@ -50,13 +53,16 @@ pub async fn list(engine: &Engine) -> (Vec<Unfinished>, Vec<String>) {
                 if let Some(u) = out.iter_mut().find(|u| u.record.id == b.id) {
                     u.found_in = "journal+cluster".into();
                 } else {
-                    out.push(Unfinished { record: b, found_in: "cluster".into() });
+                    out.push(Unfinished {
+                        record: b,
+                        found_in: "cluster".into(),
+                    });
                 }
             }
         }
         Err(e) => notes.push(format!("cannot read the backup ConfigMaps: {e}")),
     }
-    out.sort_by(|a, b| b.record.started.cmp(&a.record.started));
+    out.sort_by_key(|u| std::cmp::Reverse(u.record.started));
     (out, notes)
 }
 
@@ -72,8 +78,11 @@ async fn find(engine: &Engine, op_id: &str) -> Option<(OpRecord, bool)> {
         .map(|u| (u.record, false))
 }
 
-fn request_of(rec: &OpRecord) -> Request {
+fn request_of(rec: &OpRecord, options: RecoverOptions) -> Request {
     let mut req = Request::new(rec.kind, rec.endpoint.clone());
+    req.finalizers = options.finalizers;
+    req.timeout = options.timeout;
+    req.ready_timeout = options.ready_timeout;
     req.overrides = rec
         .overrides
         .iter()
@@ -86,6 +95,7 @@ pub(crate) async fn run(
     engine: Engine,
     op_id: String,
     mode: RecoverMode,
+    options: RecoverOptions,
     tx: mpsc::UnboundedSender<OpEvent>,
     cancel: CancellationToken,
 ) {
@@ -93,10 +103,17 @@ pub(crate) async fn run(
         let outcome = Outcome {
             op_id: op_id.clone(),
             kind: super::progress::OpKind::Redeploy,
-            endpoint: super::record::EndpointId { namespace: String::new(), name: String::new(), mode: None },
+            endpoint: super::record::EndpointId {
+                namespace: String::new(),
+                name: String::new(),
+                mode: None,
+            },
             result: OpResult::Usage,
             failed_step: None,
-            message: format!("no operation {op_id} in the journal ({}) nor in the cluster's backups; `llmops-console recover --list` shows what there is", engine.settings.journal_dir.display()),
+            message: format!(
+                "no operation {op_id} in the journal ({}) nor in the cluster's backups; `llmops-console recover --list` shows what there is",
+                engine.settings.journal_dir.display()
+            ),
             rollback: None,
             created: vec![],
             deleted: vec![],
@@ -133,39 +150,75 @@ pub(crate) async fn run(
     }
     let was = rec.state;
     rec.state = OpState::Running;
-    let req = request_of(&rec);
+    // With a backup, resume and rollback both converge object by object from what is there now
+    // (a record from the cluster copy may not know how far deletion got). Without one (stopped
+    // before its snapshot, or a plan that recreates nothing) there is nothing to converge to.
+    let has_backup = !rec.backup.is_empty();
+    let stopped_at = rec.step;
+    let previous_holder = std::mem::replace(&mut rec.holder, engine.settings.holder.clone());
+    let req = request_of(&rec, options);
     let mut ctx = Ctx::new(engine, rec, tx.clone(), cancel);
+    // The backup ConfigMap (if any) is this operation's: it goes once the recovery ends well
+    // (delete_backup checks the operation id).
+    ctx.backup_written = !ctx.rec.backup.is_empty();
     let end = if !was.unfinished() {
         end(
             Phase::BeforeDelete,
-            Err(Failure::new(Step::Lock, OpResult::Usage, format!("operation {op_id} already finished ({was:?}); nothing to recover"))),
+            Err(Failure::new(
+                Step::Lock,
+                OpResult::Usage,
+                format!("operation {op_id} already finished ({was:?}); nothing to recover"),
+            )),
         )
     } else {
-        recover(&mut ctx, &req, mode).await
+        ctx.recovering = true;
+        ctx.info(
+            Step::Lock,
+            format!("the operation was started by {previous_holder}"),
+        );
+        recover(&mut ctx, &req, mode, has_backup, stopped_at).await
     };
     let outcome = finish(&mut ctx, &req, end).await;
     let _ = tx.send(OpEvent::Finished(Box::new(outcome)));
 }
 
-async fn recover(ctx: &mut Ctx, req: &Request, mode: RecoverMode) -> PlanEnd {
+async fn recover(
+    ctx: &mut Ctx,
+    req: &Request,
+    mode: RecoverMode,
+    has_backup: bool,
+    stopped_at: Step,
+) -> PlanEnd {
     let what = match mode {
         RecoverMode::Resume => "resuming",
         RecoverMode::Rollback => "rolling back",
     };
-    if let Err(f) = ctx.begin(Step::Lock, format!("{what} operation {} on {}", ctx.rec.id, ctx.rec.endpoint)).await {
+    if let Err(f) = ctx
+        .begin(
+            Step::Lock,
+            format!("{what} operation {} on {}", ctx.rec.id, ctx.rec.endpoint),
+        )
+        .await
+    {
         return end(Phase::BeforeDelete, Err(f));
     }
     if let Err(f) = take_over(ctx).await {
         return end(Phase::BeforeDelete, Err(f));
     }
-    // Deletion starts only after the journal says step `delete`: before that nothing changed.
-    let deleted_anything = !matches!(ctx.rec.step, Step::Lock | Step::Preflight | Step::Snapshot) && !ctx.rec.backup.is_empty();
-    if !deleted_anything {
+    if !has_backup {
+        let why = if ctx.rec.kind == super::progress::OpKind::Redeploy {
+            format!("it stopped at {stopped_at}, before its snapshot, so nothing was deleted")
+        } else {
+            format!("a {} recreates nothing", ctx.rec.kind.name())
+        };
         let msg = format!(
-            "operation {} stopped at {} before deleting anything: the endpoint is as it was; nothing to {}",
+            "operation {} has no backup to converge to ({why}); nothing to {}; run it again if it is still needed",
             ctx.rec.id,
-            ctx.rec.step,
-            if mode == RecoverMode::Resume { "resume (run the redeploy again)" } else { "roll back" }
+            if mode == RecoverMode::Resume {
+                "resume"
+            } else {
+                "roll back"
+            }
         );
         ctx.info(Step::Lock, msg.clone());
         let mut e = end(Phase::BeforeDelete, Ok(Vec::new()));
@@ -176,7 +229,10 @@ async fn recover(ctx: &mut Ctx, req: &Request, mode: RecoverMode) -> PlanEnd {
         RecoverMode::Rollback => match run_rollback(ctx, req, false).await {
             Ok(()) => {
                 let mut e = end(Phase::BeforeDelete, Ok(Vec::new()));
-                e.message = Some(format!("operation {} rolled back: {} restored from its backup and ready", ctx.rec.id, ctx.rec.endpoint));
+                e.message = Some(format!(
+                    "operation {} rolled back: {} restored from its backup and ready",
+                    ctx.rec.id, ctx.rec.endpoint
+                ));
                 e
             }
             // The rollback already ran; finish must not run it again.
@@ -185,7 +241,10 @@ async fn recover(ctx: &mut Ctx, req: &Request, mode: RecoverMode) -> PlanEnd {
         RecoverMode::Resume => {
             let mut e = resume(ctx, req).await;
             if e.result.is_ok() {
-                e.message = Some(format!("operation {} resumed: {} is on the decided spec and ready", ctx.rec.id, ctx.rec.endpoint));
+                e.message = Some(format!(
+                    "operation {} resumed: {} is on the decided spec and ready",
+                    ctx.rec.id, ctx.rec.endpoint
+                ));
             }
             e
         }
@@ -200,7 +259,13 @@ async fn take_over(ctx: &mut Ctx) -> Result<(), Failure> {
         Ok(()) => Ok(()),
         Err(f) if f.result == OpResult::LockHeld && f.message.contains(&ctx.rec.id) => {
             let wait = super::lease::LeaseSettings::default().duration;
-            ctx.info(Step::Lock, format!("the lease still names this operation; waiting up to {} for it to expire", crate::util::duration::format_duration(wait)));
+            ctx.info(
+                Step::Lock,
+                format!(
+                    "the lease still names this operation; waiting up to {} for it to expire",
+                    crate::util::duration::format_duration(wait)
+                ),
+            );
             if !ctx.pause(wait).await {
                 return Err(super::destroy::stopped(Step::Lock));
             }
@@ -217,12 +282,20 @@ fn target_spec(ctx: &Ctx, req: &Request) -> Result<Vec<Value>, Failure> {
     }
     let mut spec = ctx.rec.backup.clone();
     if !req.overrides.is_empty() {
-        let slot = spec
-            .iter_mut()
-            .find(|m| matches!(m.get("kind").and_then(Value::as_str), Some("InferenceService" | "Deployment")));
+        let slot = spec.iter_mut().find(|m| {
+            matches!(
+                m.get("kind").and_then(Value::as_str),
+                Some("InferenceService" | "Deployment")
+            )
+        });
         if let Some(slot) = slot {
-            manifest::apply_overrides(slot, &req.overrides)
-                .map_err(|e| Failure::new(Step::DecideSpec, OpResult::Usage, format!("--set from the journal: {e}")))?;
+            manifest::apply_overrides(slot, &req.overrides).map_err(|e| {
+                Failure::new(
+                    Step::DecideSpec,
+                    OpResult::Usage,
+                    format!("--set from the journal: {e}"),
+                )
+            })?;
         }
     }
     Ok(spec)
@@ -232,26 +305,62 @@ async fn resume(ctx: &mut Ctx, req: &Request) -> PlanEnd {
     let old_ids = ctx.rec.old_objects.clone();
     let old: HashSet<String> = old_ids.iter().map(|o| o.uid.clone()).collect();
     // Finish the deletion: old objects still whole are deleted, then all verified gone.
-    if let Err(f) = ctx.begin(Step::Delete, "deleting what is left of the old objects").await {
+    if let Err(f) = ctx
+        .begin(Step::Delete, "deleting what is left of the old objects")
+        .await
+    {
         return end(Phase::AfterDelete, Err(f));
     }
-    for id in old_ids.iter().filter(|o| o.kind != "Pod" && o.kind != "ReplicaSet") {
-        let Some(kind) = Kind::parse(&id.kind) else { continue };
+    for id in old_ids
+        .iter()
+        .filter(|o| o.kind != "Pod" && o.kind != "ReplicaSet")
+    {
+        let Some(kind) = Kind::parse(&id.kind) else {
+            continue;
+        };
         match kapi::get(&ctx.client, &id.namespace, kind, &id.name).await {
-            Ok(Some(obj)) if kapi::uid(&obj) == id.uid && kapi::deletion_timestamp(&obj).is_none() => {
+            Ok(Some(obj))
+                if kapi::uid(&obj) == id.uid && kapi::deletion_timestamp(&obj).is_none() =>
+            {
                 if let Err(f) = delete_one(ctx, Step::Delete, id, None).await {
                     return end(Phase::AfterDelete, Err(f));
                 }
             }
             Ok(_) => {}
-            Err(e) => return end(Phase::AfterDelete, Err(Failure::failed(Step::Delete, e.to_string()))),
+            Err(e) => {
+                return end(
+                    Phase::AfterDelete,
+                    Err(Failure::failed(Step::Delete, e.to_string())),
+                );
+            }
         }
     }
-    ctx.done(Step::Delete, format!("Deleted existing Kubernetes resources for endpoint {}", ctx.rec.endpoint));
-    if let Err(f) = ctx.begin(Step::VerifyDeletion, "watching the old objects until each UID is gone").await {
+    ctx.done(
+        Step::Delete,
+        format!(
+            "Deleted existing Kubernetes resources for endpoint {}",
+            ctx.rec.endpoint
+        ),
+    );
+    if let Err(f) = ctx
+        .begin(
+            Step::VerifyDeletion,
+            "watching the old objects until each UID is gone",
+        )
+        .await
+    {
         return end(Phase::AfterDelete, Err(f));
     }
-    if let Err(f) = verify_gone(ctx, Step::VerifyDeletion, &old_ids, Vec::new(), req.finalizers, req.timeout).await {
+    if let Err(f) = verify_gone(
+        ctx,
+        Step::VerifyDeletion,
+        &old_ids,
+        Vec::new(),
+        req.finalizers,
+        req.timeout,
+    )
+    .await
+    {
         return end(Phase::AfterDelete, Err(f));
     }
     ctx.done(Step::VerifyDeletion, "all old objects gone");
@@ -259,14 +368,27 @@ async fn resume(ctx: &mut Ctx, req: &Request) -> PlanEnd {
         Ok(s) => s,
         Err(f) => return end(Phase::AfterDelete, Err(f)),
     };
-    if let Err(f) = ctx.begin(Step::Create, format!("creating what is missing of {} objects", spec.len())).await {
+    if let Err(f) = ctx
+        .begin(
+            Step::Create,
+            format!("creating what is missing of {} objects", spec.len()),
+        )
+        .await
+    {
         return end(Phase::AfterDelete, Err(f));
     }
-    let standing = match converge(ctx, Step::Create, &spec, &old, Rules::Resume, req.timeout).await {
+    let standing = match converge(ctx, Step::Create, &spec, &old, Rules::Resume, req.timeout).await
+    {
         Ok(s) => s,
         Err(f) => return end(Phase::AfterDelete, Err(f)),
     };
-    ctx.done(Step::Create, format!("Successfully deployed Kubernetes resources for endpoint {}", ctx.rec.endpoint));
+    ctx.done(
+        Step::Create,
+        format!(
+            "Successfully deployed Kubernetes resources for endpoint {}",
+            ctx.rec.endpoint
+        ),
+    );
     if let Err(f) = ready(ctx, &standing, req).await {
         return end(Phase::Created, Err(f));
     }

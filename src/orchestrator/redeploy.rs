@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::backup;
 use super::converge::{Rules, converge, verify_ready};
 use super::ctx::{Ctx, Failure};
-use super::destroy::{delete_one, describe_stuck, verify_gone};
+use super::destroy::{delete_one, verify_gone};
 use super::inventory::{self, Inventory, InventoryError};
 use super::kapi;
 use super::lease::{LeaseLock, LeaseSettings, LockError, LockRequest};
@@ -48,9 +48,14 @@ pub(crate) fn end(phase: Phase, result: Result<Vec<ObjectId>, Failure>) -> PlanE
 }
 
 /// Reads the endpoint, and takes its lock (step `lock`).
-pub(crate) async fn lock(ctx: &mut Ctx, req: &Request, opening: &str) -> Result<Inventory, Failure> {
+pub(crate) async fn lock(
+    ctx: &mut Ctx,
+    req: &Request,
+    opening: &str,
+) -> Result<Inventory, Failure> {
     ctx.begin(Step::Lock, opening.to_string()).await?;
-    let inv = match inventory::read(&ctx.client, &req.endpoint, &ctx.engine.settings.grouping).await {
+    let inv = match inventory::read(&ctx.client, &req.endpoint, &ctx.engine.settings.grouping).await
+    {
         Ok(inv) => inv,
         Err(InventoryError::NotFound(ep)) => {
             let msg = InventoryError::NotFound(ep).to_string();
@@ -78,7 +83,16 @@ pub(crate) async fn take_lease(
         holder: ctx.rec.holder.clone(),
         takeover,
     };
-    match LeaseLock::acquire(&ctx.client, request, LeaseSettings::default()).await {
+    let client = ctx.client.clone();
+    let acquired = ctx
+        .retrying(
+            Step::Lock,
+            "take the lease",
+            |e: &LockError| matches!(e, LockError::Api { code, .. } if super::ctx::transient_code(*code)),
+            || LeaseLock::acquire(&client, request.clone(), LeaseSettings::default()),
+        )
+        .await;
+    match acquired {
         Ok(lock) => {
             let msg = format!("acquired lease {} as {}", lock.name(), lock.holder());
             ctx.hold(lock);
@@ -99,7 +113,12 @@ pub(crate) async fn take_lease(
 }
 
 /// Permissions a plan needs on the endpoint's objects (step `preflight`).
-pub(crate) fn needs(inv: &Inventory, recreate: bool, policy: EscalationPolicy, extra_delete: &[Kind]) -> Vec<Need> {
+pub(crate) fn needs(
+    inv: &Inventory,
+    recreate: bool,
+    policy: EscalationPolicy,
+    extra_delete: &[Kind],
+) -> Vec<Need> {
     let ns = inv.endpoint.namespace.as_str();
     let mut out = Vec::new();
     let mut add = |verb: &str, kind: Kind| {
@@ -144,11 +163,29 @@ pub(crate) fn needs(inv: &Inventory, recreate: bool, policy: EscalationPolicy, e
 }
 
 pub(crate) async fn preflight(ctx: &mut Ctx, needs: &[Need]) -> Result<(), Failure> {
-    ctx.begin(Step::Preflight, format!("checking {} permissions (SelfSubjectAccessReview)", needs.len()))
-        .await?;
-    match preflight::check(&ctx.client, needs).await {
+    ctx.begin(
+        Step::Preflight,
+        format!(
+            "checking {} permissions (SelfSubjectAccessReview)",
+            needs.len()
+        ),
+    )
+    .await?;
+    let client = ctx.client.clone();
+    let checked = ctx
+        .retrying(
+            Step::Preflight,
+            "review permissions",
+            |e: &preflight::PreflightError| matches!(e, preflight::PreflightError::Api { code, .. } if super::ctx::transient_code(*code)),
+            || preflight::check(&client, needs),
+        )
+        .await;
+    match checked {
         Ok(()) => {
-            ctx.done(Step::Preflight, format!("all {} permissions granted", needs.len()));
+            ctx.done(
+                Step::Preflight,
+                format!("all {} permissions granted", needs.len()),
+            );
             Ok(())
         }
         Err(e) => {
@@ -169,17 +206,25 @@ pub(crate) fn overdue(inv: &Inventory, timeout: std::time::Duration) -> Vec<Stuc
             let since = kapi::deletion_timestamp(&m.json)?;
             let age = now.duration_since(since).as_secs();
             let finalizers = kapi::finalizers(&m.json);
-            (age > 0 && age.unsigned_abs() > timeout.as_secs() && !finalizers.is_empty()).then(|| StuckObject {
-                object: m.id.clone(),
-                finalizers: finalizers.iter().map(|f| crate::text::sanitize(f).into_owned()).collect(),
-                terminating_for_seconds: Some(age),
-            })
+            (age > 0 && age.unsigned_abs() > timeout.as_secs() && !finalizers.is_empty()).then(
+                || StuckObject {
+                    object: m.id.clone(),
+                    finalizers: finalizers
+                        .iter()
+                        .map(|f| crate::text::sanitize(f).into_owned())
+                        .collect(),
+                    terminating_for_seconds: Some(age),
+                },
+            )
         })
         .collect()
 }
 
+/// The backup (sanitised manifests to recreate), the spec to create, and its changes as lines.
+type Decided = (Vec<Value>, Vec<Value>, Vec<String>);
+
 /// The manifests to recreate, sanitised, and the spec to create from them.
-fn backup_and_spec(inv: &Inventory, req: &Request) -> Result<(Vec<Value>, Vec<Value>, Vec<String>), Failure> {
+fn backup_and_spec(inv: &Inventory, req: &Request) -> Result<Decided, Failure> {
     let uids: HashSet<String> = inv.members.iter().map(|m| m.id.uid.clone()).collect();
     let backup: Vec<Value> = inv
         .members
@@ -189,12 +234,29 @@ fn backup_and_spec(inv: &Inventory, req: &Request) -> Result<(Vec<Value>, Vec<Va
         .collect();
     let mut decided = backup.clone();
     let mut lines = Vec::new();
-    let workload = inv.workload().map(|w| (w.id.kind.clone(), w.id.name.clone()));
+    let workload = inv
+        .workload()
+        .map(|w| (w.id.kind.clone(), w.id.name.clone()));
     if let Some(edited) = &req.edited {
         for e in edited {
-            let key = (e.get("kind").and_then(Value::as_str).unwrap_or(""), kapi::name(e));
-            let Some(slot) = decided.iter_mut().find(|d| (d.get("kind").and_then(Value::as_str).unwrap_or(""), kapi::name(d)) == key) else {
-                return Err(Failure::new(Step::Snapshot, OpResult::Usage, format!("edited manifest {} {} is not one of the endpoint's objects", key.0, key.1)));
+            let key = (
+                e.get("kind").and_then(Value::as_str).unwrap_or(""),
+                kapi::name(e),
+            );
+            let Some(slot) = decided.iter_mut().find(|d| {
+                (
+                    d.get("kind").and_then(Value::as_str).unwrap_or(""),
+                    kapi::name(d),
+                ) == key
+            }) else {
+                return Err(Failure::new(
+                    Step::Snapshot,
+                    OpResult::Usage,
+                    format!(
+                        "edited manifest {} {} is not one of the endpoint's objects",
+                        key.0, key.1
+                    ),
+                ));
             };
             for c in manifest::diff(slot, e) {
                 lines.push(format!("{} {}: {}", key.0, key.1, describe_change(&c)));
@@ -204,13 +266,28 @@ fn backup_and_spec(inv: &Inventory, req: &Request) -> Result<(Vec<Value>, Vec<Va
     }
     if !req.overrides.is_empty() {
         let Some((kind, name)) = workload else {
-            return Err(Failure::new(Step::Snapshot, OpResult::Usage, "--set needs the endpoint's InferenceService or Deployment, and it does not exist"));
+            return Err(Failure::new(
+                Step::Snapshot,
+                OpResult::Usage,
+                "--set needs the endpoint's InferenceService or Deployment, and it does not exist",
+            ));
         };
-        let Some(slot) = decided.iter_mut().find(|d| d.get("kind").and_then(Value::as_str) == Some(kind.as_str()) && kapi::name(d) == name) else {
-            return Err(Failure::new(Step::Snapshot, OpResult::Usage, format!("{kind} {name} is not in the backup")));
+        let Some(slot) = decided.iter_mut().find(|d| {
+            d.get("kind").and_then(Value::as_str) == Some(kind.as_str()) && kapi::name(d) == name
+        }) else {
+            return Err(Failure::new(
+                Step::Snapshot,
+                OpResult::Usage,
+                format!("{kind} {name} is not in the backup"),
+            ));
         };
-        let changes = manifest::apply_overrides(slot, &req.overrides)
-            .map_err(|e| Failure::new(Step::Snapshot, OpResult::Usage, format!("--set: {e}; nothing was deleted")))?;
+        let changes = manifest::apply_overrides(slot, &req.overrides).map_err(|e| {
+            Failure::new(
+                Step::Snapshot,
+                OpResult::Usage,
+                format!("{e}; nothing was deleted"),
+            )
+        })?;
         for c in changes {
             lines.push(format!("{kind} {name}: {}", describe_change(&c)));
         }
@@ -227,12 +304,33 @@ fn describe_change(c: &manifest::Change) -> String {
     format!("{}: {} -> {}", c.path, show(&c.before), show(&c.after))
 }
 
+/// Writes the record into the backup ConfigMap, retrying transient failures.
+async fn write_backup(ctx: &mut Ctx, step: Step) -> Result<(), backup::BackupError> {
+    let client = ctx.client.clone();
+    let rec = ctx.rec.clone();
+    ctx.retrying(
+        step,
+        "write the backup ConfigMap",
+        |e: &backup::BackupError| matches!(e, backup::BackupError::Api { code, .. } if super::ctx::transient_code(*code)),
+        || backup::write_backup(&client, &rec),
+    )
+    .await
+}
+
 /// Step `snapshot`: manifests to the journal (fsync) and to the backup ConfigMap.
-pub(crate) async fn snapshot(ctx: &mut Ctx, req: &Request) -> Result<(Inventory, Vec<Value>, Vec<String>), Failure> {
-    ctx.begin(Step::Snapshot, "reading every object of the endpoint").await?;
-    let inv = inventory::read(&ctx.client, &ctx.rec.endpoint, &ctx.engine.settings.grouping)
-        .await
-        .map_err(|e| Failure::failed(Step::Snapshot, e.to_string()))?;
+pub(crate) async fn snapshot(
+    ctx: &mut Ctx,
+    req: &Request,
+) -> Result<(Inventory, Vec<Value>, Vec<String>), Failure> {
+    ctx.begin(Step::Snapshot, "reading every object of the endpoint")
+        .await?;
+    let inv = inventory::read(
+        &ctx.client,
+        &ctx.rec.endpoint,
+        &ctx.engine.settings.grouping,
+    )
+    .await
+    .map_err(|e| Failure::failed(Step::Snapshot, e.to_string()))?;
     let (backup_manifests, decided, changes) = backup_and_spec(&inv, req).inspect_err(|f| {
         ctx.failed(Step::Snapshot, f.message.clone(), None);
     })?;
@@ -240,12 +338,20 @@ pub(crate) async fn snapshot(ctx: &mut Ctx, req: &Request) -> Result<(Inventory,
     ctx.rec.old_objects = inv.ids();
     ctx.persist(Step::Snapshot)?;
     let path = ctx.journal.path_of(&ctx.rec.id);
-    ctx.info(Step::Snapshot, format!("{} manifests written to journal {}", ctx.rec.backup.len(), path.display()));
-    if let Err(e) = backup::write_backup(&ctx.client, &ctx.rec).await {
+    ctx.info(
+        Step::Snapshot,
+        format!(
+            "{} manifests written to journal {}",
+            ctx.rec.backup.len(),
+            path.display()
+        ),
+    );
+    if let Err(e) = write_backup(ctx, Step::Snapshot).await {
         let msg = format!("cannot write the backup ConfigMap: {e}; nothing was deleted");
         ctx.failed(Step::Snapshot, msg.clone(), None);
         return Err(Failure::failed(Step::Snapshot, msg));
     }
+    ctx.backup_written = true;
     ctx.done(
         Step::Snapshot,
         format!(
@@ -273,7 +379,10 @@ pub(crate) async fn run(ctx: &mut Ctx, req: &Request) -> PlanEnd {
         Err(f) => return end(Phase::BeforeDelete, Err(f)),
     };
     if ctx.stop.is_cancelled() {
-        return end(Phase::BeforeDelete, Err(super::destroy::stopped(Step::Snapshot)));
+        return end(
+            Phase::BeforeDelete,
+            Err(super::destroy::stopped(Step::Snapshot)),
+        );
     }
     // From here on a failure recreates the backup.
     if let Err(f) = delete_all(ctx, &inv).await {
@@ -298,14 +407,24 @@ pub(crate) async fn run(ctx: &mut Ctx, req: &Request) -> PlanEnd {
 }
 
 pub(crate) async fn delete_all(ctx: &mut Ctx, inv: &Inventory) -> Result<(), Failure> {
-    ctx.begin(Step::Delete, format!("deleting {} objects of {}", inv.members.len(), inv.endpoint)).await?;
+    ctx.begin(
+        Step::Delete,
+        format!("deleting {} objects of {}", inv.members.len(), inv.endpoint),
+    )
+    .await?;
     for m in inv.delete_order() {
         if ctx.stop.is_cancelled() {
             return Err(super::destroy::stopped(Step::Delete));
         }
         delete_one(ctx, Step::Delete, &m.id, None).await?;
     }
-    ctx.done(Step::Delete, format!("Deleted existing Kubernetes resources for endpoint {}", inv.endpoint));
+    ctx.done(
+        Step::Delete,
+        format!(
+            "Deleted existing Kubernetes resources for endpoint {}",
+            inv.endpoint
+        ),
+    );
     Ok(())
 }
 
@@ -313,15 +432,36 @@ async fn verify_deleted(ctx: &mut Ctx, inv: &Inventory, req: &Request) -> Result
     let ids = inv.ids();
     ctx.begin(
         Step::VerifyDeletion,
-        format!("watching {} objects until each UID is gone (deadline {})", ids.len(), crate::util::duration::format_duration(req.timeout)),
+        format!(
+            "watching {} objects until each UID is gone (deadline {})",
+            ids.len(),
+            crate::util::duration::format_duration(req.timeout)
+        ),
     )
     .await?;
     let overdue = overdue(inv, req.timeout);
-    for s in &overdue {
-        ctx.info(Step::VerifyDeletion, format!("{} (longer than the deadline already)", describe_stuck(s)));
+    if !overdue.is_empty() {
+        ctx.info(
+            Step::VerifyDeletion,
+            format!(
+                "{} object(s) were Terminating for longer than the deadline before this operation",
+                overdue.len()
+            ),
+        );
     }
-    verify_gone(ctx, Step::VerifyDeletion, &ids, overdue, req.finalizers, req.timeout).await?;
-    ctx.done(Step::VerifyDeletion, format!("all {} objects gone", ids.len()));
+    verify_gone(
+        ctx,
+        Step::VerifyDeletion,
+        &ids,
+        overdue,
+        req.finalizers,
+        req.timeout,
+    )
+    .await?;
+    ctx.done(
+        Step::VerifyDeletion,
+        format!("all {} objects gone", ids.len()),
+    );
     Ok(())
 }
 
@@ -332,10 +472,13 @@ async fn decide(ctx: &mut Ctx, decided: Vec<Value>, changes: &[String]) -> Resul
     }
     ctx.rec.decided = Some(decided);
     ctx.persist(Step::DecideSpec)?;
-    if let Err(e) = backup::write_backup(&ctx.client, &ctx.rec).await {
+    if let Err(e) = write_backup(ctx, Step::DecideSpec).await {
         // The journal has the decision; the cluster copy still has the backup, which is what a
         // rollback from another machine needs.
-        ctx.info(Step::DecideSpec, format!("could not update the backup ConfigMap with the decided spec: {e}"));
+        ctx.info(
+            Step::DecideSpec,
+            format!("could not update the backup ConfigMap with the decided spec: {e}"),
+        );
     }
     let summary = if changes.is_empty() {
         "same spec as the backup".to_string()
@@ -346,20 +489,42 @@ async fn decide(ctx: &mut Ctx, decided: Vec<Value>, changes: &[String]) -> Resul
     Ok(())
 }
 
-async fn create(ctx: &mut Ctx, spec: &[Value], old: &HashSet<String>, req: &Request) -> Result<Vec<ObjectId>, Failure> {
-    ctx.begin(Step::Create, format!("creating {} objects", spec.len())).await?;
+async fn create(
+    ctx: &mut Ctx,
+    spec: &[Value],
+    old: &HashSet<String>,
+    req: &Request,
+) -> Result<Vec<ObjectId>, Failure> {
+    ctx.begin(Step::Create, format!("creating {} objects", spec.len()))
+        .await?;
     let standing = converge(ctx, Step::Create, spec, old, Rules::Create, req.timeout).await?;
-    ctx.done(Step::Create, format!("Successfully deployed Kubernetes resources for endpoint {}", ctx.rec.endpoint));
+    ctx.done(
+        Step::Create,
+        format!(
+            "Successfully deployed Kubernetes resources for endpoint {}",
+            ctx.rec.endpoint
+        ),
+    );
     Ok(standing)
 }
 
-pub(crate) async fn ready(ctx: &mut Ctx, standing: &[ObjectId], req: &Request) -> Result<(), Failure> {
+pub(crate) async fn ready(
+    ctx: &mut Ctx,
+    standing: &[ObjectId],
+    req: &Request,
+) -> Result<(), Failure> {
     ctx.begin(
         Step::VerifyReady,
-        format!("waiting for the endpoint to be ready (deadline {})", crate::util::duration::format_duration(req.ready_timeout)),
+        format!(
+            "waiting for the endpoint to be ready (deadline {})",
+            crate::util::duration::format_duration(req.ready_timeout)
+        ),
     )
     .await?;
     verify_ready(ctx, Step::VerifyReady, standing, req.ready_timeout).await?;
-    ctx.done(Step::VerifyReady, format!("endpoint {} is ready", ctx.rec.endpoint));
+    ctx.done(
+        Step::VerifyReady,
+        format!("endpoint {} is ready", ctx.rec.endpoint),
+    );
     Ok(())
 }

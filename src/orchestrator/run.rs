@@ -13,7 +13,12 @@ use super::request::Request;
 use super::{redeploy, single};
 
 pub(crate) fn new_op_id(req: &Request) -> String {
-    OpRecord::make_id(req.kind, &req.endpoint.name, Timestamp::now(), std::process::id())
+    OpRecord::make_id(
+        req.kind,
+        &req.endpoint.name,
+        Timestamp::now(),
+        std::process::id(),
+    )
 }
 
 pub(crate) fn new_record(engine: &Engine, req: &Request, id: String) -> OpRecord {
@@ -32,7 +37,11 @@ pub(crate) fn new_record(engine: &Engine, req: &Request, id: String) -> OpRecord
         backup: Vec::new(),
         old_objects: Vec::new(),
         decided: None,
-        overrides: req.overrides.iter().map(|o| format!("{}={}", o.key, o.value)).collect(),
+        overrides: req
+            .overrides
+            .iter()
+            .map(|o| format!("{}={}", o.key, o.value))
+            .collect(),
         created: Vec::new(),
         steps: Vec::new(),
         result: None,

@@ -22,7 +22,11 @@ fn targets<'a>(inv: &'a Inventory, req: &Request, step: Step) -> Result<Vec<&'a 
                 .filter(|m| m.kind == t.kind && m.id.name == t.name)
                 .collect();
             if found.is_empty() {
-                let known: Vec<String> = inv.members.iter().map(|m| format!("{}/{}", m.kind.short(), m.id.name)).collect();
+                let known: Vec<String> = inv
+                    .members
+                    .iter()
+                    .map(|m| format!("{}/{}", m.kind.short(), m.id.name))
+                    .collect();
                 return Err(Failure::new(
                     step,
                     OpResult::Usage,
@@ -42,21 +46,37 @@ fn targets<'a>(inv: &'a Inventory, req: &Request, step: Step) -> Result<Vec<&'a 
 
 /// Journal-only snapshot: what is about to be removed, fsynced before the first call.
 async fn journal_snapshot(ctx: &mut Ctx, members: &[&Member]) -> Result<(), Failure> {
-    ctx.begin(Step::Snapshot, "recording what will be removed").await?;
+    ctx.begin(Step::Snapshot, "recording what will be removed")
+        .await?;
     let uids = members.iter().map(|m| m.id.uid.clone()).collect();
     ctx.rec.old_objects = members.iter().map(|m| m.id.clone()).collect();
     // Kept for the record (and a manual restore); force-delete does not recreate them.
-    ctx.rec.decided = Some(members.iter().map(|m| super::manifest::sanitize(&m.json, &uids)).collect());
+    ctx.rec.decided = Some(
+        members
+            .iter()
+            .map(|m| super::manifest::sanitize(&m.json, &uids))
+            .collect(),
+    );
     ctx.persist(Step::Snapshot)?;
     ctx.done(
         Step::Snapshot,
-        format!("{} manifests written to journal {}", members.len(), ctx.journal.path_of(&ctx.rec.id).display()),
+        format!(
+            "{} manifests written to journal {}",
+            members.len(),
+            ctx.journal.path_of(&ctx.rec.id).display()
+        ),
     );
     Ok(())
 }
 
 pub(crate) async fn force_delete(ctx: &mut Ctx, req: &Request) -> PlanEnd {
-    let inv = match lock(ctx, req, &format!("Starting force-delete for endpoint {}", req.endpoint)).await {
+    let inv = match lock(
+        ctx,
+        req,
+        &format!("Starting force-delete for endpoint {}", req.endpoint),
+    )
+    .await
+    {
         Ok(inv) => inv,
         Err(f) => return end(Phase::BeforeDelete, Err(f)),
     };
@@ -65,14 +85,24 @@ pub(crate) async fn force_delete(ctx: &mut Ctx, req: &Request) -> PlanEnd {
         Err(f) => return end(Phase::BeforeDelete, Err(f)),
     };
     let kinds: Vec<Kind> = members.iter().map(|m| m.kind).collect();
-    let policy = if req.finalizers == EscalationPolicy::Strip { EscalationPolicy::Strip } else { EscalationPolicy::Never };
+    let policy = if req.finalizers == EscalationPolicy::Strip {
+        EscalationPolicy::Strip
+    } else {
+        EscalationPolicy::Never
+    };
     if let Err(f) = preflight(ctx, &needs(&inv, false, policy, &kinds)).await {
         return end(Phase::BeforeDelete, Err(f));
     }
     if let Err(f) = journal_snapshot(ctx, &members).await {
         return end(Phase::BeforeDelete, Err(f));
     }
-    if let Err(f) = ctx.begin(Step::ForceDelete, format!("deleting {} object(s) with grace period 0", members.len())).await {
+    if let Err(f) = ctx
+        .begin(
+            Step::ForceDelete,
+            format!("deleting {} object(s) with grace period 0", members.len()),
+        )
+        .await
+    {
         return end(Phase::BeforeDelete, Err(f));
     }
     for m in &members {
@@ -87,19 +117,43 @@ pub(crate) async fn force_delete(ctx: &mut Ctx, req: &Request) -> PlanEnd {
     }
     ctx.done(Step::ForceDelete, "delete calls made");
     let ids: Vec<_> = members.iter().map(|m| m.id.clone()).collect();
-    if let Err(f) = ctx.begin(Step::VerifyDeletion, format!("watching {} object(s) until gone", ids.len())).await {
+    if let Err(f) = ctx
+        .begin(
+            Step::VerifyDeletion,
+            format!("watching {} object(s) until gone", ids.len()),
+        )
+        .await
+    {
         return end(Phase::Created, Err(f));
     }
     // Nothing to roll back: "Created" here means "no rollback" (the plan recreates nothing).
-    if let Err(f) = verify_gone(ctx, Step::VerifyDeletion, &ids, Vec::new(), policy, req.timeout).await {
+    if let Err(f) = verify_gone(
+        ctx,
+        Step::VerifyDeletion,
+        &ids,
+        Vec::new(),
+        policy,
+        req.timeout,
+    )
+    .await
+    {
         return end(Phase::Created, Err(f));
     }
-    ctx.done(Step::VerifyDeletion, format!("all {} object(s) gone", ids.len()));
+    ctx.done(
+        Step::VerifyDeletion,
+        format!("all {} object(s) gone", ids.len()),
+    );
     end(Phase::Created, Ok(Vec::new()))
 }
 
 pub(crate) async fn strip(ctx: &mut Ctx, req: &Request) -> PlanEnd {
-    let inv = match lock(ctx, req, &format!("Starting finalizer strip for endpoint {}", req.endpoint)).await {
+    let inv = match lock(
+        ctx,
+        req,
+        &format!("Starting finalizer strip for endpoint {}", req.endpoint),
+    )
+    .await
+    {
         Ok(inv) => inv,
         Err(f) => return end(Phase::BeforeDelete, Err(f)),
     };
@@ -108,7 +162,10 @@ pub(crate) async fn strip(ctx: &mut Ctx, req: &Request) -> PlanEnd {
         Err(f) => return end(Phase::BeforeDelete, Err(f)),
     };
     // Only objects that have finalizers are touched.
-    let members: Vec<&Member> = members.into_iter().filter(|m| !kapi::finalizers(&m.json).is_empty()).collect();
+    let members: Vec<&Member> = members
+        .into_iter()
+        .filter(|m| !kapi::finalizers(&m.json).is_empty())
+        .collect();
     let mut needs_list = Vec::new();
     for m in &members {
         let (group, resource) = kapi::rbac_resource(m.kind);
@@ -125,7 +182,13 @@ pub(crate) async fn strip(ctx: &mut Ctx, req: &Request) -> PlanEnd {
     if let Err(f) = journal_snapshot(ctx, &members).await {
         return end(Phase::BeforeDelete, Err(f));
     }
-    if let Err(f) = ctx.begin(Step::StripFinalizers, format!("stripping finalizers of {} object(s)", members.len())).await {
+    if let Err(f) = ctx
+        .begin(
+            Step::StripFinalizers,
+            format!("stripping finalizers of {} object(s)", members.len()),
+        )
+        .await
+    {
         return end(Phase::BeforeDelete, Err(f));
     }
     if members.is_empty() {
@@ -143,12 +206,30 @@ pub(crate) async fn strip(ctx: &mut Ctx, req: &Request) -> PlanEnd {
         .filter(|m| kapi::deletion_timestamp(&m.json).is_some())
         .map(|m| m.id.clone())
         .collect();
-    if let Err(f) = ctx.begin(Step::VerifyDeletion, format!("{} of them were Terminating; watching them go", terminating.len())).await {
+    if let Err(f) = ctx
+        .begin(
+            Step::VerifyDeletion,
+            format!(
+                "{} of them were Terminating; watching them go",
+                terminating.len()
+            ),
+        )
+        .await
+    {
         return end(Phase::Created, Err(f));
     }
     if terminating.is_empty() {
         ctx.skipped(Step::VerifyDeletion, "none was being deleted");
-    } else if let Err(f) = verify_gone(ctx, Step::VerifyDeletion, &terminating, Vec::new(), EscalationPolicy::Never, req.timeout).await {
+    } else if let Err(f) = verify_gone(
+        ctx,
+        Step::VerifyDeletion,
+        &terminating,
+        Vec::new(),
+        EscalationPolicy::Never,
+        req.timeout,
+    )
+    .await
+    {
         return end(Phase::Created, Err(f));
     } else {
         ctx.done(Step::VerifyDeletion, "gone");

@@ -41,11 +41,9 @@ pub enum WaitError {
 fn stuck_of(id: &ObjectId, obj: Option<&Value>, now: Timestamp) -> StuckObject {
     let (finalizers, age) = match obj {
         Some(o) => {
-            let since = kapi::deletion_timestamp(o).map(|t| {
-                // A pod's deletionTimestamp is the end of its grace period; close enough for
-                // "Terminating for", and the only clock the object carries.
-                now.duration_since(t).as_secs()
-            });
+            // Negative for a pod still in its grace period: its deletionTimestamp is the end
+            // of that period, not the moment deletion was asked.
+            let since = kapi::deletion_timestamp(o).map(|t| now.duration_since(t).as_secs());
             (kapi::finalizers(o), since)
         }
         None => (Vec::new(), None),
@@ -69,10 +67,8 @@ pub async fn wait_gone(
     cancel: &CancellationToken,
     mut note: impl FnMut(WaitNote),
 ) -> Result<(), WaitError> {
-    let mut pending: HashMap<String, ObjectId> = targets
-        .iter()
-        .map(|t| (t.uid.clone(), t.clone()))
-        .collect();
+    let mut pending: HashMap<String, ObjectId> =
+        targets.iter().map(|t| (t.uid.clone(), t.clone())).collect();
     if pending.is_empty() {
         return Ok(());
     }
@@ -183,7 +179,11 @@ fn observe(
         .map(|o| (kapi::deletion_timestamp(o).is_some(), kapi::finalizers(o)));
     let after = (kapi::deletion_timestamp(&v).is_some(), kapi::finalizers(&v));
     if after.0 && before.as_ref() != Some(&after) {
-        note(WaitNote::Terminating(stuck_of(id, Some(&v), Timestamp::now())));
+        note(WaitNote::Terminating(stuck_of(
+            id,
+            Some(&v),
+            Timestamp::now(),
+        )));
     }
     last.insert(uid, v);
 }
@@ -317,9 +317,15 @@ mod tests {
                        "conditions": [{"type": "Available", "status": "True"}]}});
         assert!(readiness(Kind::Deployment, &d).is_err(), "old generation");
         d["status"]["observedGeneration"] = json!(2);
-        assert_eq!(readiness(Kind::Deployment, &d), Ok("2/2 replicas available".into()));
+        assert_eq!(
+            readiness(Kind::Deployment, &d),
+            Ok("2/2 replicas available".into())
+        );
         d["status"]["availableReplicas"] = json!(1);
-        assert_eq!(readiness(Kind::Deployment, &d), Err("1/2 replicas available".into()));
+        assert_eq!(
+            readiness(Kind::Deployment, &d),
+            Err("1/2 replicas available".into())
+        );
     }
 
     #[test]

@@ -104,10 +104,36 @@ pub fn format_duration(duration: Duration) -> String {
     }
 }
 
+/// A measured duration for people: `350ms`, `7.1s`, then `2m5s`, `1h3m` like ages.
+pub fn format_elapsed(duration: Duration) -> String {
+    let ms = duration.as_millis();
+    if ms < 1_000 {
+        format!("{ms}ms")
+    } else if ms < 60_000 {
+        format!("{:.1}s", duration.as_secs_f64())
+    } else {
+        crate::util::age::format_age_secs(i64::try_from(duration.as_secs()).unwrap_or(i64::MAX))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn elapsed_reads_like_a_stopwatch() {
+        assert_eq!(format_elapsed(Duration::from_millis(350)), "350ms");
+        assert_eq!(format_elapsed(Duration::from_millis(7055)), "7.1s");
+        assert_eq!(
+            format_elapsed(Duration::from_secs(722)),
+            format_age_secs_for_test(722)
+        );
+    }
+
+    fn format_age_secs_for_test(s: i64) -> String {
+        crate::util::age::format_age_secs(s)
+    }
 
     #[test]
     fn reads_each_unit() {

@@ -252,3 +252,82 @@ async fn sanitized_objects_of_the_simulator_can_be_created_again() {
 
     sim.shutdown().await;
 }
+
+/// Overrides on sanitised manifests give objects the simulator accepts, and its controllers roll
+/// out what was asked: a Deployment's pods run the new image; an InferenceService's predictor
+/// Deployment gets the new storage URI and replica count.
+#[tokio::test]
+async fn overridden_manifests_are_created_and_rolled_out() {
+    use crate::cli::SetOverride;
+    let (sim, client) = start_sim(None).await;
+    let sets = |list: &[&str]| -> Vec<SetOverride> {
+        list.iter().map(|s| s.parse().expect("override")).collect()
+    };
+
+    let deploys = api(&client, "apps", "v1", "Deployment", "deployments");
+    let old = to_value(&deploys.get("web").await.expect("deployment"));
+    let mut m = sanitize(&old, &HashSet::new());
+    let changes = super::apply_overrides(
+        &mut m,
+        &sets(&[
+            "image=ghcr.io/llmops/web:2.0",
+            "replicas=2",
+            "env.MODE=fast",
+        ]),
+    )
+    .expect("overrides");
+    assert_eq!(changes.len(), 3, "{changes:?}");
+    let old_uid = old["metadata"]["uid"].as_str().expect("uid");
+    recreate(&deploys, "web", old_uid, &m).await;
+    let pods = api(&client, "", "v1", "Pod", "pods");
+    eventually("two pods of the new image", || async {
+        let list = pods
+            .list(&ListParams::default().labels("app=web"))
+            .await
+            .expect("pods");
+        let new: Vec<Value> = list
+            .items
+            .iter()
+            .map(to_value)
+            .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+            .collect();
+        let all_new = new.iter().all(|p| {
+            p.pointer("/spec/containers/0/image") == Some(&Value::from("ghcr.io/llmops/web:2.0"))
+                && p.pointer("/spec/containers/0/env")
+                    .and_then(Value::as_array)
+                    .is_some_and(|e| {
+                        e.iter()
+                            .any(|v| v["name"] == "MODE" && v["value"] == "fast")
+                    })
+        });
+        (new.len() == 2 && all_new).then_some(())
+    })
+    .await;
+
+    let isvcs = api(
+        &client,
+        "serving.kserve.io",
+        "v1beta1",
+        "InferenceService",
+        "inferenceservices",
+    );
+    let old = to_value(&isvcs.get("llm").await.expect("isvc"));
+    let mut m = sanitize(&old, &HashSet::new());
+    super::apply_overrides(&mut m, &sets(&["storageUri=hf://org/llm-v2", "replicas=2"]))
+        .expect("overrides");
+    let old_uid = old["metadata"]["uid"].as_str().expect("uid");
+    recreate(&isvcs, "llm", old_uid, &m).await;
+    eventually("predictor rolled out with the new storage URI", || async {
+        let d = to_value(&deploys.get_opt("llm-predictor").await.expect("get")?);
+        let env = d
+            .pointer("/spec/template/spec/containers/0/env")?
+            .as_array()?
+            .clone();
+        let uri = env
+            .iter()
+            .any(|v| v["name"] == "STORAGE_URI" && v["value"] == "hf://org/llm-v2");
+        (uri && d.pointer("/spec/replicas") == Some(&Value::from(2))).then_some(())
+    })
+    .await;
+    sim.shutdown().await;
+}

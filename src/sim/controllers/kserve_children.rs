@@ -77,6 +77,12 @@ fn image(isvc: &Value) -> String {
     if !explicit.is_empty() {
         return explicit.to_string();
     }
+    // KServe merges the model's container fields over the serving runtime's: a model `image`
+    // wins over the runtime's.
+    let model = str_at(isvc, "/spec/predictor/model/image");
+    if !model.is_empty() {
+        return model.to_string();
+    }
     let runtime = str_at(isvc, "/spec/predictor/model/runtime");
     let format = str_at(isvc, "/spec/predictor/model/modelFormat/name");
     let stock = |server: &str| format!("kserve/{server}:{RUNTIME_TAG}");
@@ -128,6 +134,19 @@ fn container(isvc: &Value) -> Value {
         && let Some(r) = isvc.pointer("/spec/predictor/model/resources")
     {
         c["resources"] = r.clone();
+    }
+    // The model's env merges over the container's, by name, as KServe does.
+    if let Some(Value::Array(model_env)) = isvc.pointer("/spec/predictor/model/env") {
+        let env = c
+            .as_object_mut()
+            .map(|o| o.entry("env").or_insert(json!([])));
+        if let Some(Value::Array(env)) = env {
+            for e in model_env {
+                let name = str_at(e, "/name");
+                env.retain(|x| str_at(x, "/name") != name);
+                env.push(e.clone());
+            }
+        }
     }
     if !storage.is_empty() {
         let env = c
