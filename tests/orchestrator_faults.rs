@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use orchestrator::cluster::Cluster;
 use orchestrator::console::{Console, Run, Running};
 use orchestrator::endpoint::{Ep, SpecIs, State};
-use orchestrator::{DEADLINE, parallel, scenario};
+use orchestrator::{DEADLINE, Job, parallel, scenario};
 
 const NEW_IMAGE: &str = "ghcr.io/llmops/fast-server:2.0.0";
 const STEPS: [&str; 9] = [
@@ -43,7 +43,13 @@ enum Col {
     KillRollback,
 }
 
-const COLS: [Col; 5] = [Col::E500, Col::E429, Col::WatchDrop, Col::KillResume, Col::KillRollback];
+const COLS: [Col; 5] = [
+    Col::E500,
+    Col::E429,
+    Col::WatchDrop,
+    Col::KillResume,
+    Col::KillRollback,
+];
 
 impl Col {
     fn title(self) -> &'static str {
@@ -91,10 +97,18 @@ fn static_rule(step: &str, code: u16) -> Option<Value> {
 }
 
 fn redeploy_args() -> Vec<String> {
-    ["redeploy", "orch/ep", "--yes", "--set", &format!("image={NEW_IMAGE}"), "-o", "json"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    [
+        "redeploy",
+        "orch/ep",
+        "--yes",
+        "--set",
+        &format!("image={NEW_IMAGE}"),
+        "-o",
+        "json",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 
 fn spawn(con: &Console, args: &[String]) -> Running {
@@ -108,7 +122,11 @@ fn watches_since(c: &Cluster, plural: &str, since: u64) -> usize {
     audit
         .iter()
         .filter(|e| e["verb"] == "watch" && e["user"] == "admin")
-        .filter(|e| e["path"].as_str().is_some_and(|p| p.ends_with(&format!("/{plural}"))))
+        .filter(|e| {
+            e["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with(&format!("/{plural}")))
+        })
         .count()
 }
 
@@ -160,7 +178,10 @@ fn fault_watches(c: &Cluster, col: Col, plural: &str) -> String {
         if met {
             return format!("met after {:?}", started.elapsed());
         }
-        assert!(started.elapsed() < DEADLINE, "the {plural} watch fault was never met");
+        assert!(
+            started.elapsed() < DEADLINE,
+            "the {plural} watch fault was never met"
+        );
     }
 }
 
@@ -171,7 +192,10 @@ fn lost_so_far(before: &State, now: &State) -> Vec<String> {
         .iter()
         .filter(|(k, old)| match now.objects.get(*k) {
             None => true,
-            Some(o) => o["metadata"]["uid"] != old["metadata"]["uid"] || o["metadata"]["deletionTimestamp"].is_string(),
+            Some(o) => {
+                o["metadata"]["uid"] != old["metadata"]["uid"]
+                    || o["metadata"]["deletionTimestamp"].is_string()
+            }
         })
         .map(|(k, _)| k.clone())
         .collect()
@@ -183,7 +207,13 @@ fn backed_up(rec: &Value) -> Vec<String> {
         .as_array()
         .map(|a| {
             a.iter()
-                .map(|m| format!("{}/{}", m["kind"].as_str().unwrap_or(""), m["metadata"]["name"].as_str().unwrap_or("")))
+                .map(|m| {
+                    format!(
+                        "{}/{}",
+                        m["kind"].as_str().unwrap_or(""),
+                        m["metadata"]["name"].as_str().unwrap_or("")
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -215,14 +245,30 @@ fn assert_backed_up(c: &Cluster, con: &Console, op: &str, before: &State, what: 
 
 /// The end of every cell: Ready on the expected spec, lease and backup gone.
 fn assert_end(c: &Cluster, before: &State, want: SpecIs, what: &str, runs: &[&Run]) -> String {
-    let explain = || runs.iter().map(|r| r.explain()).collect::<Vec<_>>().join("\n\n");
-    let after = ep()
-        .ready(c)
-        .unwrap_or_else(|why| panic!("{what}: endpoint not Ready at the end: {why}\n{}", explain()));
+    let explain = || {
+        runs.iter()
+            .map(|r| r.explain())
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    };
+    let after = ep().ready(c).unwrap_or_else(|why| {
+        panic!(
+            "{what}: endpoint not Ready at the end: {why}\n{}",
+            explain()
+        )
+    });
     let spec = after.spec_is(before, "ep", NEW_IMAGE);
     assert_eq!(spec, want, "{what}: wrong spec at the end\n{}", explain());
-    assert!(c.lease("orch", "ep").is_none(), "{what}: lease left behind\n{}", explain());
-    assert!(c.backup("orch", "ep").is_none(), "{what}: backup ConfigMap left behind\n{}", explain());
+    assert!(
+        c.lease("orch", "ep").is_none(),
+        "{what}: lease left behind\n{}",
+        explain()
+    );
+    assert!(
+        c.backup("orch", "ep").is_none(),
+        "{what}: backup ConfigMap left behind\n{}",
+        explain()
+    );
     format!("{} R", spec.word())
 }
 
@@ -240,15 +286,28 @@ fn fault_cell(step: &'static str, col: Col) -> String {
     match step {
         "verify-deletion" => {
             // A Terminating line comes from the open watch: it is there to break.
-            let seen = running.wait_line(DEADLINE, |l| l.contains("\"verify-deletion\"") && l.contains("Terminating"));
-            assert!(seen.is_some(), "{what}: never saw verify-deletion watching\n{}", running.stderr());
+            let seen = running.wait_line(DEADLINE, |l| {
+                l.contains("\"verify-deletion\"") && l.contains("Terminating")
+            });
+            assert!(
+                seen.is_some(),
+                "{what}: never saw verify-deletion watching\n{}",
+                running.stderr()
+            );
             fault_watches(&c, col, "pods");
         }
         "verify-ready" => {
             // No new pods until the fault is in place: the step cannot end before it is met.
-            assert!(running.wait_step("verify-deletion", DEADLINE).is_some(), "{what}: no verify-deletion");
+            assert!(
+                running.wait_step("verify-deletion", DEADLINE).is_some(),
+                "{what}: no verify-deletion"
+            );
             c.controller("deployment", "down");
-            assert!(running.wait_step("verify-ready", DEADLINE).is_some(), "{what}: no verify-ready\n{}", running.stderr());
+            assert!(
+                running.wait_step("verify-ready", DEADLINE).is_some(),
+                "{what}: no verify-ready\n{}",
+                running.stderr()
+            );
             // Its list+watch of the Deployment must be open before breaking it.
             let since = c.audit_seq().saturating_sub(50);
             let t = Instant::now();
@@ -262,9 +321,17 @@ fn fault_cell(step: &'static str, col: Col) -> String {
     }
     let run = running.finish(DEADLINE);
     let armed = c.armed_errors();
-    assert!(armed.is_empty(), "{what}: the injected fault was never met (the step makes no such request?): {armed:?}\n{}", run.explain());
+    assert!(
+        armed.is_empty(),
+        "{what}: the injected fault was never met (the step makes no such request?): {armed:?}\n{}",
+        run.explain()
+    );
     let rc = run.code.unwrap_or(-1);
-    assert!(matches!(rc, 0 | 1 | 4), "{what}: exit {rc}\n{}", run.explain());
+    assert!(
+        matches!(rc, 0 | 1 | 4),
+        "{what}: exit {rc}\n{}",
+        run.explain()
+    );
     let r = run.result();
     let op = r["op_id"].as_str().expect("op_id").to_string();
     let state = con.journal(&op)["state"].as_str().unwrap_or("").to_string();
@@ -290,51 +357,88 @@ fn kill_cell(step: &'static str, col: Col) -> String {
     let con = Console::new(&c);
     let before = ep().wait_ready(&c, DEADLINE);
     let mut running = spawn(&con, &redeploy_args());
-    let line = running
-        .wait_step(step, DEADLINE)
-        .unwrap_or_else(|| panic!("{what}: the redeploy ended before {step}:\n{}", running.stderr()));
+    let line = running.wait_step(step, DEADLINE).unwrap_or_else(|| {
+        panic!(
+            "{what}: the redeploy ended before {step}:\n{}",
+            running.stderr()
+        )
+    });
     let killed = running.kill9();
     let op: String = serde_json::from_str::<Value>(&line).expect("JSON progress")["op_id"]
         .as_str()
         .expect("op_id")
         .to_string();
-    assert_backed_up(&c, &con, &op, &before, &format!("{what}, right after the kill"));
+    assert_backed_up(
+        &c,
+        &con,
+        &op,
+        &before,
+        &format!("{what}, right after the kill"),
+    );
     let list = con.run(&["recover", "--list", "-o", "json"], DEADLINE);
     list.expect_code(0);
-    let listed = list.result().as_array().is_some_and(|a| a.iter().any(|u| u["id"] == op.as_str()));
-    let mode = if col == Col::KillResume { "--resume" } else { "--rollback" };
+    let listed = list
+        .result()
+        .as_array()
+        .is_some_and(|a| a.iter().any(|u| u["id"] == op.as_str()));
+    let mode = if col == Col::KillResume {
+        "--resume"
+    } else {
+        "--rollback"
+    };
     let mut runs = vec![killed, list];
     let want = if !listed {
         // Killed before the journal was first written: nothing may have changed.
         assert!(
             lost_so_far(&before, &ep().read(&c)).is_empty() && c.lease("orch", "ep").is_none(),
             "{what}: the killed operation changed the cluster but `recover --list` does not show it\n{}",
-            runs.iter().map(|r| r.explain()).collect::<Vec<_>>().join("\n")
+            runs.iter()
+                .map(|r| r.explain())
+                .collect::<Vec<_>>()
+                .join("\n")
         );
         SpecIs::Old
     } else {
         let rec = con.run(&["recover", &op, mode, "-o", "json"], DEADLINE);
         let ok = rec.code == Some(0);
         runs.push(rec);
-        assert!(ok, "{what}: recover {mode} failed\n{}", runs.iter().map(|r| r.explain()).collect::<Vec<_>>().join("\n\n"));
+        assert!(
+            ok,
+            "{what}: recover {mode} failed\n{}",
+            runs.iter()
+                .map(|r| r.explain())
+                .collect::<Vec<_>>()
+                .join("\n\n")
+        );
         let again = con.run(&["recover", "--list", "-o", "json"], DEADLINE);
         assert!(
-            !again.result().as_array().is_some_and(|a| a.iter().any(|u| u["id"] == op.as_str())),
+            !again
+                .result()
+                .as_array()
+                .is_some_and(|a| a.iter().any(|u| u["id"] == op.as_str())),
             "{what}: still listed after recover {mode}\n{}",
             again.explain()
         );
         let before_delete = matches!(step, "lock" | "preflight" | "snapshot");
-        if col == Col::KillResume && !before_delete { SpecIs::New } else { SpecIs::Old }
+        if col == Col::KillResume && !before_delete {
+            SpecIs::New
+        } else {
+            SpecIs::Old
+        }
     };
     let refs: Vec<&Run> = runs.iter().collect();
     let end = assert_end(&c, &before, want, &what, &refs);
-    if listed { format!("K {mode} {end}") } else { format!("K unlisted {end}") }
+    if listed {
+        format!("K {mode} {end}")
+    } else {
+        format!("K unlisted {end}")
+    }
 }
 
 #[test]
 fn faults_and_kills_at_every_step_leave_the_endpoint_ready_on_the_old_or_new_spec() {
     let started = Instant::now();
-    let mut jobs: Vec<(String, Box<dyn FnOnce() -> Result<String, String> + Send>)> = Vec::new();
+    let mut jobs: Vec<Job<'static, Result<String, String>>> = Vec::new();
     for step in STEPS {
         for col in COLS {
             if col == Col::WatchDrop && !watches(step) {
@@ -387,5 +491,10 @@ fn faults_and_kills_at_every_step_leave_the_endpoint_ready_on_the_old_or_new_spe
         "redeploy faults matrix (cell: exit code, spec at the end, R = Ready; K = killed with -9, then recover):\n{table}({:?})",
         started.elapsed()
     ));
-    assert!(failures.is_empty(), "{} cells failed:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} cells failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }

@@ -41,17 +41,33 @@ fn race(c: &Cluster, con: &Console, ep: &Ep, round: usize) -> String {
         "round {round}: the refusal does not name the holder {USER}@HOST{holder}:\n{}",
         refused.explain()
     );
-    assert_eq!(runs[w].result()["result"], "succeeded", "{}", runs[w].explain());
-    ep.ready(c).unwrap_or_else(|why| panic!("{} not Ready after round {round}: {why}", ep.arg()));
-    assert!(c.lease(&ep.ns, &ep.name).is_none(), "lease of {} left after round {round}", ep.arg());
-    format!("{} {}", ep.name, if w == 0 { "first won" } else { "second won" })
+    assert_eq!(
+        runs[w].result()["result"],
+        "succeeded",
+        "{}",
+        runs[w].explain()
+    );
+    ep.ready(c)
+        .unwrap_or_else(|why| panic!("{} not Ready after round {round}: {why}", ep.arg()));
+    assert!(
+        c.lease(&ep.ns, &ep.name).is_none(),
+        "lease of {} left after round {round}",
+        ep.arg()
+    );
+    format!(
+        "{} {}",
+        ep.name,
+        if w == 0 { "first won" } else { "second won" }
+    )
 }
 
 #[test]
 fn two_redeploys_started_together_one_proceeds_one_is_refused_naming_the_holder() {
     let c = Cluster::start(&scenario("fast"));
     let con = Console::new(&c);
-    let eps: Vec<Ep> = (0..ENDPOINTS).map(|i| Ep::raw("orch", &format!("raw-{i:04}"))).collect();
+    let eps: Vec<Ep> = (0..ENDPOINTS)
+        .map(|i| Ep::raw("orch", &format!("raw-{i:04}")))
+        .collect();
     for ep in &eps {
         ep.wait_ready(&c, DEADLINE);
     }
@@ -62,14 +78,18 @@ fn two_redeploys_started_together_one_proceeds_one_is_refused_naming_the_holder(
             ENDPOINTS,
             eps.iter()
                 .map(|ep| {
-                    let job: Box<dyn FnOnce() -> String + Send> = Box::new(move || race(c, con, ep, round));
+                    let job: Box<dyn FnOnce() -> String + Send> =
+                        Box::new(move || race(c, con, ep, round));
                     (format!("round {round} {}", ep.arg()), job)
                 })
                 .collect(),
         ));
     }
     assert_eq!(outcomes.len(), PAIRS);
-    let second = outcomes.iter().filter(|o| o.ends_with("second won")).count();
+    let second = outcomes
+        .iter()
+        .filter(|o| o.ends_with("second won"))
+        .count();
     common::shout(&format!(
         "lock race: {PAIRS} pairs, each exactly one exit 0 and one exit 3 naming the winner; \
          the second-started won {second} times"

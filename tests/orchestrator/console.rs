@@ -121,7 +121,12 @@ impl Run {
 
     /// Fails the test unless the exit code is `code`.
     pub fn expect_code(&self, code: i32) -> &Self {
-        assert_eq!(self.code, Some(code), "wrong exit code:\n{}", self.explain());
+        assert_eq!(
+            self.code,
+            Some(code),
+            "wrong exit code:\n{}",
+            self.explain()
+        );
         self
     }
 
@@ -220,12 +225,19 @@ impl Running {
 
     /// Stderr so far.
     pub fn stderr(&self) -> String {
-        self.stderr.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.stderr
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Waits for a stderr line satisfying `wanted` and gives it; `None` if the process ends
     /// first. Fails the test after `deadline`.
-    pub fn wait_line(&mut self, deadline: Duration, wanted: impl Fn(&str) -> bool) -> Option<String> {
+    pub fn wait_line(
+        &mut self,
+        deadline: Duration,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Option<String> {
         let started = Instant::now();
         loop {
             let left = deadline.saturating_sub(started.elapsed());
@@ -299,7 +311,11 @@ impl Running {
             args: self.args.clone(),
             code: status.code(),
             stdout,
-            stderr: self.stderr.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            stderr: self
+                .stderr
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
         }
     }
 }

@@ -148,7 +148,10 @@ impl Ep {
             let ready = isvc
                 .pointer("/status/conditions")
                 .and_then(Value::as_array)
-                .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"));
+                .is_some_and(|cs| {
+                    cs.iter()
+                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                });
             if !ready {
                 return Err(format!(
                     "InferenceService {} not Ready: {}",
@@ -216,7 +219,11 @@ impl State {
     pub fn spec_is(&self, before: &State, deployment: &str, new_image: &str) -> SpecIs {
         let (a, b) = (before.specs(), self.specs());
         let mut diffs = Vec::new();
-        for k in a.keys().chain(b.keys()).collect::<std::collections::BTreeSet<_>>() {
+        for k in a
+            .keys()
+            .chain(b.keys())
+            .collect::<std::collections::BTreeSet<_>>()
+        {
             match (a.get(k), b.get(k)) {
                 (Some(x), Some(y)) => json_diff(x, y, k, &mut diffs),
                 (Some(_), None) => diffs.push(format!("{k}: missing now")),
@@ -304,7 +311,11 @@ pub fn sanitize(obj: &Value) -> Value {
 pub fn json_diff(a: &Value, b: &Value, prefix: &str, out: &mut Vec<String>) {
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
-            for k in x.keys().chain(y.keys()).collect::<std::collections::BTreeSet<_>>() {
+            for k in x
+                .keys()
+                .chain(y.keys())
+                .collect::<std::collections::BTreeSet<_>>()
+            {
                 let p = format!("{prefix}.{k}");
                 match (x.get(k), y.get(k)) {
                     (Some(u), Some(v)) => json_diff(u, v, &p, out),

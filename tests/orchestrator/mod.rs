@@ -24,9 +24,12 @@ pub fn scenario(name: &str) -> String {
     )
 }
 
+/// A named job for [`parallel`].
+pub type Job<'a, T> = (String, Box<dyn FnOnce() -> T + Send + 'a>);
+
 /// Runs `jobs` on up to `workers` threads and returns their results in the order given. A panic
 /// in a job fails the test after every other job has finished, naming the job.
-pub fn parallel<T: Send>(workers: usize, jobs: Vec<(String, Box<dyn FnOnce() -> T + Send + '_>)>) -> Vec<T> {
+pub fn parallel<T: Send>(workers: usize, jobs: Vec<Job<'_, T>>) -> Vec<T> {
     let total = jobs.len();
     // Popped from the end: reversed so they start in the order given.
     let mut queued: Vec<_> = jobs.into_iter().enumerate().collect();
