@@ -1,7 +1,7 @@
 //! Between the cluster and the screen: cluster notices become `Msg::Endpoints` and
-//! `Msg::WatchState`; the app's effects (detail, events, logs, theme) are carried out against the
-//! watch stores and the log follower, and their answers go back as messages. The app itself never
-//! touches kube.
+//! `Msg::WatchState`; the app's effects (detail, events, logs, theme, operations, the spec to
+//! edit) are carried out against the watch stores, the log follower and the engine, and their
+//! answers go back as messages. The app itself never touches kube.
 
 use std::path::PathBuf;
 
@@ -10,11 +10,18 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::cluster::logs::{LogConfig, LogEvent, LogFollower, PodLogTarget, StreamState};
-use crate::cluster::model::{EndpointKey, EventView};
+use crate::cluster::model::{EndpointKey, EventView, Kind, Mode};
 use crate::cluster::watch::{ClusterNotice, ClusterWatch, EventQuery};
 use crate::cluster::{GroupingConfig, derive_endpoints};
 use crate::config::theme::Theme;
+use crate::orchestrator::Engine;
 use crate::tui::msg::{self, Effect, EventRow, Msg, ObjectRef};
+
+use super::ops::{OpItem, Operations};
+
+/// How long a closing console waits for cancelled operations to leave their endpoints
+/// consistent.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What the bridge keeps sending while the app looks at it.
 #[derive(Default)]
@@ -29,6 +36,8 @@ pub struct Bridge {
     pub grouping: GroupingConfig,
     pub themes_dir: Option<PathBuf>,
     pub log_config: LogConfig,
+    /// The orchestration engine, or why this console has none.
+    pub engine: Result<Engine, String>,
 }
 
 impl Bridge {
@@ -43,9 +52,21 @@ impl Bridge {
         let (mut follower, mut log_events) =
             LogFollower::new(self.client.clone(), self.log_config.clone());
         let mut following = Following::default();
+        let (mut ops, mut op_items) = Operations::new(self.engine.clone());
         // The first picture, in case the stores were filled before we subscribed.
         if self.send_endpoints(&to_app).await.is_err() {
             return;
+        }
+        if let Ok(engine) = &self.engine {
+            // Reading the journal and the backup ConfigMaps may take a moment: not on the way
+            // of the first picture.
+            let (engine, to_app) = (engine.clone(), to_app.clone());
+            tokio::spawn(async move {
+                let lines = unfinished_lines(&engine).await;
+                if !lines.is_empty() {
+                    let _ = to_app.send(Msg::UnfinishedOps(lines)).await;
+                }
+            });
         }
         loop {
             let sent = tokio::select! {
@@ -60,7 +81,14 @@ impl Bridge {
                 },
                 fx = effects.recv() => match fx {
                     None | Some(Effect::Quit) => break,
-                    Some(fx) => self.effect(fx, &mut following, &mut follower, &to_app).await,
+                    Some(fx) => {
+                        self.effect(fx, &mut following, &mut follower, &mut ops, &to_app).await
+                    }
+                },
+                item = op_items.recv() => match item {
+                    // The sender lives in `ops`: never closed while the loop runs.
+                    None => Ok(()),
+                    Some(item) => Self::forward(&mut ops, item, &to_app).await,
                 },
                 ev = log_events.recv() => match ev {
                     None => Ok(()),
@@ -72,6 +100,30 @@ impl Bridge {
             }
         }
         follower.shutdown().await;
+        ops.shutdown(&mut op_items, SHUTDOWN_GRACE).await;
+    }
+
+    async fn forward(
+        ops: &mut Operations,
+        item: OpItem,
+        to_app: &mpsc::Sender<Msg>,
+    ) -> Result<(), ()> {
+        match ops.on_item(item) {
+            Some(m) => to_app.send(m).await.map_err(|_| ()),
+            None => Ok(()),
+        }
+    }
+
+    /// The endpoint's root object as the watch store has it, for `e`.
+    fn edit_source(&self, endpoint: EndpointKey) -> Msg {
+        let kind = match endpoint.mode {
+            Mode::Kserve => Kind::InferenceService,
+            Mode::Raw => Kind::Deployment,
+        };
+        let object = self
+            .watch
+            .object_json(kind, &endpoint.namespace, &endpoint.name);
+        Msg::EditSource { endpoint, object }
     }
 
     async fn send_endpoints(&self, to_app: &mpsc::Sender<Msg>) -> Result<(), ()> {
@@ -138,6 +190,7 @@ impl Bridge {
         fx: Effect,
         f: &mut Following,
         follower: &mut LogFollower,
+        ops: &mut Operations,
         to_app: &mpsc::Sender<Msg>,
     ) -> Result<(), ()> {
         let msg = match fx {
@@ -178,11 +231,55 @@ impl Bridge {
                 Ok(t) => Msg::Theme(t),
                 Err(e) => Msg::Notice(format!("theme: {e}")),
             },
-            Effect::StartOperation { .. } | Effect::OpenEditor { .. } => {
-                Msg::Notice("the orchestration engine is not in this build yet".to_string())
-            }
+            Effect::StartOperation(req) => ops.start(req),
+            Effect::CancelOperation { op_id } => match ops.cancel(&op_id) {
+                Some(m) => m,
+                None => return Ok(()),
+            },
+            Effect::AnswerQuestion { op_id, choice } => match ops.answer(&op_id, choice) {
+                Some(m) => m,
+                None => return Ok(()),
+            },
+            Effect::PrepareEdit { endpoint } => self.edit_source(endpoint),
+            // The event loop runs the editor itself (it owns the terminal).
+            Effect::RunEditor { .. } => return Ok(()),
         };
         to_app.send(msg).await.map_err(|_| ())
+    }
+}
+
+/// `<id> (redeploy serving/llama-prod at verify-deletion, journal)` for every unfinished
+/// operation.
+async fn unfinished_lines(engine: &Engine) -> Vec<String> {
+    let (found, notes) = crate::orchestrator::recover::list(engine).await;
+    for n in notes {
+        tracing::warn!("looking for unfinished operations: {n}");
+    }
+    found
+        .iter()
+        .map(|u| {
+            let r = &u.record;
+            format!(
+                "{} ({} {} at {}, {}, {})",
+                r.id,
+                r.kind.name(),
+                r.endpoint,
+                r.step,
+                state_word(r.state),
+                u.found_in
+            )
+        })
+        .collect()
+}
+
+fn state_word(s: crate::orchestrator::OpState) -> &'static str {
+    use crate::orchestrator::OpState::*;
+    match s {
+        Running => "was running",
+        NeedsRecovery => "needs recovery",
+        Succeeded => "succeeded",
+        Failed => "failed",
+        Cancelled => "cancelled",
     }
 }
 

@@ -3,6 +3,7 @@
 //! `kube::Client`, start the watches, and run the TUI with the bridge between them.
 
 mod bridge;
+mod ops;
 
 use std::path::PathBuf;
 
@@ -18,6 +19,7 @@ use crate::config::paths::Paths;
 use crate::config::settings::Settings;
 use crate::config::theme::Theme;
 use crate::exit::Exit;
+use crate::orchestrator::{Engine, EngineSettings};
 use crate::sim::server::SimServer;
 use crate::tui::{self, App, AppOptions};
 
@@ -28,10 +30,13 @@ struct Prepared {
     theme: Theme,
     keymap: KeyMap,
     themes_dir: Option<PathBuf>,
+    /// State directory paths (journal, audit log), or why there are none.
+    paths: Result<Paths, String>,
 }
 
 fn prepare(global: &GlobalArgs) -> Result<Prepared, String> {
-    let paths = Paths::discover().ok();
+    let found = Paths::discover();
+    let paths = found.as_ref().ok().cloned();
     let config_file = match (&global.config, &paths) {
         (Some(p), _) => Some(p.clone()),
         (None, Some(p)) => Some(p.config_file()),
@@ -62,6 +67,7 @@ fn prepare(global: &GlobalArgs) -> Result<Prepared, String> {
         theme,
         keymap,
         themes_dir,
+        paths: found,
     })
 }
 
@@ -148,10 +154,23 @@ async fn run_async(global: &GlobalArgs, demo: Option<&DemoArgs>, p: Prepared) ->
     let (msg_tx, msg_rx) = mpsc::channel(1024);
     let (fx_tx, fx_rx) = mpsc::channel(64);
     let cancel = CancellationToken::new();
+    let engine = p.paths.map(|paths| {
+        Engine::new(
+            client.clone(),
+            info.clone(),
+            EngineSettings {
+                journal_dir: paths.journal_dir(),
+                audit_log: paths.audit_log(),
+                grouping: grouping.clone(),
+                holder: crate::orchestrator::lease::holder_identity(),
+            },
+        )
+    });
     let bridge = bridge::Bridge {
         watch,
         client,
         grouping,
+        engine,
         themes_dir: p.themes_dir,
         log_config: LogConfig {
             tail_lines: p.settings.logs.tail_lines,

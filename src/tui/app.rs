@@ -14,9 +14,12 @@ use crate::config::keymap::KeyMap;
 use crate::config::settings::Settings;
 use crate::config::theme::Theme;
 
+use super::confirm::Confirm;
+use super::edit::EditSession;
 use super::logbuf::LogBuf;
 use super::manifest::{self, DetailContent};
 use super::msg::{Effect, EventRow, Msg, ObjectRef, StreamState};
+use super::ops::OpsState;
 use super::style::Palette;
 use super::table::EndpointTable;
 use super::text::sanitize;
@@ -57,17 +60,26 @@ pub enum Tab {
     Detail,
     Logs,
     Events,
+    /// The selected endpoint's latest operation started in this console.
+    Operation,
     Console,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 4] = [Tab::Detail, Tab::Logs, Tab::Events, Tab::Console];
+    pub const ALL: [Tab; 5] = [
+        Tab::Detail,
+        Tab::Logs,
+        Tab::Events,
+        Tab::Operation,
+        Tab::Console,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
             Tab::Detail => "Detail",
             Tab::Logs => "Logs",
             Tab::Events => "Events",
+            Tab::Operation => "Operation",
             Tab::Console => "Console log",
         }
     }
@@ -165,6 +177,14 @@ pub struct App {
     pub(crate) help_scroll: usize,
     pub(crate) input: Option<Input>,
     pub(crate) message: Option<Message>,
+    /// The open confirmation of a destructive operation.
+    pub(crate) confirm: Option<Confirm>,
+    /// Operations of this console, their questions and the cancel prompt.
+    pub(crate) ops: OpsState,
+    /// The `e` flow between fetching the spec and the editor's result.
+    pub(crate) edit: Option<EditSession>,
+    /// `q` while an operation runs asks for a second `q`.
+    pub(crate) quit_armed: bool,
     /// Kiosk: when the selection last moved.
     pub(crate) last_cycle: Timestamp,
     pub(crate) quit: bool,
@@ -204,6 +224,10 @@ impl App {
             help_scroll: 0,
             input: None,
             message: None,
+            confirm: None,
+            ops: OpsState::default(),
+            edit: None,
+            quit_armed: false,
             last_cycle: now,
             quit: false,
         }
@@ -240,6 +264,14 @@ impl App {
 
     pub fn help_open(&self) -> bool {
         self.help
+    }
+
+    pub fn confirm(&self) -> Option<&Confirm> {
+        self.confirm.as_ref()
+    }
+
+    pub fn ops(&self) -> &OpsState {
+        &self.ops
     }
 
     pub fn message(&self) -> Option<&Message> {
@@ -427,6 +459,17 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.say(Level::Info, text);
         }
         Msg::Notice(text) => app.say(Level::Warn, text),
+        Msg::OpStarted { .. }
+        | Msg::OpStartFailed { .. }
+        | Msg::OpProgress(_)
+        | Msg::OpQuestion { .. }
+        | Msg::OpFinished(_)
+        | Msg::OpEndedWithoutResult { .. }
+        | Msg::UnfinishedOps(_) => super::operation::on_msg(app, msg),
+        Msg::EditSource { endpoint, object } => {
+            super::edit::on_source(app, endpoint, object, &mut fx);
+        }
+        Msg::EditorDone { endpoint, result } => super::edit::on_editor_done(app, endpoint, result),
     }
     app.sync(&mut fx);
     app.fix_scroll();

@@ -4,22 +4,29 @@
 use tui_logger::TuiWidgetEvent;
 
 use crate::config::keymap::{Action, Key, KeySpec};
+use crate::orchestrator::progress::OpKind;
 
 use super::app::{App, Input, InputKind, Level, LogSource, Pane, Tab};
 use super::msg::{Effect, MouseMsg};
 use super::text::sanitize;
 
-/// The message a destructive key gives until the orchestration engine is wired in.
-pub fn not_in_build(action: Action) -> String {
-    format!(
-        "{}: the orchestration engine is not in this build yet",
-        action.name().replace('_', "-")
-    )
-}
-
 pub(crate) fn on_key(app: &mut App, key: KeySpec, fx: &mut Vec<Effect>) {
+    // Modal first: what is being typed, then the dialog on screen. A question waits behind an
+    // open confirmation so that typing a name cannot answer it by accident.
     if app.input.is_some() {
         on_input_key(app, key, fx);
+        return;
+    }
+    if app.confirm.is_some() {
+        super::confirm::on_key(app, key, fx);
+        return;
+    }
+    if !app.ops.questions.is_empty() {
+        super::operation::on_question_key(app, key, fx);
+        return;
+    }
+    if app.ops.cancel_prompt.is_some() {
+        super::operation::on_cancel_prompt_key(app, key, fx);
         return;
     }
     let action = app.opts.keymap.action(&key);
@@ -174,7 +181,13 @@ fn show_tab(app: &mut App, tab: Tab) {
 
 fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
     if action.is_destructive() {
-        refuse_or_defer(app, action);
+        refuse_or_open(app, action, fx);
+        return;
+    }
+    if !super::operation::quit_allowed(app, action) {
+        return;
+    }
+    if action == Action::Back && super::operation::on_back(app) {
         return;
     }
     match action {
@@ -238,6 +251,7 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::Logs if !app.kiosk() => show_tab(app, Tab::Logs),
         Action::Events if !app.kiosk() => show_tab(app, Tab::Events),
         Action::ConsoleLog if !app.kiosk() => show_tab(app, Tab::Console),
+        Action::Operation if !app.kiosk() => show_tab(app, Tab::Operation),
         Action::Follow => {
             app.logs.follow = !app.logs.follow;
             if app.logs.follow {
@@ -267,9 +281,9 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
     }
 }
 
-/// Destructive actions: impossible in read-only and kiosk modes; otherwise they will open the
-/// orchestration flows, which this build does not have yet. Either way the operator is told.
-fn refuse_or_defer(app: &mut App, action: Action) {
+/// Destructive actions: impossible in read-only and kiosk modes (refused, and said so);
+/// otherwise they open their confirmation (or, for `e`, fetch the spec to edit).
+fn refuse_or_open(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
     let name = action.name().replace('_', "-");
     if app.readonly() {
         let why = if app.kiosk() { "--kiosk" } else { "--readonly" };
@@ -279,11 +293,25 @@ fn refuse_or_defer(app: &mut App, action: Action) {
         );
         return;
     }
-    if app.selected_endpoint().is_none() {
+    let Some(endpoint) = app.selected_endpoint().map(|e| e.key.clone()) else {
         app.say(Level::Warn, format!("{name}: no endpoint selected"));
         return;
+    };
+    if let Some(op) = app.ops.active_on(&endpoint) {
+        let text = format!(
+            "{name}: {} is still running in this console (O shows it)",
+            sanitize(&op.about())
+        );
+        app.say(Level::Warn, text);
+        return;
     }
-    app.say(Level::Warn, not_in_build(action));
+    match action {
+        Action::Redeploy => super::confirm::open(app, OpKind::Redeploy),
+        Action::ForceDelete => super::confirm::open(app, OpKind::ForceDelete),
+        Action::StripFinalizers => super::confirm::open(app, OpKind::StripFinalizers),
+        Action::EditSpec => super::edit::start(app, endpoint, fx),
+        _ => {}
+    }
 }
 
 fn page(app: &App) -> usize {
@@ -311,6 +339,12 @@ fn move_by(app: &mut App, delta: isize) {
                 Tab::Logs => {
                     app.logs.follow = false;
                     &mut app.logs.scroll
+                }
+                Tab::Operation => {
+                    // Like logs: up means older progress lines.
+                    let s = app.ops.scroll.saturating_add_signed(-delta);
+                    app.ops.scroll = s.min(super::view::operation::log_len(app));
+                    return;
                 }
                 Tab::Console => return,
             };
@@ -354,6 +388,7 @@ pub fn pane_actions(pane: Pane, tab: Tab) -> &'static [Action] {
             Sort,
             Logs,
             Events,
+            Operation,
             ConsoleLog,
             Redeploy,
             ForceDelete,
@@ -371,6 +406,7 @@ pub fn pane_actions(pane: Pane, tab: Tab) -> &'static [Action] {
             Back,
             Logs,
             Events,
+            Operation,
             ForceDelete,
             StripFinalizers,
         ],
@@ -379,6 +415,17 @@ pub fn pane_actions(pane: Pane, tab: Tab) -> &'static [Action] {
             Filter, Back,
         ],
         (Pane::Bottom, Tab::Console) => &[Up, Down, PageUp, PageDown, Back],
+        (Pane::Bottom, Tab::Operation) => &[
+            Up,
+            Down,
+            PageUp,
+            PageDown,
+            Top,
+            Bottom,
+            Redeploy,
+            ForceDelete,
+            Back,
+        ],
         (Pane::Bottom, _) => &[Up, Down, PageUp, PageDown, Top, Bottom, Logs, Events, Back],
     }
 }
@@ -403,12 +450,11 @@ pub fn help_entries(app: &App) -> Vec<(String, String)> {
             .map(ToString::to_string)
             .collect();
         let mut what = action.describe().to_string();
-        if action.is_destructive() {
-            what.push_str(if app.readonly() {
-                " (refused: read-only)"
-            } else {
-                " (not in this build yet)"
-            });
+        if action.is_destructive() && app.readonly() {
+            what.push_str(" (refused: read-only)");
+        }
+        if action == Action::Back && app.focus == Pane::Bottom && app.tab == Tab::Operation {
+            what.push_str(" (on a running operation: cancel it, after y)");
         }
         out.push((keys.join(" "), what));
     };

@@ -33,6 +33,12 @@ const SECRET_WORDS: &[&str] = &[
     "PRIVATE_KEY",
 ];
 
+/// Whether an env var of this name holds a credential (its inline value is never shown).
+pub fn is_secret_name(name: &str) -> bool {
+    let up = name.to_ascii_uppercase();
+    SECRET_WORDS.iter().any(|w| up.contains(w))
+}
+
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 pub fn prepare(object: &Value) -> DetailContent {
@@ -103,10 +109,10 @@ fn redact_env(v: &mut Value) {
         Value::Object(map) => {
             if let Some(Value::Array(env)) = map.get_mut("env") {
                 for var in env.iter_mut() {
-                    let secret = var.get("name").and_then(Value::as_str).is_some_and(|n| {
-                        let up = n.to_ascii_uppercase();
-                        SECRET_WORDS.iter().any(|w| up.contains(w))
-                    });
+                    let secret = var
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .is_some_and(is_secret_name);
                     if secret && let Some(val) = var.get_mut("value") {
                         *val = Value::String("<redacted>".into());
                     }

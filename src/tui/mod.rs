@@ -15,6 +15,9 @@
 //! ```
 
 pub mod app;
+pub mod confirm;
+pub mod edit;
+pub mod editor;
 #[doc(hidden)]
 pub mod fixtures;
 pub mod fmt;
@@ -22,6 +25,8 @@ pub mod keys;
 pub mod logbuf;
 pub mod manifest;
 pub mod msg;
+pub mod operation;
+pub mod ops;
 pub mod run;
 pub mod style;
 pub mod table;
@@ -34,7 +39,7 @@ pub mod view;
 mod tests;
 
 pub use app::{App, AppOptions, Pane, Tab, update};
-pub use msg::{Effect, EventRow, LogLine, MouseMsg, Msg, ObjectRef, Operation, StreamState};
+pub use msg::{Effect, EventRow, LogLine, MouseMsg, Msg, ObjectRef, StreamState};
 pub use run::run;
 
 /// Routes tracing into the console log tab (tui-logger) with `filter` deciding what is

@@ -9,6 +9,8 @@ use jiff::Timestamp;
 use crate::cluster::model::{EndpointKey, EndpointView, Kind, WatchState};
 use crate::config::keymap::KeySpec;
 use crate::config::theme::Theme;
+use crate::orchestrator::progress::{EscalationChoice, Outcome, StuckObject};
+use crate::orchestrator::{EndpointId, Progress, Request};
 
 /// One object the detail pane can show.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -110,11 +112,49 @@ pub enum Msg {
     Theme(Theme),
     /// Something for the operator to read in the status line (an error from the loop, ...).
     Notice(String),
+    /// The engine took [`Effect::StartOperation`]'s request and named it `op_id`.
+    OpStarted {
+        op_id: String,
+        request: Request,
+    },
+    /// The engine refused to start (this console already runs an operation on the endpoint).
+    OpStartFailed {
+        endpoint: EndpointId,
+        error: String,
+    },
+    OpProgress(Progress),
+    /// Escalation policy `ask`: the engine waits for [`Effect::AnswerQuestion`]. The reply
+    /// channel stays with the loop (a message must be plain, comparable data).
+    OpQuestion {
+        op_id: String,
+        prompt: String,
+        stuck: Vec<StuckObject>,
+    },
+    OpFinished(Box<Outcome>),
+    /// The operation's event channel closed without an outcome (the engine task ended or
+    /// panicked): the pane says so instead of waiting forever.
+    OpEndedWithoutResult {
+        op_id: String,
+    },
+    /// At start: operations an earlier run left unfinished (journal or backup ConfigMaps), one
+    /// line each. Only shown: `recover` is the operator's call.
+    UnfinishedOps(Vec<String>),
+    /// The answer to [`Effect::PrepareEdit`]: the endpoint's root object as the cluster has it
+    /// (None: not in the watch store).
+    EditSource {
+        endpoint: EndpointKey,
+        object: Option<serde_json::Value>,
+    },
+    /// The editor of [`Effect::RunEditor`] ended: the file's text, or why there is none.
+    EditorDone {
+        endpoint: EndpointKey,
+        result: Result<String, String>,
+    },
 }
 
 /// What the loop must do after an update. Effects are requests; their answers come back as
 /// `Msg`s.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Quit,
     /// Send `Msg::Detail` for this object now and whenever it or its events change, until the
@@ -137,22 +177,28 @@ pub enum Effect {
     SetNamespace(Option<String>),
     /// `:theme NAME`: load it and answer with `Msg::Theme` (or `Msg::Notice` with the error).
     LoadTheme(String),
-    /// Reserved for the orchestration engine (redeploy, force-delete, strip finalizers). Not
-    /// produced by this build: the keys say so on screen instead.
-    StartOperation {
-        operation: Operation,
-        endpoint: EndpointKey,
-        target: Option<ObjectRef>,
+    /// A confirmed operation: `Engine::start`, answered with `Msg::OpStarted` (or
+    /// `Msg::OpStartFailed`), then its events as `Msg::Op*`.
+    StartOperation(Request),
+    /// Fire the operation's cancellation token; its `Msg::OpFinished` says how it ended.
+    CancelOperation {
+        op_id: String,
     },
-    /// Reserved: open the endpoint's spec in `$EDITOR` (needs the engine's manifest handling).
-    OpenEditor {
+    /// Answer the operation's open `Msg::OpQuestion`.
+    AnswerQuestion {
+        op_id: String,
+        choice: EscalationChoice,
+    },
+    /// `e`: fetch the endpoint's root object (InferenceService or Deployment), answered with
+    /// `Msg::EditSource`.
+    PrepareEdit {
         endpoint: EndpointKey,
     },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
-    Redeploy,
-    ForceDelete,
-    StripFinalizers,
+    /// Write `yaml` to a private temp file, hand the terminal to `$VISUAL`/`$EDITOR` (default
+    /// `vi`), take it back, answer with `Msg::EditorDone`. Carried out by the event loop itself,
+    /// which owns the terminal.
+    RunEditor {
+        endpoint: EndpointKey,
+        yaml: String,
+    },
 }

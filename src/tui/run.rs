@@ -13,11 +13,15 @@ use jiff::Timestamp;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
+use ratatui::widgets::Clear;
+
+use crate::cluster::model::EndpointKey;
 use crate::config::keymap::{Key, KeySpec};
 
 use super::app::{App, update};
+use super::editor::{edit_text, editor_command, run_editor};
 use super::msg::{Effect, MouseMsg, Msg};
-use super::term::TerminalGuard;
+use super::term::{self, TerminalGuard};
 use super::view;
 
 /// Messages applied before a frame is drawn, at most, when a burst arrives.
@@ -67,9 +71,22 @@ pub fn translate(ev: Event, mouse: bool) -> Option<Msg> {
     }
 }
 
-/// Applies `msg` and forwards its effects. Returns false once the app wants to quit.
-async fn apply(app: &mut App, msg: Msg, effects: &mpsc::Sender<Effect>) -> bool {
+/// An editor to run before the next frame: the endpoint and the YAML to edit.
+type EditJob = Option<(EndpointKey, String)>;
+
+/// Applies `msg` and forwards its effects; the editor effect stays here, with the terminal.
+/// Returns false once the app wants to quit.
+async fn apply(
+    app: &mut App,
+    msg: Msg,
+    effects: &mpsc::Sender<Effect>,
+    edit: &mut EditJob,
+) -> bool {
     for fx in update(app, msg) {
+        if let Effect::RunEditor { endpoint, yaml } = fx {
+            *edit = Some((endpoint, yaml));
+            continue;
+        }
         if effects.send(fx).await.is_err() {
             // The integrator stopped listening; the screen still works on what it has.
             tracing::warn!("the effect channel is closed; effects are no longer carried out");
@@ -111,6 +128,7 @@ pub async fn run(
 ) -> io::Result<()> {
     let mut guard = TerminalGuard::enter(app.mouse())?;
     let size = guard.terminal.size()?;
+    let mut edit: EditJob = None;
     let mut running = apply(
         &mut app,
         Msg::Resize {
@@ -118,6 +136,7 @@ pub async fn run(
             height: size.height,
         },
         &effects,
+        &mut edit,
     )
     .await;
     let mouse = app.mouse();
@@ -137,6 +156,21 @@ pub async fn run(
     let mut last_draw: Option<Instant> = None;
     let mut rx_open = true;
     while running {
+        if let Some((endpoint, yaml)) = edit.take() {
+            // The editor reads the keyboard: the console's reader must be gone first.
+            drop(events);
+            let result = edit_with_terminal(&mut guard, mouse, &endpoint, &yaml).await?;
+            events = EventStream::new();
+            running = apply(
+                &mut app,
+                Msg::EditorDone { endpoint, result },
+                &effects,
+                &mut edit,
+            )
+            .await;
+            dirty = true;
+            continue;
+        }
         let now = Instant::now();
         let due = last_draw.map_or(now, |t| t + frame_gap);
         if dirty && now >= due {
@@ -163,7 +197,7 @@ pub async fn run(
             ev = events.next() => match ev {
                 Some(Ok(ev)) => {
                     if let Some(msg) = translate(ev, mouse) {
-                        running = apply(&mut app, msg, &effects).await;
+                        running = apply(&mut app, msg, &effects, &mut edit).await;
                         dirty = true;
                     }
                 }
@@ -172,12 +206,12 @@ pub async fn run(
             },
             msg = rx.recv(), if rx_open => match msg {
                 Some(msg) => {
-                    running = apply(&mut app, msg, &effects).await;
+                    running = apply(&mut app, msg, &effects, &mut edit).await;
                     // Coalesce a burst into one frame.
                     let mut n = 0;
                     while running && n < BURST {
                         let Ok(more) = rx.try_recv() else { break };
-                        running = apply(&mut app, more, &effects).await;
+                        running = apply(&mut app, more, &effects, &mut edit).await;
                         n += 1;
                     }
                     dirty = true;
@@ -185,7 +219,7 @@ pub async fn run(
                 None => rx_open = false,
             },
             _ = tick.tick() => {
-                running = apply(&mut app, Msg::Tick(Timestamp::now()), &effects).await;
+                running = apply(&mut app, Msg::Tick(Timestamp::now()), &effects, &mut edit).await;
                 dirty = true;
             }
             _ = tokio::time::sleep_until(wake) => {}
@@ -193,6 +227,33 @@ pub async fn run(
     }
     drop(guard);
     Ok(())
+}
+
+/// Gives the terminal to the editor and takes it back. Only a failure to take the terminal back
+/// is an error of the loop; the editor's own failures are the edit's result.
+async fn edit_with_terminal(
+    guard: &mut TerminalGuard,
+    mouse: bool,
+    endpoint: &EndpointKey,
+    yaml: &str,
+) -> io::Result<Result<String, String>> {
+    let visual = std::env::var("VISUAL").ok();
+    let editor = std::env::var("EDITOR").ok();
+    let command = editor_command(visual.as_deref(), editor.as_deref());
+    let result = edit_text(endpoint, yaml, &command, |cmd, path| async move {
+        term::suspend().map_err(|e| format!("cannot give the terminal to the editor: {e}"))?;
+        let ran = run_editor(&cmd, &path).await;
+        term::resume(mouse).map_err(|e| format!("cannot take the terminal back: {e}"))?;
+        ran
+    })
+    .await;
+    if !term::is_taken_over() {
+        term::resume(mouse)?;
+    }
+    // The screen is blank now but ratatui's back buffer holds the last frame: drawing an empty
+    // frame first makes the next real frame write every cell.
+    guard.terminal.draw(|f| f.render_widget(Clear, f.area()))?;
+    Ok(result)
 }
 
 #[cfg(test)]

@@ -77,6 +77,34 @@ pub fn restore() -> io::Result<()> {
     raw
 }
 
+/// Whether the terminal is in the console's hands (not suspended, not restored).
+pub fn is_taken_over() -> bool {
+    TAKEN_OVER.load(Ordering::SeqCst)
+}
+
+/// Gives the terminal to another program (`$EDITOR`): the same as [`restore`].
+pub fn suspend() -> io::Result<()> {
+    restore()
+}
+
+/// Takes the terminal back after [`suspend`]. The screen is blank afterwards: the caller must
+/// make ratatui redraw every cell (its back buffer still holds the last frame).
+pub fn resume(mouse: bool) -> io::Result<()> {
+    enable_raw_mode()?;
+    TAKEN_OVER.store(true, Ordering::SeqCst);
+    let mut out = stdout();
+    execute!(
+        out,
+        EnterAlternateScreen,
+        Clear(ClearType::All),
+        crossterm::cursor::Hide
+    )?;
+    if mouse {
+        execute!(out, EnableMouseCapture)?;
+    }
+    Ok(())
+}
+
 /// Restores the terminal before the previous panic hook prints, once per process.
 pub fn install_panic_hook() {
     static ONCE: Once = Once::new();

@@ -336,21 +336,25 @@ fn log_buffer_is_bounded_counts_drops_and_pauses() {
 }
 
 #[test]
-fn destructive_keys_say_the_engine_is_missing_and_do_nothing() {
+fn destructive_keys_open_their_confirmation_and_start_nothing() {
     let mut app = app();
-    for (c, name) in [
-        ('r', "redeploy"),
-        ('D', "force-delete"),
-        ('F', "strip-finalizers"),
+    for (c, verb) in [
+        ('r', "Redeploy"),
+        ('D', "Force-delete"),
+        ('F', "Strip finalizers"),
     ] {
         let fx = feed(&mut app, [key(c)]);
         assert!(fx.is_empty(), "{fx:?}");
-        let m = app.message().map(|m| m.text.clone()).unwrap_or_default();
-        assert_eq!(
-            m,
-            format!("{name}: the orchestration engine is not in this build yet")
-        );
+        assert_eq!(app.confirm().map(|c| c.verb()), Some(verb));
+        feed(&mut app, [special(Key::Esc)]);
+        assert!(app.confirm().is_none());
     }
+    // `e` asks the loop for the spec first.
+    let fx = feed(&mut app, [key('e')]);
+    assert!(
+        matches!(&fx[..], [Effect::PrepareEdit { endpoint }] if endpoint.name == "llama-prod"),
+        "{fx:?}"
+    );
 }
 
 #[test]
@@ -380,7 +384,7 @@ fn readonly_and_kiosk_refuse_destructive_actions() {
 #[test]
 fn messages_expire() {
     let mut app = app();
-    feed(&mut app, [key('r')]);
+    feed(&mut app, [key('r'), special(Key::Esc)]);
     assert!(app.message().is_some());
     feed(&mut app, [Msg::Tick(ago(-5))]);
     assert!(app.message().is_some());
@@ -424,8 +428,9 @@ fn help_lists_every_binding_of_the_focused_pane() {
     let has = |h: &[(String, String)], keys: &str, what: &str| {
         h.iter().any(|(k, w)| k == keys && w.starts_with(what))
     };
+    assert!(has(&h, "r", "redeploy endpoint"), "{h:?}");
     assert!(
-        has(&h, "r", "redeploy endpoint (not in this build yet)"),
+        !h.iter().any(|(_, w)| w.contains("not in this build")),
         "{h:?}"
     );
     assert!(has(&h, "/", "filter"), "{h:?}");

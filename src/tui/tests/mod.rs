@@ -3,6 +3,8 @@
 
 mod escapes;
 mod headless;
+mod op_snapshots;
+mod ops;
 mod snapshots;
 
 use ratatui::Terminal;

@@ -1,5 +1,5 @@
 //! The bottom pane: tabs for the selected object's detail, the endpoint's pod logs, its
-//! Kubernetes events and the console's own log.
+//! Kubernetes events, its latest operation from this console and the console's own log.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -8,7 +8,7 @@ use ratatui::widgets::Paragraph;
 
 use super::super::app::{App, Pane, Tab};
 use super::super::text::sanitize;
-use super::{console, detail, logs, pane_block};
+use super::{console, detail, logs, operation, pane_block};
 
 fn tabs_title(app: &App) -> Line<'static> {
     let p = &app.palette;
@@ -35,6 +35,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         Tab::Detail => detail::draw(frame, app, inner),
         Tab::Logs => logs::draw(frame, app, inner),
         Tab::Events => draw_events(frame, app, inner),
+        Tab::Operation => operation::draw(frame, app, inner),
         Tab::Console => console::draw(frame, app, inner),
     }
 }

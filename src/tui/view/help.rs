@@ -17,6 +17,7 @@ pub fn pane_name(app: &App) -> &'static str {
         (Pane::Bottom, Tab::Detail) => "Detail",
         (Pane::Bottom, Tab::Logs) => "Logs",
         (Pane::Bottom, Tab::Events) => "Events",
+        (Pane::Bottom, Tab::Operation) => "Operation",
         (Pane::Bottom, Tab::Console) => "Console log",
     }
 }

@@ -1,7 +1,9 @@
 //! Drawing: `draw(frame, &App)` reads the state and never changes it. One file per pane, plus the
-//! layout, the status bar, the help overlay, the kiosk tiles and the too-small message.
+//! layout, the status bar, the help overlay, the dialogs (confirmation, escalation question), the
+//! kiosk tiles and the too-small message.
 
 pub mod bottom;
+pub mod confirm;
 pub mod console;
 pub mod detail;
 pub mod endpoints;
@@ -9,6 +11,8 @@ pub mod help;
 pub mod kiosk;
 pub mod layout;
 pub mod logs;
+pub mod operation;
+pub mod question;
 pub mod resources;
 pub mod status;
 
@@ -42,6 +46,12 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
     if app.help_open() {
         help::draw(frame, app, area);
+    }
+    // One dialog at a time: a confirmation being typed keeps a question waiting behind it.
+    if let Some(c) = app.confirm() {
+        confirm::draw(frame, app, c, area);
+    } else if let Some(q) = app.ops().questions.first() {
+        question::draw(frame, app, q, area);
     }
 }
 

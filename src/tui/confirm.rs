@@ -1,0 +1,178 @@
+//! The confirmation of a destructive operation (`r` redeploy, `D` force-delete, `F` strip
+//! finalizers): what it deletes and recreates is on screen, and only typing the endpoint's name
+//! exactly, then Enter, starts it. Esc closes it with nothing done.
+
+use serde_json::Value;
+
+use crate::cluster::model::{EndpointKey, EndpointView, Kind, ResourceNode};
+use crate::config::keymap::{Key, KeySpec};
+use crate::orchestrator::progress::OpKind;
+use crate::orchestrator::{EndpointId, EscalationPolicy, ObjectTarget, Request};
+
+use super::app::{App, Level, Pane, Tab};
+use super::msg::{Effect, ObjectRef};
+use super::text::sanitize;
+
+/// Longer than any Kubernetes name: typing past it is a mistake, not a name.
+const MAX_TYPED: usize = 256;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirm {
+    pub kind: OpKind,
+    pub endpoint: EndpointKey,
+    /// Force-delete / strip of this one object (chosen in the resources pane).
+    pub target: Option<ObjectRef>,
+    /// What the operator typed so far.
+    pub typed: String,
+    /// Force-delete: strip finalizers too (Tab toggles; off by default).
+    pub strip_too: bool,
+    /// Redeploy from `$EDITOR`: the edited root object, and its changes as lines.
+    pub edited: Option<Value>,
+    pub diff: Vec<String>,
+    /// Lines scrolled in the dialog's body (long trees).
+    pub scroll: usize,
+}
+
+impl Confirm {
+    pub fn new(kind: OpKind, endpoint: EndpointKey, target: Option<ObjectRef>) -> Confirm {
+        Confirm {
+            kind,
+            endpoint,
+            target,
+            typed: String::new(),
+            strip_too: false,
+            edited: None,
+            diff: Vec::new(),
+            scroll: 0,
+        }
+    }
+
+    /// `Redeploy`, `Force-delete`, `Strip finalizers`.
+    pub fn verb(&self) -> &'static str {
+        match self.kind {
+            OpKind::Redeploy => "Redeploy",
+            OpKind::ForceDelete => "Force-delete",
+            OpKind::StripFinalizers => "Strip finalizers",
+        }
+    }
+
+    pub fn matches(&self) -> bool {
+        self.typed == self.endpoint.name
+    }
+
+    /// The request this dialog starts. Redeploy from the console asks before escalating (the
+    /// operator is there to answer); force-delete strips only when the toggle says so.
+    pub fn request(&self) -> Request {
+        let mut req = Request::new(
+            self.kind,
+            EndpointId {
+                namespace: self.endpoint.namespace.clone(),
+                name: self.endpoint.name.clone(),
+                mode: Some(self.endpoint.mode),
+            },
+        );
+        req.target = self.target.as_ref().map(|t| ObjectTarget {
+            kind: t.kind,
+            name: t.name.clone(),
+        });
+        req.finalizers = match self.kind {
+            OpKind::Redeploy => EscalationPolicy::Ask,
+            OpKind::ForceDelete if self.strip_too => EscalationPolicy::Strip,
+            _ => EscalationPolicy::Never,
+        };
+        req.edited = self.edited.clone().map(|m| vec![m]);
+        req
+    }
+}
+
+/// The resources the operation touches: the whole tree, or the chosen object's subtree.
+pub fn affected<'a>(c: &Confirm, view: &'a EndpointView) -> Vec<&'a ResourceNode> {
+    match &c.target {
+        None => view.resources.iter().collect(),
+        Some(t) => find(&view.resources, &t.uid).into_iter().collect(),
+    }
+}
+
+fn find<'a>(nodes: &'a [ResourceNode], uid: &str) -> Option<&'a ResourceNode> {
+    nodes.iter().find_map(|n| {
+        if n.uid == uid {
+            Some(n)
+        } else {
+            find(&n.children, uid)
+        }
+    })
+}
+
+/// What a redeploy creates again: the roots that are not Pods or ReplicaSets (those come back
+/// from their controllers), i.e. the InferenceService, or the Deployment with its Service, HPA
+/// and Ingress.
+pub fn recreated(view: &EndpointView) -> Vec<&ResourceNode> {
+    view.resources
+        .iter()
+        .filter(|n| !matches!(n.kind, Kind::Pod | Kind::ReplicaSet))
+        .collect()
+}
+
+/// Opens the dialog for `kind` on the selected endpoint (or, for D/F from the resources pane,
+/// the selected object).
+pub(crate) fn open(app: &mut App, kind: OpKind) {
+    let Some(view) = app.selected_endpoint() else {
+        return;
+    };
+    let endpoint = view.key.clone();
+    let target = match kind {
+        OpKind::Redeploy => None,
+        _ if app.focus == Pane::Resources => app.tree.selected().map(|r| r.object_ref()),
+        _ => None,
+    };
+    app.confirm = Some(Confirm::new(kind, endpoint, target));
+}
+
+pub(crate) fn on_key(app: &mut App, key: KeySpec, fx: &mut Vec<Effect>) {
+    let Some(c) = app.confirm.as_mut() else {
+        return;
+    };
+    match key.key {
+        Key::Esc => close(app),
+        Key::Char('c') if key.ctrl => close(app),
+        Key::Enter if c.matches() => {
+            let req = c.request();
+            app.confirm = None;
+            app.ops.begin(&req, app.now);
+            app.tab = Tab::Operation;
+            app.focus = Pane::Bottom;
+            fx.push(Effect::StartOperation(req));
+        }
+        Key::Enter => {
+            let text = format!(
+                "type the endpoint's name exactly ({}) to confirm, or esc to cancel",
+                sanitize(&c.endpoint.name)
+            );
+            app.say(Level::Warn, text);
+        }
+        Key::Backspace => {
+            c.typed.pop();
+        }
+        Key::Tab if c.kind == OpKind::ForceDelete => c.strip_too = !c.strip_too,
+        Key::Up => c.scroll = c.scroll.saturating_sub(1),
+        Key::Down => c.scroll += 1,
+        Key::PageUp => c.scroll = c.scroll.saturating_sub(10),
+        Key::PageDown => c.scroll += 10,
+        Key::Char(ch) if !key.ctrl && !key.alt && c.typed.chars().count() < MAX_TYPED => {
+            c.typed.push(ch);
+        }
+        _ => {}
+    }
+}
+
+fn close(app: &mut App) {
+    if let Some(c) = app.confirm.take() {
+        let text = format!(
+            "{} of {}/{}: cancelled, nothing was done",
+            c.kind.name(),
+            sanitize(&c.endpoint.namespace),
+            sanitize(&c.endpoint.name)
+        );
+        app.say(Level::Info, text);
+    }
+}
