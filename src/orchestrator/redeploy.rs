@@ -400,6 +400,14 @@ pub(crate) async fn run(ctx: &mut Ctx, req: &Request) -> PlanEnd {
         Ok(s) => s,
         Err(f) => return end(Phase::AfterDelete, Err(f)),
     };
+    // A cancel that came while the last create call was in flight came during create: the
+    // operator asked before the new spec stood, so it goes back to the backup.
+    if ctx.stop.is_cancelled() {
+        return end(
+            Phase::AfterDelete,
+            Err(super::destroy::stopped(Step::Create)),
+        );
+    }
     if let Err(f) = ready(ctx, &standing, req).await {
         return end(Phase::Created, Err(f));
     }
