@@ -60,6 +60,8 @@ pub(crate) struct Ctx {
     pub backup_written: bool,
     /// Running `recover` on an interrupted operation.
     pub recovering: bool,
+    /// Objects whose finalizers the policy did not allow stripping (for the advice at the end).
+    pub blocked_by: Vec<ObjectId>,
 }
 
 impl Ctx {
@@ -85,6 +87,7 @@ impl Ctx {
             deleted: Vec::new(),
             backup_written: false,
             recovering: false,
+            blocked_by: Vec::new(),
         }
     }
 

@@ -303,16 +303,13 @@ fn give_up(
         list.join("; ")
     );
     let result = if with_finalizers && !escalated {
-        let first = stuck.iter().find(|s| !s.finalizers.is_empty());
-        if let Some(s) = first {
-            message.push_str(&format!(
-                ". To go on: run again with --finalizers strip, or strip them yourself: \
-                 llmops-console strip-finalizers {}/{}/{}",
-                s.object.namespace,
-                s.object.kind.to_lowercase(),
-                s.object.name
-            ));
-        }
+        // How to go on depends on how the operation ends (rolled back, or kept for `recover`):
+        // `finish` says it, from this.
+        ctx.blocked_by = stuck
+            .iter()
+            .filter(|s| !s.finalizers.is_empty())
+            .map(|s| s.object.clone())
+            .collect();
         OpResult::Failed
     } else if with_finalizers {
         OpResult::Failed

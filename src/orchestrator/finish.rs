@@ -98,6 +98,9 @@ pub(crate) async fn finish(ctx: &mut Ctx, req: &Request, end: PlanEnd) -> Outcom
     } else if result == OpResult::Cancelled && end.phase == Phase::Created {
         message.push_str("; the new spec is in place, its readiness was not verified");
     }
+    if let Some(advice) = advice(ctx, state) {
+        message.push_str(&advice);
+    }
     if result != OpResult::Succeeded
         && req.kind == super::progress::OpKind::Redeploy
         && result != OpResult::LockHeld
@@ -131,6 +134,27 @@ pub(crate) async fn finish(ctx: &mut Ctx, req: &Request, end: PlanEnd) -> Outcom
         elapsed: ctx.elapsed(),
         journal: Some(ctx.journal.path_of(&ctx.rec.id)),
     }
+}
+
+/// How to go on past finalizers the policy would not strip: run again when the endpoint was
+/// restored, or finish this very operation when it is kept for `recover`.
+fn advice(ctx: &Ctx, state: OpState) -> Option<String> {
+    let first = ctx.blocked_by.first()?;
+    let strip = format!(
+        "llmops-console strip-finalizers {}/{}/{}",
+        first.namespace,
+        first.kind.to_lowercase(),
+        first.name
+    );
+    Some(if state == OpState::NeedsRecovery {
+        format!(
+            ". To go on: llmops-console recover {id} --resume --finalizers strip, or strip them \
+             yourself ({strip}) and then llmops-console recover {id} --resume",
+            id = ctx.rec.id
+        )
+    } else {
+        format!(". To go on: run again with --finalizers strip, or strip them yourself: {strip}")
+    })
 }
 
 fn success_message(ctx: &Ctx, req: &Request) -> String {
