@@ -293,21 +293,38 @@ fn stuck_finalizer_is_named_then_strip_finalizers_and_recover_bring_it_back() {
     assert!(c.backup(&ep.ns, &ep.name).is_none(), "backup left behind");
 }
 
-/// Acceptance 2, as the failure message words it: "run again with --finalizers strip".
+/// Acceptance 2, as the failure message words it. The stuck InferenceService cannot be rolled
+/// back either (it is still Terminating), so the operation is kept for `recover` and the advice
+/// must name that operation with `--finalizers strip`; following it word for word works.
 #[test]
-#[ignore = "engine bug (reported in the orch-tests report): after `--finalizers never` fails and its rollback cannot \
-            finish, the backup ConfigMap holds the unfinished operation and refuses the advised \
-            `redeploy --finalizers strip`; run with --include-ignored once fixed"]
-fn stuck_finalizer_advice_run_again_with_finalizers_strip_works() {
+fn stuck_finalizer_advice_of_the_failed_run_works_as_written() {
     let c = Cluster::start("stuck-finalizer");
     let con = Console::new(&c);
     let ep = Ep::kserve("llm-prod", "llama-3-70b-instruct");
     let run = never_strip_fails_and_explains(&c, &con, &ep);
+    let list = con.run(&["recover", "--list", "-o", "json"], DEADLINE);
+    list.expect_code(0);
+    let ops: Vec<String> = list
+        .result()
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|u| u["id"].as_str().map(str::to_string))
+        .collect();
+    let [op] = ops.as_slice() else {
+        panic!(
+            "expected exactly the failed operation to be unfinished: {ops:?}\n{}",
+            run.explain()
+        );
+    };
+    let advice = format!("llmops-console recover {op} --resume --finalizers strip");
+    run.expect_text(&advice);
     let again = con.run(
         &[
-            "redeploy",
-            &ep.arg(),
-            "--yes",
+            "recover",
+            op,
+            "--resume",
             "--finalizers",
             "strip",
             "-o",
@@ -318,13 +335,13 @@ fn stuck_finalizer_advice_run_again_with_finalizers_strip_works() {
     assert_eq!(
         again.code,
         Some(0),
-        "the advice of the failed run (`run again with --finalizers strip`) does not work.\n\
-         first run:\n{}\n\nsecond run:\n{}",
+        "the advice of the failed run ({advice}) does not work.\nfirst run:\n{}\n\nsecond run:\n{}",
         run.explain(),
         again.explain()
     );
     ep.ready(&c)
         .unwrap_or_else(|why| panic!("not Ready: {why}\n{}", again.explain()));
+    assert!(c.backup(&ep.ns, &ep.name).is_none(), "backup left behind");
 }
 
 /// Acceptance 2: `--finalizers strip` on the stuck InferenceService: exit 0, recreated, Ready.

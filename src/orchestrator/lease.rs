@@ -126,7 +126,15 @@ fn holder_provably_dead(holder: &str) -> bool {
     if host != this_host() || pid == 0 || !std::path::Path::new("/proc/self").exists() {
         return false;
     }
-    !std::path::Path::new(&format!("/proc/{pid}")).exists()
+    // A killed process that its parent has not reaped yet still has /proc/<pid>, as a zombie
+    // ("Z" in stat): it runs no code and renews nothing, so it counts as dead.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state == "Z" || state == "X"),
+    }
 }
 
 #[derive(Debug, Clone)]

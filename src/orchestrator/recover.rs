@@ -17,7 +17,7 @@ use super::finish::{finish, run_rollback};
 use super::kapi;
 use super::manifest;
 use super::progress::{OpEvent, OpResult, Outcome, Step};
-use super::record::{OpRecord, OpState};
+use super::record::{ObjectId, OpRecord, OpState};
 use super::redeploy::{Phase, PlanEnd, end, ready, take_lease};
 use super::request::Request;
 use crate::cli::SetOverride;
@@ -311,6 +311,8 @@ async fn resume(ctx: &mut Ctx, req: &Request) -> PlanEnd {
     {
         return end(Phase::AfterDelete, Err(f));
     }
+    // Objects Terminating for longer than the deadline already: escalated (or reported) at once.
+    let mut terminating: Vec<(ObjectId, Value)> = Vec::new();
     for id in old_ids
         .iter()
         .filter(|o| o.kind != "Pod" && o.kind != "ReplicaSet")
@@ -326,6 +328,7 @@ async fn resume(ctx: &mut Ctx, req: &Request) -> PlanEnd {
                     return end(Phase::AfterDelete, Err(f));
                 }
             }
+            Ok(Some(obj)) if kapi::uid(&obj) == id.uid => terminating.push((id.clone(), obj)),
             Ok(_) => {}
             Err(e) => {
                 return end(
@@ -355,7 +358,7 @@ async fn resume(ctx: &mut Ctx, req: &Request) -> PlanEnd {
         ctx,
         Step::VerifyDeletion,
         &old_ids,
-        Vec::new(),
+        super::redeploy::overdue_of(terminating.iter().map(|(i, o)| (i, o)), req.timeout),
         req.finalizers,
         req.timeout,
     )

@@ -199,16 +199,23 @@ pub(crate) async fn preflight(ctx: &mut Ctx, needs: &[Need]) -> Result<(), Failu
 /// Objects Terminating since before the operation, for longer than the deletion deadline:
 /// waiting another full deadline for them would tell nothing new.
 pub(crate) fn overdue(inv: &Inventory, timeout: std::time::Duration) -> Vec<StuckObject> {
+    overdue_of(inv.members.iter().map(|m| (&m.id, &m.json)), timeout)
+}
+
+/// [`overdue`] over any objects as read.
+pub(crate) fn overdue_of<'a>(
+    objects: impl Iterator<Item = (&'a ObjectId, &'a Value)>,
+    timeout: std::time::Duration,
+) -> Vec<StuckObject> {
     let now = Timestamp::now();
-    inv.members
-        .iter()
-        .filter_map(|m| {
-            let since = kapi::deletion_timestamp(&m.json)?;
+    objects
+        .filter_map(|(id, json)| {
+            let since = kapi::deletion_timestamp(json)?;
             let age = now.duration_since(since).as_secs();
-            let finalizers = kapi::finalizers(&m.json);
+            let finalizers = kapi::finalizers(json);
             (age > 0 && age.unsigned_abs() > timeout.as_secs() && !finalizers.is_empty()).then(
                 || StuckObject {
-                    object: m.id.clone(),
+                    object: id.clone(),
                     finalizers: finalizers
                         .iter()
                         .map(|f| crate::text::sanitize(f).into_owned())
