@@ -5,8 +5,6 @@ use std::process::ExitCode;
 use clap::Parser;
 use llmops_console::cli::{Cli, Command, GlobalArgs, StatusArgs, StatusFormat};
 use llmops_console::cluster::{GroupingConfig, status_cmd};
-use llmops_console::config::paths::Paths;
-use llmops_console::config::settings::Settings;
 use llmops_console::exit::Exit;
 use llmops_console::headless;
 use llmops_console::text::sanitize;
@@ -66,7 +64,7 @@ fn dispatch(cli: Cli) -> Exit {
 
 /// `status`: one list pass, the rollup on stdout, warnings and errors on stderr.
 fn status(global: &GlobalArgs, args: &StatusArgs) -> Exit {
-    let grouping = match settings(global) {
+    let grouping = match headless::settings(global) {
         Ok(s) => GroupingConfig::from(&s.endpoints),
         Err(e) => {
             eprintln!("llmops-console status: {e}");
@@ -102,18 +100,6 @@ fn status(global: &GlobalArgs, args: &StatusArgs) -> Exit {
             Exit::Failed
         }
     }
-}
-
-/// Settings from `--config`, else config.toml in the config directory (defaults if absent).
-fn settings(global: &GlobalArgs) -> Result<Settings, String> {
-    let path = match &global.config {
-        Some(p) => p.clone(),
-        None => match Paths::discover() {
-            Ok(p) => p.config_file(),
-            Err(_) => return Ok(Settings::default()),
-        },
-    };
-    Settings::load(&path).map_err(|e| e.to_string())
 }
 
 fn not_yet_available(name: &str) -> Exit {

@@ -33,7 +33,8 @@ pub fn exit_of(result: OpResult) -> Exit {
 /// An error before any operation ran, with the exit code it maps to.
 pub(crate) struct Early(pub Exit, pub String);
 
-fn settings(global: &GlobalArgs) -> Result<Settings, String> {
+/// Settings from `--config`, else config.toml in the config directory (defaults if absent).
+pub fn settings(global: &GlobalArgs) -> Result<Settings, String> {
     let path = match &global.config {
         Some(p) => p.clone(),
         None => match Paths::discover() {

@@ -91,6 +91,31 @@ fn request_of(rec: &OpRecord, options: RecoverOptions) -> Request {
     req
 }
 
+/// Ends a recovery that cannot start (bad operation id, wrong cluster) as bad input.
+fn refuse(
+    tx: &mpsc::UnboundedSender<OpEvent>,
+    op_id: &str,
+    kind: super::progress::OpKind,
+    endpoint: super::record::EndpointId,
+    message: String,
+) {
+    let outcome = Outcome {
+        op_id: op_id.to_string(),
+        kind,
+        endpoint,
+        result: OpResult::Usage,
+        failed_step: None,
+        message: crate::text::sanitize(&message).into_owned(),
+        rollback: None,
+        created: vec![],
+        deleted: vec![],
+        retries: 0,
+        elapsed: std::time::Duration::ZERO,
+        journal: None,
+    };
+    let _ = tx.send(OpEvent::Finished(Box::new(outcome)));
+}
+
 pub(crate) async fn run(
     engine: Engine,
     op_id: String,
@@ -100,28 +125,22 @@ pub(crate) async fn run(
     cancel: CancellationToken,
 ) {
     let Some((mut rec, local)) = find(&engine, &op_id).await else {
-        let outcome = Outcome {
-            op_id: op_id.clone(),
-            kind: super::progress::OpKind::Redeploy,
-            endpoint: super::record::EndpointId {
-                namespace: String::new(),
-                name: String::new(),
-                mode: None,
-            },
-            result: OpResult::Usage,
-            failed_step: None,
-            message: format!(
-                "no operation {op_id} in the journal ({}) nor in the cluster's backups; `llmops-console recover --list` shows what there is",
-                engine.settings.journal_dir.display()
-            ),
-            rollback: None,
-            created: vec![],
-            deleted: vec![],
-            retries: 0,
-            elapsed: std::time::Duration::ZERO,
-            journal: None,
+        let message = format!(
+            "no operation {op_id} in the journal ({}) nor in the cluster's backups; `llmops-console recover --list` shows what there is",
+            engine.settings.journal_dir.display()
+        );
+        let endpoint = super::record::EndpointId {
+            namespace: String::new(),
+            name: String::new(),
+            mode: None,
         };
-        let _ = tx.send(OpEvent::Finished(Box::new(outcome)));
+        refuse(
+            &tx,
+            &op_id,
+            super::progress::OpKind::Redeploy,
+            endpoint,
+            message,
+        );
         return;
     };
     // A journal record names its cluster; recovering it against another would act on the
@@ -131,21 +150,7 @@ pub(crate) async fn run(
             "operation {op_id} ran against {} (context {}), not {} (context {}); pass --context/--kubeconfig for that cluster",
             rec.server, rec.context, engine.info.server, engine.info.context
         );
-        let outcome = Outcome {
-            op_id: op_id.clone(),
-            kind: rec.kind,
-            endpoint: rec.endpoint.clone(),
-            result: OpResult::Usage,
-            failed_step: None,
-            message: crate::text::sanitize(&msg).into_owned(),
-            rollback: None,
-            created: vec![],
-            deleted: vec![],
-            retries: 0,
-            elapsed: std::time::Duration::ZERO,
-            journal: None,
-        };
-        let _ = tx.send(OpEvent::Finished(Box::new(outcome)));
+        refuse(&tx, &op_id, rec.kind, rec.endpoint.clone(), msg);
         return;
     }
     let was = rec.state;

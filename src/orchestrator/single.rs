@@ -44,6 +44,29 @@ fn targets<'a>(inv: &'a Inventory, req: &Request, step: Step) -> Result<Vec<&'a 
     }
 }
 
+/// Step `lock`, then the plan's targets (indices into the inventory's members).
+async fn open(
+    ctx: &mut Ctx,
+    req: &Request,
+    opening: &str,
+) -> Result<(Inventory, Vec<usize>), Failure> {
+    let inv = lock(ctx, req, opening).await?;
+    let picked: Vec<usize> = {
+        let chosen = targets(&inv, req, Step::Preflight)?;
+        inv.members
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| chosen.iter().any(|c| std::ptr::eq(*c, *m)))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    Ok((inv, picked))
+}
+
+fn members_of<'a>(inv: &'a Inventory, picked: &[usize]) -> Vec<&'a Member> {
+    picked.iter().filter_map(|&i| inv.members.get(i)).collect()
+}
+
 /// Journal-only snapshot: what is about to be removed, fsynced before the first call.
 async fn journal_snapshot(ctx: &mut Ctx, members: &[&Member]) -> Result<(), Failure> {
     ctx.begin(Step::Snapshot, "recording what will be removed")
@@ -70,20 +93,12 @@ async fn journal_snapshot(ctx: &mut Ctx, members: &[&Member]) -> Result<(), Fail
 }
 
 pub(crate) async fn force_delete(ctx: &mut Ctx, req: &Request) -> PlanEnd {
-    let inv = match lock(
-        ctx,
-        req,
-        &format!("Starting force-delete for endpoint {}", req.endpoint),
-    )
-    .await
-    {
-        Ok(inv) => inv,
+    let opening = format!("Starting force-delete for endpoint {}", req.endpoint);
+    let (inv, members) = match open(ctx, req, &opening).await {
+        Ok(found) => found,
         Err(f) => return end(Phase::BeforeDelete, Err(f)),
     };
-    let members = match targets(&inv, req, Step::Preflight) {
-        Ok(m) => m,
-        Err(f) => return end(Phase::BeforeDelete, Err(f)),
-    };
+    let members = members_of(&inv, &members);
     let kinds: Vec<Kind> = members.iter().map(|m| m.kind).collect();
     let policy = if req.finalizers == EscalationPolicy::Strip {
         EscalationPolicy::Strip
@@ -147,20 +162,12 @@ pub(crate) async fn force_delete(ctx: &mut Ctx, req: &Request) -> PlanEnd {
 }
 
 pub(crate) async fn strip(ctx: &mut Ctx, req: &Request) -> PlanEnd {
-    let inv = match lock(
-        ctx,
-        req,
-        &format!("Starting finalizer strip for endpoint {}", req.endpoint),
-    )
-    .await
-    {
-        Ok(inv) => inv,
+    let opening = format!("Starting finalizer strip for endpoint {}", req.endpoint);
+    let (inv, members) = match open(ctx, req, &opening).await {
+        Ok(found) => found,
         Err(f) => return end(Phase::BeforeDelete, Err(f)),
     };
-    let members = match targets(&inv, req, Step::Preflight) {
-        Ok(m) => m,
-        Err(f) => return end(Phase::BeforeDelete, Err(f)),
-    };
+    let members = members_of(&inv, &members);
     // Only objects that have finalizers are touched.
     let members: Vec<&Member> = members
         .into_iter()
