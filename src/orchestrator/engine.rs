@@ -127,8 +127,11 @@ impl Engine {
         let id = op_id.clone();
         let token = cancel.clone();
         tokio::spawn(async move {
-            let _guard = guard;
-            super::run::run(engine, req, id, tx, token).await;
+            let outcome = super::run::run(engine, req, id, tx.clone(), token).await;
+            // Free the endpoint before telling the front end it is done, so a new operation
+            // started on the news is never refused as busy.
+            drop(guard);
+            let _ = tx.send(OpEvent::Finished(Box::new(outcome)));
         });
         Ok(OperationHandle {
             op_id,

@@ -54,7 +54,7 @@ pub(crate) async fn run(
     id: String,
     tx: mpsc::UnboundedSender<OpEvent>,
     cancel: CancellationToken,
-) {
+) -> super::progress::Outcome {
     let rec = new_record(&engine, &req, id);
     let mut ctx = Ctx::new(engine, rec, tx.clone(), cancel);
     let end = match req.kind {
@@ -62,6 +62,5 @@ pub(crate) async fn run(
         OpKind::ForceDelete => single::force_delete(&mut ctx, &req).await,
         OpKind::StripFinalizers => single::strip(&mut ctx, &req).await,
     };
-    let outcome = finish(&mut ctx, &req, end).await;
-    let _ = tx.send(OpEvent::Finished(Box::new(outcome)));
+    finish(&mut ctx, &req, end).await
 }
