@@ -584,3 +584,99 @@ fn a_panic_restores_the_terminal() {
         frame(&screen)
     );
 }
+
+/// The whole flow from the keyboard: `r` on an endpoint, its name typed, Enter; the Operation
+/// tab shows the steps and the result. Meanwhile a second console on the same cluster shows the
+/// endpoint as Redeploying, with the holder and the step, from the lease alone.
+#[test]
+fn redeploy_from_the_keyboard_and_another_console_sees_it_from_the_lease() {
+    if !tmux_available("redeploy_from_the_keyboard_and_another_console_sees_it_from_the_lease") {
+        return;
+    }
+    let sim = SimServer::start("healthy");
+    let kubeconfig = sim.kubeconfig.display().to_string();
+    let args = ["--kubeconfig", kubeconfig.as_str(), "-A"];
+    let (home_a, home_b) = (ConsoleHome::new(), ConsoleHome::new());
+    let operator = start_console(&home_a, &args, 200, 50);
+    let watcher = start_console(&home_b, &args, 200, 50);
+    for t in [&operator, &watcher] {
+        t.wait_until("the first screen", FIRST_SCREEN, |s| {
+            s.contains("watches live") && s.contains("bge-reranker")
+        });
+    }
+    select_endpoint(&operator, "llm-prod/bge-reranker");
+    select_endpoint(&watcher, "llm-prod/bge-reranker");
+    // The watcher's Operation tab: it runs nothing itself, so it shows the lease of others.
+    watcher.keys(&["O"]);
+    watcher.wait_for("no operation on llm-prod/bge-reranker from this console");
+
+    operator.keys(&["r"]);
+    operator.wait_for("Type the endpoint's name");
+    // A wrong name starts nothing.
+    operator.type_text("bge-rerankr");
+    operator.keys(&["Enter"]);
+    thread::sleep(Duration::from_millis(500));
+    let (early, _) = audit_since(&sim, 0);
+    assert!(
+        !early.iter().any(is_mutating),
+        "a wrong name started something:\n{}",
+        early
+            .iter()
+            .filter(|e| is_mutating(e))
+            .map(audit_line)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    // The dialog stays open with the wrong name: correct it ("bge-rerankr" -> "bge-reranker").
+    operator.wait_for("bge-rerankr");
+    operator.keys(&["BSpace", "BSpace"]);
+    operator.type_text("ker");
+    operator.keys(&["Enter"]);
+    operator.wait_until("the operation starting", FIRST_SCREEN, |s| {
+        s.contains("[Operation]") && s.contains("lock")
+    });
+
+    // The other console sees the lease: Redeploying, with the holder and the step.
+    let seen = watcher.wait_until(
+        "the watcher showing the redeploy from the lease",
+        FIRST_SCREEN,
+        |s| s.contains("Redeploying") && s.contains("lease held by") && s.contains(" at "),
+    );
+    let reason = line_with(&seen, "lease held by");
+    assert!(
+        reason.contains('@') && reason.contains('/'),
+        "the holder is not user@host/pid: {reason:?}\n{}",
+        frame(&seen)
+    );
+
+    // The operator's Operation tab walks the steps to the end.
+    let done = operator.wait_until("the operation to succeed", FIRST_SCREEN, |s| {
+        s.contains("verify-ready") && s.contains("succeeded")
+    });
+    for step in [
+        "lock",
+        "preflight",
+        "snapshot",
+        "delete",
+        "verify-deletion",
+        "create",
+        "finish",
+    ] {
+        assert!(
+            done.contains(step),
+            "the Operation tab does not show step {step}:\n{}",
+            frame(&done)
+        );
+    }
+    // Once the lease is released the watcher shows the endpoint Ready again.
+    watcher.wait_until("the watcher showing Ready again", FIRST_SCREEN, |s| {
+        !s.contains("Redeploying")
+            && s.lines().any(|l| {
+                l.contains("bge-reranker ") && l.contains(" raw ") && l.contains("✔ Ready")
+            })
+    });
+    for t in [&operator, &watcher] {
+        t.keys(&["q"]);
+        assert_exited_and_restored(t);
+    }
+}
