@@ -17,10 +17,12 @@ use std::time::Duration;
 
 use llmops_console::sim::server::SimServer;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
-use serde_json::Value;
+use serde_json::{Value, json};
 use strategies::{FuzzRequest, NS};
 
 const SERVER_THREAD: &str = "sim-fuzz-server";
+/// The runtime of [`known_crashers_stay_fixed`], counted apart (tests run side by side).
+const KNOWN_THREAD: &str = "sim-fuzz-known";
 const DEFAULT_CASES: u32 = 3500;
 /// How long a streaming 2xx (watch, log follow) is read before it is let go.
 const STREAM_PEEK: Duration = Duration::from_millis(50);
@@ -29,17 +31,22 @@ const HANG_GUARD: Duration = Duration::from_secs(20);
 
 /// Panics on the simulator's runtime threads, counted by the hook below.
 static SERVER_PANICS: AtomicUsize = AtomicUsize::new(0);
+static KNOWN_PANICS: AtomicUsize = AtomicUsize::new(0);
+/// How many of the latest requests are shown when a server panic is first seen (a controller
+/// panics a little after the request that stored what it trips on).
+const RECENT: usize = 8;
 
 fn count_server_panics() {
     static HOOK: Once = Once::new();
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let on_server = std::thread::current()
-                .name()
-                .is_some_and(|n| n.starts_with(SERVER_THREAD));
-            if on_server {
+            let thread = std::thread::current();
+            let name = thread.name().unwrap_or("");
+            if name.starts_with(SERVER_THREAD) {
                 SERVER_PANICS.fetch_add(1, Ordering::SeqCst);
+            } else if name.starts_with(KNOWN_THREAD) {
+                KNOWN_PANICS.fetch_add(1, Ordering::SeqCst);
             }
             previous(info);
         }));
@@ -199,8 +206,7 @@ impl Fixture {
 
     /// Recreates the namespace and the objects requests aim at (after a case deleted them).
     async fn ensure_fixtures(&self) {
-        let ns =
-            serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}});
+        let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}});
         let _ = self
             .http
             .post(format!("{}/api/v1/namespaces", self.base))
@@ -270,7 +276,18 @@ fn random_requests_never_break_the_simulator() {
     let mut runner = TestRunner::new_with_rng(config, rng);
     // (method, status) -> count, printed at the end (`--nocapture`) to see what the run reached.
     let seen = std::sync::Mutex::new(std::collections::BTreeMap::<(String, u16), u32>::new());
+    // A server panic stays counted, so every later case fails and the shrunk "minimal input" is
+    // not its cause: the requests sent just before it was first seen are kept instead.
+    let recent = std::sync::Mutex::new(std::collections::VecDeque::<String>::new());
+    let first_panic = std::sync::Mutex::new(None::<String>);
     let result = runner.run(&strategies::request(), |req| {
+        {
+            let mut r = recent.lock().unwrap_or_else(|p| p.into_inner());
+            if r.len() == RECENT {
+                r.pop_front();
+            }
+            r.push_back(format!("{req:?}"));
+        }
         let outcome = rt.block_on(async {
             let answer = send(&fx.http, &fx.base, &req).await;
             if req.path.starts_with("/sim/") {
@@ -283,6 +300,17 @@ fn random_requests_never_break_the_simulator() {
         });
         let panics = SERVER_PANICS.load(Ordering::SeqCst);
         if panics > 0 {
+            let mut first = first_panic.lock().unwrap_or_else(|p| p.into_inner());
+            if first.is_none() {
+                let r = recent.lock().unwrap_or_else(|p| p.into_inner());
+                let list: Vec<&str> = r.iter().map(String::as_str).collect();
+                let text = format!(
+                    "SIM_FUZZ_SEED={seed}: first server panic seen after these requests (latest last):\n{}",
+                    list.join("\n")
+                );
+                eprintln!("{text}");
+                *first = Some(text);
+            }
             return Err(TestCaseError::fail(format!(
                 "{panics} panic(s) in the simulator's tasks"
             )));
@@ -300,7 +328,11 @@ fn random_requests_never_break_the_simulator() {
         println!("  {method:7} {status}: {n}");
     }
     if let Err(e) = result {
-        panic!("SIM_FUZZ_SEED={seed}: {e}");
+        let first = first_panic.into_inner().unwrap_or_else(|p| p.into_inner());
+        match first {
+            Some(cause) => panic!("SIM_FUZZ_SEED={seed}: {e}\n{cause}"),
+            None => panic!("SIM_FUZZ_SEED={seed}: {e}"),
+        }
     }
     let version = rt.block_on(async {
         let r = fx
@@ -314,5 +346,114 @@ fn random_requests_never_break_the_simulator() {
     assert_eq!(version.0, 200, "/version after the run");
     assert_eq!(version.1.expect("JSON")["major"], "1");
     assert_eq!(SERVER_PANICS.load(Ordering::SeqCst), 0);
+    rt.block_on(fx.server.shutdown());
+}
+
+/// One request of a known crasher: method, path, JSON body.
+type Step = (&'static str, String, Value);
+
+/// Inputs that once panicked a simulator task (found by the test above), replayed as they were:
+/// client-written non-objects where the simulator expects objects.
+#[test]
+fn known_crashers_stay_fixed() {
+    count_server_panics();
+    let merge = "application/merge-patch+json";
+    let pods = format!("/api/v1/namespaces/{NS}/pods");
+    let hpas = format!("/apis/autoscaling/v2/namespaces/{NS}/horizontalpodautoscalers");
+    let cases: Vec<(&str, Vec<Step>)> = vec![
+        (
+            // The kubelet's next pass over the pod (pod_status.rs, `s["startTime"] = ...`).
+            "a pod status that is a number",
+            vec![(
+                "PATCH",
+                format!("{pods}/fuzz-pod/status"),
+                json!({"status": 5}),
+            )],
+        ),
+        (
+            "a pod status that is an array",
+            vec![(
+                "PATCH",
+                format!("{pods}/fuzz-pod/status"),
+                json!({"status": [1]}),
+            )],
+        ),
+        (
+            // The DELETE handler (store/delete.rs, `status["phase"] = "Terminating"`).
+            "a held namespace with a string status, deleted",
+            vec![
+                (
+                    "POST",
+                    "/api/v1/namespaces".into(),
+                    json!({"metadata": {"name": "fuzz-junk"}}),
+                ),
+                (
+                    "PATCH",
+                    "/api/v1/namespaces/fuzz-junk/status".into(),
+                    json!({"status": "x"}),
+                ),
+                ("DELETE", "/api/v1/namespaces/fuzz-junk".into(), json!({})),
+            ],
+        ),
+        (
+            // The KServe controller putting the child's fields back (kserve.rs, `new["spec"][f]`).
+            "a predictor HPA whose spec is a number",
+            vec![(
+                "PATCH",
+                format!("{hpas}/fuzz-isvc-predictor"),
+                json!({"spec": 5}),
+            )],
+        ),
+    ];
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(KNOWN_THREAD)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let fx = rt.block_on(Fixture::start());
+    // The InferenceService's children exist once its controller has run.
+    rt.block_on(async { tokio::time::sleep(Duration::from_millis(1500)).await });
+    for (what, steps) in cases {
+        rt.block_on(async {
+            for (method, path, body) in &steps {
+                let r = fx
+                    .http
+                    .request(
+                        method.parse().expect("a method"),
+                        format!("{}{path}", fx.base),
+                    )
+                    .header(
+                        "content-type",
+                        if *method == "PATCH" {
+                            merge
+                        } else {
+                            "application/json"
+                        },
+                    )
+                    .body(body.to_string())
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("{what}: {method} {path}: no answer: {e}"));
+                assert!(
+                    r.status().is_success(),
+                    "{what}: {method} {path}: {}",
+                    r.status()
+                );
+            }
+            // Long enough for the controllers to pass over what was written.
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            fx.ensure_fixtures().await;
+        });
+        assert_eq!(KNOWN_PANICS.load(Ordering::SeqCst), 0, "{what}");
+    }
+    let version = rt.block_on(async {
+        fx.http
+            .get(format!("{}/version", fx.base))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+    });
+    assert_eq!(version.ok(), Some(200), "/version after the known crashers");
     rt.block_on(fx.server.shutdown());
 }

@@ -77,15 +77,35 @@ pub fn owner_references(obj: &Value) -> &[Value] {
 /// The `metadata` map of an object, created if missing. Objects handed to the store are always
 /// JSON objects (checked at the edge), so a non-object is replaced rather than trusted.
 pub fn metadata_mut(obj: &mut Value) -> &mut Map<String, Value> {
+    object_field_mut(obj, "metadata")
+}
+
+/// The map at `obj[key]` (`spec`, `status`, ...), created if missing, for writing fields into.
+///
+/// Stored objects come from clients, so a field the code expects to be an object may hold any
+/// JSON (`"status": 5` written to `/status`, `"spec": []` on a Service). `value["k"] = v` would
+/// panic on those; this replaces such a value with an empty object instead (as the apiserver's
+/// typed decoding would never have kept it), and does the same for a non-object `obj`.
+pub fn object_field_mut<'a>(obj: &'a mut Value, key: &str) -> &'a mut Map<String, Value> {
+    let field = object_mut(obj).entry(key).or_insert_with(|| json!({}));
+    if !field.is_object() {
+        *field = json!({});
+    }
+    field.as_object_mut().expect("object ensured above")
+}
+
+/// `obj[key] = value`, without the panic of `IndexMut` when `obj` is not an object (it is
+/// replaced by one, as in [`object_field_mut`]).
+pub fn set_field(obj: &mut Value, key: &str, value: Value) {
+    object_mut(obj).insert(key.to_string(), value);
+}
+
+/// `obj` as a map; a non-object is replaced by an empty object first.
+pub fn object_mut(obj: &mut Value) -> &mut Map<String, Value> {
     if !obj.is_object() {
         *obj = json!({});
     }
-    let map = obj.as_object_mut().expect("object ensured above");
-    let md = map.entry("metadata").or_insert_with(|| json!({}));
-    if !md.is_object() {
-        *md = json!({});
-    }
-    md.as_object_mut().expect("object ensured above")
+    obj.as_object_mut().expect("object ensured above")
 }
 
 pub fn set_finalizers(obj: &mut Value, finalizers: &[String]) {
@@ -157,5 +177,67 @@ mod tests {
         let mut v = json!(5);
         metadata_mut(&mut v).insert("name".into(), json!("b"));
         assert_eq!(name(&v), "b");
+    }
+
+    /// `value["key"] = v` panics when `value` holds a non-object, and what the controllers, the
+    /// store and the REST handlers work on came from clients (sim_fuzz found a kubelet panic on
+    /// a pod whose `/status` was `5`). There, fields are written with [`set_field`],
+    /// [`object_field_mut`] or `as_object_mut()`; this keeps `IndexMut` with a literal key out.
+    #[test]
+    fn code_handling_stored_objects_does_not_write_through_index_mut() {
+        use std::path::{Path, PathBuf};
+        fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+            for e in std::fs::read_dir(dir).unwrap().flatten() {
+                let p = e.path();
+                let name = p.file_name().unwrap().to_string_lossy().to_string();
+                if p.is_dir() {
+                    if name != "tests" {
+                        sources(&p, out);
+                    }
+                } else if name.ends_with(".rs") && !name.ends_with("tests.rs") {
+                    out.push(p);
+                }
+            }
+        }
+        let sim = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/sim");
+        let mut files = vec![sim.join("http/rest.rs")];
+        for dir in ["controllers", "store", "http/rest"] {
+            sources(&sim.join(dir), &mut files);
+        }
+        let mut found = Vec::new();
+        for f in &files {
+            let text = std::fs::read_to_string(f).unwrap();
+            for (i, line) in text.lines().enumerate() {
+                if line.trim_start().starts_with("#[cfg(test)]") {
+                    break;
+                }
+                let code = line.split("//").next().unwrap_or("");
+                let assigns = code.match_indices("\"]").any(|(at, _)| {
+                    let rest = code[at + 2..].trim_start();
+                    rest.starts_with('=') && !rest.starts_with("==") && !rest.starts_with("=>")
+                });
+                if assigns {
+                    found.push(format!("{}:{}: {}", f.display(), i + 1, line.trim()));
+                }
+            }
+        }
+        assert!(files.len() > 10, "the scan reads the sources: {files:?}");
+        assert!(
+            found.is_empty(),
+            "`value[\"key\"] = ...` panics on a non-object; use meta::set_field, \
+             meta::object_field_mut or as_object_mut():\n{}",
+            found.join("\n")
+        );
+    }
+
+    #[test]
+    fn field_writers_replace_non_objects() {
+        let mut o = json!({"spec": 5, "status": [1]});
+        object_field_mut(&mut o, "spec").insert("replicas".into(), json!(2));
+        set_field(&mut o, "x", json!(1));
+        assert_eq!(o, json!({"spec": {"replicas": 2}, "status": [1], "x": 1}));
+        let mut s = json!("scalar");
+        set_field(&mut s, "phase", json!("Terminating"));
+        assert_eq!(s, json!({"phase": "Terminating"}));
     }
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 pub use super::bodies::Body;
 use super::bodies::{
-    NAMES, body, delete_options, edited, edits, json_patch, strategic_patch, template,
+    NAMES, body, delete_options, edited, edits, json_patch, json_value, strategic_patch, template,
 };
 
 /// The namespace the fixtures live in.
@@ -299,7 +299,81 @@ fn targeted() -> impl Strategy<Value = FuzzRequest> {
 }
 
 pub fn request() -> impl Strategy<Value = FuzzRequest> {
-    prop_oneof![1 => random_request(), 1 => targeted()]
+    prop_oneof![4 => random_request(), 4 => targeted(), 1 => junk_field()]
+}
+
+/// Objects whose fields the simulator's controllers and handlers read: the fixtures, what the
+/// controllers made for them (the InferenceService's predictor Deployment, Service and HPA, and
+/// its Ingress) and the namespace.
+fn junk_targets() -> Vec<String> {
+    use llmops_console::sim::kinds::{
+        DEPLOYMENTS, HPAS, INFERENCESERVICES, INGRESSES, NAMESPACES, PODS, SERVICES,
+    };
+    let at = |rt: &ResourceType, name: &str| format!("{}/{name}", rt.collection_path(Some(NS)));
+    vec![
+        at(&PODS, "fuzz-pod"),
+        at(&DEPLOYMENTS, "fuzz-deploy"),
+        at(&INFERENCESERVICES, "fuzz-isvc"),
+        at(&SERVICES, "fuzz-svc"),
+        at(&DEPLOYMENTS, "fuzz-isvc-predictor"),
+        at(&SERVICES, "fuzz-isvc-predictor"),
+        at(&HPAS, "fuzz-isvc-predictor"),
+        at(&INGRESSES, "fuzz-isvc"),
+        format!("{}/{NS}", NAMESPACES.collection_path(None)),
+    ]
+}
+
+/// A field the simulator expects to be an object (`spec`, `status`, a pod template, a predictor)
+/// set to any JSON but an object, through the resource or its status subresource: what clients
+/// store is read back by controllers, which must not trust its shape (a pod whose `/status` was
+/// `5` once panicked the kubelet). Rare among random edits, so it gets its own share of cases.
+fn junk_field() -> impl Strategy<Value = FuzzRequest> {
+    let field = select(
+        &[
+            "/spec",
+            "/status",
+            "/spec/template",
+            "/spec/template/metadata",
+            "/spec/template/spec",
+            "/spec/containers/0",
+            "/spec/predictor",
+            "/spec/predictor/model",
+            "/spec/predictor/containers/0",
+            "/spec/finalizers",
+            "/status/conditions",
+            "/status/containerStatuses",
+        ][..],
+    );
+    let junk = json_value().prop_filter("not an object", |v| !v.is_object() && !v.is_null());
+    (
+        select(junk_targets()),
+        prop_oneof![1 => Just(""), 1 => Just("/status")],
+        field,
+        junk,
+        any::<bool>(),
+    )
+        .prop_map(|(target, sub, field, junk, json_patch)| {
+            let (content_type, body) = if json_patch {
+                (
+                    "application/json-patch+json",
+                    json!([{"op": "add", "path": field, "value": junk}]),
+                )
+            } else {
+                (
+                    "application/merge-patch+json",
+                    edited(json!({}), vec![(field.to_string(), junk)]),
+                )
+            };
+            FuzzRequest {
+                method: "PATCH".to_string(),
+                path: format!("{target}{sub}"),
+                query: String::new(),
+                content_type: Some(content_type.to_string()),
+                body: Body::Json(body),
+                authorization: None,
+                impersonate: None,
+            }
+        })
 }
 
 fn random_request() -> impl Strategy<Value = FuzzRequest> {

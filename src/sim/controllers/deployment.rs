@@ -314,7 +314,7 @@ impl DeploymentController {
                 if meta::uid(cur) != uid {
                     return Ok(new);
                 }
-                new["spec"]["replicas"] = json!(replicas);
+                meta::object_field_mut(&mut new, "spec").insert("replicas".into(), json!(replicas));
                 let md = meta::metadata_mut(&mut new);
                 let ann = md.entry("annotations").or_insert_with(|| json!({}));
                 if let Some(a) = ann.as_object_mut() {

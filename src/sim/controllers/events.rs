@@ -62,7 +62,7 @@ fn record_event_on(
     let now = meta::format_time(meta::now());
     let mut source = json!({ "component": component });
     if let Some(h) = host {
-        source["host"] = json!(h);
+        meta::set_field(&mut source, "host", json!(h));
     }
     let event = json!({
         "apiVersion": "v1",
@@ -170,8 +170,8 @@ impl EventRecorder {
                 |cur| {
                     let mut new = cur.clone();
                     let count = cur.get("count").and_then(Value::as_i64).unwrap_or(1);
-                    new["count"] = json!(count + 1);
-                    new["lastTimestamp"] = json!(now);
+                    meta::set_field(&mut new, "count", json!(count + 1));
+                    meta::set_field(&mut new, "lastTimestamp", json!(now));
                     Ok(new)
                 },
             );

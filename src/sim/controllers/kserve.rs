@@ -247,9 +247,12 @@ impl KServeController {
                 if meta::uid(now) != uid {
                     return Ok(new);
                 }
+                // A client may have replaced the child's spec by any JSON: what is not an
+                // object is rebuilt from the desired fields.
+                let spec = meta::object_field_mut(&mut new, "spec");
                 for f in fields {
                     if let Some(v) = desired.pointer(&format!("/spec/{f}")) {
-                        new["spec"][*f] = v.clone();
+                        spec.insert((*f).to_string(), v.clone());
                     }
                 }
                 let md = meta::metadata_mut(&mut new);
@@ -351,10 +354,14 @@ fn isvc_status(isvc: &Value, dep: Option<&Value>, has_ingress: bool) -> Value {
         .unwrap_or(0);
     let mut predictor_status = json!({});
     if let Some(rev) = dep.and_then(|d| meta::annotation(d, "deployment.kubernetes.io/revision")) {
-        predictor_status["latestCreatedRevision"] = json!(rev);
+        meta::set_field(&mut predictor_status, "latestCreatedRevision", json!(rev));
     }
     if loaded {
-        predictor_status["url"] = json!(format!("http://{}", children::predictor_host(isvc)));
+        meta::set_field(
+            &mut predictor_status,
+            "url",
+            json!(format!("http://{}", children::predictor_host(isvc))),
+        );
     }
     let mut s = json!({
         "observedGeneration": generation(isvc),
@@ -371,8 +378,16 @@ fn isvc_status(isvc: &Value, dep: Option<&Value>, has_ingress: bool) -> Value {
         },
     });
     if has_ingress {
-        s["url"] = json!(format!("http://{}", children::external_host(isvc)));
-        s["address"] = json!({"url": format!("http://{}", children::internal_host(isvc))});
+        meta::set_field(
+            &mut s,
+            "url",
+            json!(format!("http://{}", children::external_host(isvc))),
+        );
+        meta::set_field(
+            &mut s,
+            "address",
+            json!({"url": format!("http://{}", children::internal_host(isvc))}),
+        );
     }
     s
 }

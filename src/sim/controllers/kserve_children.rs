@@ -114,8 +114,8 @@ fn container(isvc: &Value) -> Value {
         .cloned()
         .filter(Value::is_object)
         .unwrap_or_else(|| json!({}));
-    c["name"] = json!("kserve-container");
-    c["image"] = json!(image(isvc));
+    meta::set_field(&mut c, "name", json!("kserve-container"));
+    meta::set_field(&mut c, "image", json!(image(isvc)));
     if c.get("args").is_none() {
         let mut args = vec![
             format!("--model_name={name}"),
@@ -125,15 +125,19 @@ fn container(isvc: &Value) -> Value {
         if !storage.is_empty() {
             args.push(format!("--storage_uri={storage}"));
         }
-        c["args"] = json!(args);
+        meta::set_field(&mut c, "args", json!(args));
     }
     if c.get("ports").is_none() {
-        c["ports"] = json!([{"name": "http1", "containerPort": 8080, "protocol": "TCP"}]);
+        meta::set_field(
+            &mut c,
+            "ports",
+            json!([{"name": "http1", "containerPort": 8080, "protocol": "TCP"}]),
+        );
     }
     if c.get("resources").is_none()
         && let Some(r) = isvc.pointer("/spec/predictor/model/resources")
     {
-        c["resources"] = r.clone();
+        meta::set_field(&mut c, "resources", r.clone());
     }
     // The model's env merges over the container's, by name, as KServe does.
     if let Some(Value::Array(model_env)) = isvc.pointer("/spec/predictor/model/env") {
@@ -167,11 +171,18 @@ pub fn deployment(isvc: &Value) -> Value {
     let mut template_meta = json!({"labels": labels(isvc)});
     let storage = str_at(isvc, "/spec/predictor/model/storageUri");
     if !storage.is_empty() {
-        template_meta["annotations"] =
-            json!({"serving.kserve.io/storage-initializer-sourceuri": storage});
+        meta::set_field(
+            &mut template_meta,
+            "annotations",
+            json!({"serving.kserve.io/storage-initializer-sourceuri": storage}),
+        );
     }
     let mut md = object_meta(isvc, &name);
-    md["annotations"] = json!({"serving.kserve.io/deploymentMode": "RawDeployment"});
+    meta::set_field(
+        &mut md,
+        "annotations",
+        json!({"serving.kserve.io/deploymentMode": "RawDeployment"}),
+    );
     json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",

@@ -236,7 +236,7 @@ impl Kubelet {
             |cur| {
                 let mut new = cur.clone();
                 if meta::uid(cur) == uid {
-                    new["status"] = status;
+                    meta::set_field(&mut new, "status", status);
                 }
                 Ok(new)
             },
@@ -255,7 +255,7 @@ impl Kubelet {
             |cur| {
                 let mut new = cur.clone();
                 if meta::uid(cur) == uid && str_at(cur, "/spec/nodeName").is_empty() {
-                    new["spec"]["nodeName"] = json!(node);
+                    meta::object_field_mut(&mut new, "spec").insert("nodeName".into(), json!(node));
                 }
                 Ok(new)
             },

@@ -92,7 +92,8 @@ impl Controller for NamespaceController {
                         .into_iter()
                         .filter(|f| f != FINALIZER)
                         .collect();
-                    new["spec"]["finalizers"] = json!(kept);
+                    meta::object_field_mut(&mut new, "spec")
+                        .insert("finalizers".into(), json!(kept));
                 }
                 Ok(new)
             });

@@ -231,7 +231,7 @@ pub fn write_status(
         |cur| {
             let mut new = cur.clone();
             if meta::uid(cur) == uid {
-                new["status"] = status;
+                meta::set_field(&mut new, "status", status);
             }
             Ok(new)
         },

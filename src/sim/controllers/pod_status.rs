@@ -1,7 +1,7 @@
 //! The pod status the kubelet reports at each stage of a pod's life: conditions, IPs and
 //! container statuses, built on the current status so unchanged parts keep their times.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::kubelet::NODES;
 use super::objects::{Cond, conditions_of, hash64, rng_for, set_condition, str_at};
@@ -43,12 +43,21 @@ pub fn pod_status(pod: &Value, seed: u64, stage: Stage) -> Value {
         node_no,
         2 + hash64(seed, &["ip", ns, name]) % 250
     );
-    let old = pod.get("status").cloned().unwrap_or(json!({}));
-    let mut s = old.clone();
-    s["startTime"] = old.get("startTime").cloned().unwrap_or(json!(now));
+    // The stored status is whatever a client last wrote to `/status`: anything but an object is
+    // not a status to build on, so the kubelet starts from an empty one (and reports a real one).
+    let old = pod
+        .get("status")
+        .filter(|s| s.is_object())
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    let mut s: Map<String, Value> = old.as_object().cloned().unwrap_or_default();
+    s.insert(
+        "startTime".into(),
+        old.get("startTime").cloned().unwrap_or(json!(now)),
+    );
     if !node.is_empty() {
-        s["hostIP"] = json!(host_ip);
-        s["hostIPs"] = json!([{"ip": host_ip}]);
+        s.insert("hostIP".into(), json!(host_ip));
+        s.insert("hostIPs".into(), json!([{"ip": host_ip}]));
     }
     let names: Vec<&str> = containers(pod).map(|c| str_at(c, "/name")).collect();
     let unready = format!("containers with unready status: [{}]", names.join(" "));
@@ -58,11 +67,11 @@ pub fn pod_status(pod: &Value, seed: u64, stage: Stage) -> Value {
         Stage::Terminated => (str_at(&old, "/phase"), false),
     };
     if !phase.is_empty() {
-        s["phase"] = json!(phase);
+        s.insert("phase".into(), json!(phase));
     }
     if matches!(stage, Stage::Running { .. }) {
-        s["podIP"] = json!(pod_ip);
-        s["podIPs"] = json!([{"ip": pod_ip}]);
+        s.insert("podIP".into(), json!(pod_ip));
+        s.insert("podIPs".into(), json!([{"ip": pod_ip}]));
     }
     let mut conds = conditions_of(&old);
     let cond = |t, ok: bool| Cond {
@@ -80,7 +89,7 @@ pub fn pod_status(pod: &Value, seed: u64, stage: Stage) -> Value {
     for c in conds.iter_mut().filter_map(Value::as_object_mut) {
         c.entry("lastProbeTime").or_insert(Value::Null);
     }
-    s["conditions"] = Value::Array(conds);
+    s.insert("conditions".into(), Value::Array(conds));
 
     let old_statuses = old.get("containerStatuses").and_then(Value::as_array);
     let statuses: Vec<Value> = containers(pod)
@@ -110,42 +119,86 @@ pub fn pod_status(pod: &Value, seed: u64, stage: Stage) -> Value {
             });
             match stage {
                 Stage::Creating => {
-                    cs["state"] = json!({"waiting": {"reason": "ContainerCreating"}});
+                    meta::set_field(
+                        &mut cs,
+                        "state",
+                        json!({"waiting": {"reason": "ContainerCreating"}}),
+                    );
                 }
                 Stage::Running { ready } => {
-                    cs["imageID"] = json!(format!("{repo}@sha256:{}", hex64(seed, &[image])));
-                    cs["containerID"] = json!(format!(
-                        "containerd://{}",
-                        hex64(seed, &["container", ns, name, cname])
-                    ));
-                    cs["ready"] = json!(ready);
-                    cs["started"] = json!(true);
-                    cs["state"] = json!({"running": {"startedAt": started_at}});
+                    meta::set_field(
+                        &mut cs,
+                        "imageID",
+                        json!(format!("{repo}@sha256:{}", hex64(seed, &[image]))),
+                    );
+                    meta::set_field(
+                        &mut cs,
+                        "containerID",
+                        json!(format!(
+                            "containerd://{}",
+                            hex64(seed, &["container", ns, name, cname])
+                        )),
+                    );
+                    meta::set_field(&mut cs, "ready", json!(ready));
+                    meta::set_field(&mut cs, "started", json!(true));
+                    meta::set_field(
+                        &mut cs,
+                        "state",
+                        json!({"running": {"startedAt": started_at}}),
+                    );
                 }
                 Stage::Terminated => {
                     for k in ["imageID", "containerID"] {
                         if let Some(v) = prev.get(k) {
-                            cs[k] = v.clone();
+                            meta::set_field(&mut cs, k, v.clone());
                         }
                     }
-                    cs["state"] = json!({"terminated": {
-                        "exitCode": 0,
-                        "reason": "Completed",
-                        "startedAt": started_at,
-                        "finishedAt": now,
-                    }});
+                    meta::set_field(
+                        &mut cs,
+                        "state",
+                        json!({"terminated": {
+                            "exitCode": 0,
+                            "reason": "Completed",
+                            "startedAt": started_at,
+                            "finishedAt": now,
+                        }}),
+                    );
                 }
             }
             cs
         })
         .collect();
-    s["containerStatuses"] = Value::Array(statuses);
-    s
+    s.insert("containerStatuses".into(), Value::Array(statuses));
+    Value::Object(s)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (sim_fuzz): a client can write any JSON to `pods/<name>/status` (a merge patch
+    /// `{"status": 5}`); the kubelet's next pass indexed into it and panicked.
+    #[test]
+    fn a_status_that_is_not_an_object_is_rebuilt() {
+        for junk in [json!(5), json!("x"), json!([1, 2]), json!(true)] {
+            let pod = json!({
+                "metadata": {"name": "p", "namespace": "ns"},
+                "spec": {"nodeName": "sim-node-1", "containers": [{"name": "c", "image": "i:1"}]},
+                "status": junk,
+            });
+            for stage in [
+                Stage::Creating,
+                Stage::Running { ready: true },
+                Stage::Terminated,
+            ] {
+                let s = pod_status(&pod, 1, stage);
+                assert!(s["startTime"].is_string(), "{s}");
+                assert_eq!(s["hostIP"], "10.0.0.11");
+                assert_eq!(s["containerStatuses"][0]["name"], "c");
+            }
+            assert_eq!(pod_status(&pod, 1, Stage::Creating)["phase"], "Pending");
+        }
+    }
 
     #[test]
     fn stages_build_on_each_other() {

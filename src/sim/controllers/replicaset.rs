@@ -123,11 +123,11 @@ pub fn sync(
         "observedGeneration": generation(&rs),
     });
     if !active.is_empty() {
-        status["fullyLabeledReplicas"] = json!(active.len());
+        meta::set_field(&mut status, "fullyLabeledReplicas", json!(active.len()));
     }
     if ready > 0 {
-        status["readyReplicas"] = json!(ready);
-        status["availableReplicas"] = json!(ready);
+        meta::set_field(&mut status, "readyReplicas", json!(ready));
+        meta::set_field(&mut status, "availableReplicas", json!(ready));
     }
     if write_status(store, &REPLICASETS, &rs, status, MANAGER).is_err() {
         retry = Some(RETRY);
@@ -174,7 +174,7 @@ fn new_pod(rs: &Value) -> Value {
     });
     for field in ["labels", "annotations"] {
         if let Some(v) = template.pointer(&format!("/metadata/{field}")) {
-            md[field] = v.clone();
+            meta::set_field(&mut md, field, v.clone());
         }
     }
     json!({

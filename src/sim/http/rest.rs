@@ -201,8 +201,12 @@ fn list(
                     id
                 }
             };
-            metadata["continue"] = json!(format!("{id}-{end}"));
-            metadata["remainingItemCount"] = json!(items.len() - end);
+            meta::set_field(&mut metadata, "continue", json!(format!("{id}-{end}")));
+            meta::set_field(
+                &mut metadata,
+                "remainingItemCount",
+                json!(items.len() - end),
+            );
         } else if let Some((id, _)) = continued {
             // The last page was read: the snapshot is no longer needed.
             pages.pages.remove(&id);

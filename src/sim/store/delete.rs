@@ -117,9 +117,10 @@ impl Store {
                         md.insert("deletionTimestamp".into(), json!(meta::format_time(now)));
                         md.insert("deletionGracePeriodSeconds".into(), json!(0));
                         bump_generation(&mut obj);
-                        if spec_held && let Some(o) = obj.as_object_mut() {
-                            let status = o.entry("status").or_insert_with(|| json!({}));
-                            status["phase"] = json!("Terminating");
+                        if spec_held {
+                            // `status` is whatever a client last wrote to `/status` (any JSON).
+                            meta::object_field_mut(&mut obj, "status")
+                                .insert("phase".into(), json!("Terminating"));
                         }
                         false
                     }

@@ -345,3 +345,39 @@ fn empty_metadata_fields_are_not_stored() {
         .unwrap();
     assert!(cleared["metadata"].get("finalizers").is_none());
 }
+
+/// Regression (sim_fuzz): a namespace whose `/status` a client set to a non-object, deleted while
+/// its spec finalizer holds it, panicked in the DELETE handler (`status["phase"] = ...`).
+#[test]
+fn deleting_a_held_namespace_with_a_junk_status_marks_it_terminating() {
+    let store = store_with_ns();
+    store
+        .create(
+            &NAMESPACES,
+            "",
+            json!({"metadata": {"name": "junk"}, "spec": {"finalizers": ["kubernetes"]}}),
+            &opts(),
+        )
+        .unwrap();
+    let status_only = WriteOptions {
+        status_only: true,
+        ..opts()
+    };
+    store
+        .patch(&NAMESPACES, "", "junk", &status_only, |cur| {
+            let mut new = cur.clone();
+            new.as_object_mut()
+                .unwrap()
+                .insert("status".into(), json!(7));
+            Ok(new)
+        })
+        .unwrap();
+    assert_eq!(store.get(&NAMESPACES, "", "junk").unwrap()["status"], 7);
+    let out = store
+        .delete(&NAMESPACES, "", "junk", &DeleteOptions::default())
+        .unwrap();
+    let DeleteOutcome::Terminating(ns) = out else {
+        panic!("held by its spec finalizer: {out:?}");
+    };
+    assert_eq!(ns["status"], json!({"phase": "Terminating"}));
+}

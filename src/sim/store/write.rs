@@ -306,7 +306,7 @@ pub(super) fn record_manager(obj: &mut Value, opts: &WriteOptions, operation: &s
         "fieldsV1": {},
     });
     if !subresource.is_empty() {
-        entry["subresource"] = json!(subresource);
+        meta::set_field(&mut entry, "subresource", json!(subresource));
     }
     entries.push(entry);
     md.insert("managedFields".into(), Value::Array(entries));

@@ -287,3 +287,22 @@ async fn a_settled_cluster_stops_writing_even_after_a_resync() {
     })
     .await;
 }
+
+/// Regression (sim_fuzz): a child whose `spec` a client replaced by a non-object (`{"spec": 5}` on
+/// the predictor HPA) made the controller panic while putting the desired fields back.
+#[tokio::test]
+async fn a_child_spec_that_is_not_an_object_is_restored() {
+    let sim = Sim::start();
+    ready_isvc(&sim, "junk").await;
+    for (rt, junk) in [(&HPAS, json!(5)), (&INGRESSES, json!([1]))] {
+        let name = child_name(rt, "junk");
+        sim.patch(rt, &name, |o| {
+            o.as_object_mut().unwrap().insert("spec".into(), junk);
+        });
+        sim.wait("the child's spec to be restored", TIMEOUT, |s| {
+            s.get(rt, &name)
+                .filter(|o| o["spec"].is_object() && o["spec"] != json!({}))
+        })
+        .await;
+    }
+}

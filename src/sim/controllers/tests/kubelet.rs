@@ -179,3 +179,30 @@ async fn running_pods_write_logs_and_a_flood_writes_20000_lines_a_second() {
     assert!(texts.len() >= 10 + 15, "{}", texts.len());
     assert!(texts.len() < 10 + 200, "{}", texts.len());
 }
+
+/// Regression (sim_fuzz): `{"status": 5}` written to a pod's status subresource made the kubelet
+/// panic on its next pass over the pod; it now reports a real status over it.
+#[tokio::test]
+async fn a_status_that_is_not_an_object_is_replaced_by_the_kubelet() {
+    let sim = Sim::start();
+    sim.set_controllers(|c| c.kubelet = ControllerState::Down);
+    sim.create(&PODS, pod("junk", &[]));
+    let status_only = WriteOptions {
+        status_only: true,
+        ..Default::default()
+    };
+    sim.store()
+        .patch(&PODS, NS, "junk", &status_only, |cur| {
+            let mut new = cur.clone();
+            new.as_object_mut()
+                .unwrap()
+                .insert("status".into(), json!(5));
+            Ok(new)
+        })
+        .unwrap();
+    sim.set_controllers(|c| c.kubelet = ControllerState::Up);
+    sim.wait("the pod to be ready", TIMEOUT, |s| {
+        s.get(&PODS, "junk").filter(|p| is_ready(p))
+    })
+    .await;
+}

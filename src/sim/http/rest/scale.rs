@@ -11,6 +11,7 @@ use super::super::table::TableOptions;
 use super::super::{ApiRequest, HttpState};
 use super::{content_type, name, parse_body, write_options};
 use crate::sim::error::ApiError;
+use crate::sim::meta;
 use crate::sim::patch::{self, PatchType};
 
 fn selector_string(obj: &Value) -> String {
@@ -109,7 +110,7 @@ pub fn write(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError
                 )
             })?;
         let mut out = current.clone();
-        out["spec"]["replicas"] = json!(replicas);
+        meta::object_field_mut(&mut out, "spec").insert("replicas".into(), json!(replicas));
         Ok(out)
     })?;
     Ok(json_response(200, &scale_of(&obj)))
