@@ -167,7 +167,9 @@ async fn converge_one(
                     "201 Created",
                 );
                 ctx.rec.created.push(id.clone());
-                ctx.persist(step)?;
+                // Recovery adopts objects it does not know as created by the run it resumes,
+                // so this record needs no fsync.
+                ctx.persist_cached(step)?;
                 return Ok(id);
             }
             Err(e) if e.code == Some(409) || e.transient() => {

@@ -145,7 +145,17 @@ impl Ctx {
         self.rec.step = step;
         self.record(step, StepState::Running, &message);
         self.send(step, StepState::Running, message, None);
-        self.persist(step)?;
+        // Durable where recovery reads the journal to decide: "deletion may have started" and
+        // the steps that change objects without recreating them. Other step starts only need
+        // to survive a killed process, which a cached write does.
+        if matches!(
+            step,
+            Step::Delete | Step::ForceDelete | Step::StripFinalizers | Step::Rollback
+        ) {
+            self.persist(step)?;
+        } else {
+            self.persist_cached(step)?;
+        }
         if let Some(lock) = &self.lock
             && let Err(e) = lock.set_step(step).await
         {
@@ -222,6 +232,15 @@ impl Ctx {
         self.rec.updated = Timestamp::now();
         self.journal
             .write(&self.rec)
+            .map(|_| ())
+            .map_err(|e| Failure::failed(step, format!("cannot write the operation journal: {e}")))
+    }
+
+    /// [`Ctx::persist`] without fsync (see `Journal::write_cached`).
+    pub fn persist_cached(&mut self, step: Step) -> Result<(), Failure> {
+        self.rec.updated = Timestamp::now();
+        self.journal
+            .write_cached(&self.rec)
             .map(|_| ())
             .map_err(|e| Failure::failed(step, format!("cannot write the operation journal: {e}")))
     }
