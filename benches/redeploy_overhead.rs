@@ -11,7 +11,7 @@
 //!   every old pod to be gone.
 //! - pods = max over the new pods of (start delay + ready delay), each recomputed with the
 //!   kubelet's own function (`objects::jitter`, seeded by the simulator's seed and the pod's
-//!   name): the kubelet ignores the scenario's `jitter` and always spreads delays by ±20 %.
+//!   name, with the scenario's `jitter`, 0 here): exact by construction, and checked again.
 //!
 //! Nothing else on a healthy redeploy's path is a configured delay: every controller reacts to
 //! store changes at once (their RETRY timers only fire on failed writes, `minReadySeconds` is not
@@ -46,6 +46,8 @@ use support::ms;
 const BIN: &str = env!("CARGO_BIN_EXE_llmops-console");
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 const SEED: u64 = 7;
+/// The bench scenario's `settings.jitter`: 0, so each pod's delays are exactly as configured.
+const JITTER: f64 = 0.0;
 const NAMESPACE: &str = "bench";
 const REPLICAS: usize = 2;
 const TARGET_OVERHEAD_MS: f64 = 100.0;
@@ -413,8 +415,8 @@ fn run_once(
         .map(|p| {
             let name = p.pointer("/metadata/name").and_then(Value::as_str);
             let name = name.unwrap_or_default();
-            jitter(delays.start, SEED, &["start", NAMESPACE, name])
-                + jitter(delays.ready, SEED, &["ready", NAMESPACE, name])
+            jitter(delays.start, JITTER, SEED, &["start", NAMESPACE, name])
+                + jitter(delays.ready, JITTER, SEED, &["ready", NAMESPACE, name])
         })
         .max()
         .unwrap_or_default();

@@ -16,6 +16,9 @@ pub struct SimSettings {
     pub pod_start_delay: Duration,
     /// A running pod becomes Ready after this.
     pub pod_ready_delay: Duration,
+    /// Each pod's delays are spread by up to this fraction either way (the scenario's
+    /// `settings.jitter`; 0 makes them exact).
+    pub pod_delay_jitter: f64,
     /// Log lines each running pod writes per second.
     pub log_lines_per_second: f64,
     /// Pods writing far faster than the others: (namespace, pod name prefix, lines per second).
@@ -36,6 +39,7 @@ impl Default for SimSettings {
             seed: 42,
             pod_start_delay: Duration::from_millis(300),
             pod_ready_delay: Duration::from_millis(700),
+            pod_delay_jitter: 0.2,
             log_lines_per_second: 2.0,
             log_floods: Vec::new(),
         }

@@ -44,6 +44,7 @@ pub fn settings(plan: &Plan) -> SimSettings {
         seed: plan.seed,
         pod_start_delay: plan.pod_start_delay,
         pod_ready_delay: plan.pod_ready_delay,
+        pod_delay_jitter: plan.jitter,
         log_lines_per_second: plan.log_lines_per_second,
         log_floods: floods,
     }

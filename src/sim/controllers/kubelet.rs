@@ -221,6 +221,7 @@ impl Kubelet {
         }
         jitter(
             base,
+            ctx.settings.pod_delay_jitter,
             self.seed,
             &[what, meta::namespace(pod), meta::name(pod)],
         )

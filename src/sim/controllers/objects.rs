@@ -87,9 +87,15 @@ pub fn rng_for(seed: u64, parts: &[&str]) -> Rng {
     Rng::new(hash64(seed, parts))
 }
 
-/// `base` scaled by a deterministic factor in [0.8, 1.2) derived from the seed and `parts`.
-pub fn jitter(base: Duration, seed: u64, parts: &[&str]) -> Duration {
-    let f = 0.8 + 0.4 * rng_for(seed, parts).unit();
+/// `base` scaled by a deterministic factor in [1 - fraction, 1 + fraction) derived from the
+/// seed and `parts` (fraction 0.2: [0.8, 1.2); 0: exactly `base`).
+pub fn jitter(base: Duration, fraction: f64, seed: u64, parts: &[&str]) -> Duration {
+    let fraction = if fraction.is_finite() {
+        fraction.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let f = 1.0 - fraction + 2.0 * fraction * rng_for(seed, parts).unit();
     base.mul_f64(f)
 }
 
@@ -420,10 +426,11 @@ mod tests {
     fn jitter_stays_within_twenty_percent() {
         let base = Duration::from_millis(1000);
         for i in 0..50 {
-            let d = jitter(base, 7, &["pod", &i.to_string()]);
+            let d = jitter(base, 0.2, 7, &["pod", &i.to_string()]);
             assert!(d >= Duration::from_millis(800) && d < Duration::from_millis(1200));
         }
-        assert_eq!(jitter(base, 7, &["p"]), jitter(base, 7, &["p"]));
+        assert_eq!(jitter(base, 0.2, 7, &["p"]), jitter(base, 0.2, 7, &["p"]));
+        assert_eq!(jitter(base, 0.0, 7, &["p"]), base, "jitter 0 is exact");
     }
 
     #[test]

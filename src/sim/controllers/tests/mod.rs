@@ -30,6 +30,7 @@ pub fn fast_settings() -> SimSettings {
         seed: 7,
         pod_start_delay: Duration::from_millis(20),
         pod_ready_delay: Duration::from_millis(30),
+        pod_delay_jitter: 0.2,
         log_lines_per_second: 0.0,
         log_floods: Vec::new(),
     }
