@@ -246,6 +246,21 @@ fn never_strip_fails_and_explains(c: &Cluster, con: &Console, ep: &Ep) -> Run {
     run
 }
 
+/// `recover --list -o json`: the run, and the ids of the unfinished operations it lists.
+fn unfinished_ops(con: &Console) -> (Run, Vec<String>) {
+    let list = con.run(&["recover", "--list", "-o", "json"], DEADLINE);
+    list.expect_code(0);
+    let ops = list
+        .result()
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|u| u["id"].as_str().map(str::to_string))
+        .collect();
+    (list, ops)
+}
+
 /// Acceptance 2: `--finalizers never` fails and explains; then the way on that works whatever
 /// the failed run left (`strip-finalizers`, then `recover OP --resume`, both named in its
 /// output) brings the endpoint back Ready.
@@ -264,16 +279,7 @@ fn stuck_finalizer_is_named_then_strip_finalizers_and_recover_bring_it_back() {
         DEADLINE,
     );
     strip.expect_code(0);
-    let list = con.run(&["recover", "--list", "-o", "json"], DEADLINE);
-    list.expect_code(0);
-    let ops: Vec<String> = list
-        .result()
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|u| u["id"].as_str().map(str::to_string))
-        .collect();
+    let (list, ops) = unfinished_ops(&con);
     let run = match ops.as_slice() {
         // Nothing left unfinished: the failed run rolled back; a redeploy goes on.
         [] => con.run(&["redeploy", &ep.arg(), "--yes", "-o", "json"], DEADLINE),
@@ -302,16 +308,7 @@ fn stuck_finalizer_advice_of_the_failed_run_works_as_written() {
     let con = Console::new(&c);
     let ep = Ep::kserve("llm-prod", "llama-3-70b-instruct");
     let run = never_strip_fails_and_explains(&c, &con, &ep);
-    let list = con.run(&["recover", "--list", "-o", "json"], DEADLINE);
-    list.expect_code(0);
-    let ops: Vec<String> = list
-        .result()
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|u| u["id"].as_str().map(str::to_string))
-        .collect();
+    let (_, ops) = unfinished_ops(&con);
     let [op] = ops.as_slice() else {
         panic!(
             "expected exactly the failed operation to be unfinished: {ops:?}\n{}",

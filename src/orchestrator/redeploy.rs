@@ -381,6 +381,8 @@ pub(crate) async fn run(ctx: &mut Ctx, req: &Request) -> PlanEnd {
     if let Err(f) = preflight(ctx, &needs(&inv0, true, req.finalizers, &[])).await {
         return end(Phase::BeforeDelete, Err(f));
     }
+    // Read again under the lock: what the first read saw may have changed before it was taken,
+    // and the backup must be what is deleted.
     let (inv, decided, changes) = match snapshot(ctx, req).await {
         Ok(s) => s,
         Err(f) => return end(Phase::BeforeDelete, Err(f)),

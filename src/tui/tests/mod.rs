@@ -1,6 +1,19 @@
 //! Tests of the TUI: headless app tests (messages in, state and effects out), snapshots of every
 //! pane and of the full screen per built-in theme, and the escape-sequence test.
 
+/// An insta snapshot in src/tui/snapshots, named as given (shared by the snapshot modules).
+macro_rules! snap {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({
+            snapshot_path => "../snapshots",
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!($name, $value);
+        })
+    };
+}
+
 mod escapes;
 mod headless;
 mod op_snapshots;

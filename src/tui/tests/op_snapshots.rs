@@ -12,18 +12,6 @@ use crate::tui::view;
 use super::ops::{OP, outcome, progress, started_redeploy, stuck_pod};
 use super::{app, feed, key, render, render_with, special, text, type_text};
 
-macro_rules! snap {
-    ($name:expr, $value:expr) => {
-        insta::with_settings!({
-            snapshot_path => "../snapshots",
-            prepend_module_to_snapshot => false,
-            omit_expression => true,
-        }, {
-            insta::assert_snapshot!($name, $value);
-        })
-    };
-}
-
 fn bottom(app: &App, w: u16, h: u16) -> String {
     text(&render_with(w, h, |f| view::bottom::draw(f, app, f.area())))
 }

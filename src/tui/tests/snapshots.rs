@@ -10,18 +10,6 @@ use crate::tui::view;
 
 use super::{app, app_with, feed, key, render, render_with, text};
 
-macro_rules! snap {
-    ($name:expr, $value:expr) => {
-        insta::with_settings!({
-            snapshot_path => "../snapshots",
-            prepend_module_to_snapshot => false,
-            omit_expression => true,
-        }, {
-            insta::assert_snapshot!($name, $value);
-        })
-    };
-}
-
 fn pane(
     app: &App,
     w: u16,
