@@ -7,7 +7,7 @@ use llmops_console::cli::{Cli, Command, GlobalArgs, StatusArgs, StatusFormat};
 use llmops_console::cluster::{GroupingConfig, status_cmd};
 use llmops_console::exit::Exit;
 use llmops_console::headless;
-use llmops_console::text::sanitize;
+use llmops_console::headless::print::{Level, message, stdout_text};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -23,20 +23,36 @@ fn main() -> ExitCode {
             return exit.into();
         }
     };
-    if cli.runs_tui() {
-        // TODO(tui): route tracing into the console's log pane (tui-logger) when the TUI lands;
-        // stderr would tear the screen.
-    } else {
-        llmops_console::logging::init_stderr(cli.global.verbose);
+    // With -o json every line on stderr is JSON: the early errors and the log lines too.
+    let json = json_output(&cli);
+    headless::print::set_json(json);
+    if !cli.runs_tui() {
+        // The console routes tracing into its log pane instead (stderr would tear the screen).
+        llmops_console::logging::init_stderr(cli.global.verbose, json);
     }
     dispatch(cli).into()
+}
+
+/// Whether the command was given `-o json`.
+fn json_output(cli: &Cli) -> bool {
+    use llmops_console::cli::ProgressFormat::Json;
+    match &cli.command {
+        Some(Command::Status(a)) => matches!(a.output, StatusFormat::Json),
+        Some(Command::Redeploy(a)) => a.output == Json,
+        Some(Command::ForceDelete(a)) => a.output == Json,
+        Some(Command::StripFinalizers(a)) => a.output == Json,
+        Some(Command::Recover(a)) => a.output == Json,
+        _ => false,
+    }
 }
 
 fn dispatch(cli: Cli) -> Exit {
     let name = cli.command_name();
     if cli.global.is_readonly() && cli.command.as_ref().is_some_and(Command::changes_cluster) {
-        eprintln!(
-            "llmops-console: '{name}' changes the cluster and is refused under --readonly/--kiosk"
+        message(
+            name,
+            Level::Error,
+            "changes the cluster and is refused under --readonly/--kiosk",
         );
         return Exit::Usage;
     }
@@ -67,14 +83,15 @@ fn status(global: &GlobalArgs, args: &StatusArgs) -> Exit {
     let grouping = match headless::settings(global) {
         Ok(s) => GroupingConfig::from(&s.endpoints),
         Err(e) => {
-            eprintln!("llmops-console status: {e}");
+            message("status", Level::Error, &e);
             return Exit::Usage;
         }
     };
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("llmops-console status: cannot start the async runtime: {e}");
+            let why = format!("cannot start the async runtime: {e}");
+            message("status", Level::Error, &why);
             return Exit::Failed;
         }
     };
@@ -82,7 +99,7 @@ fn status(global: &GlobalArgs, args: &StatusArgs) -> Exit {
     match rt.block_on(status_cmd::collect(&target, &grouping)) {
         Ok(report) => {
             for n in &report.notices {
-                eprintln!("llmops-console status: warning: {}", sanitize(n));
+                message("status", Level::Warning, n);
             }
             let out = match args.output {
                 StatusFormat::Json => status_cmd::render_json(&report) + "\n",
@@ -92,17 +109,17 @@ fn status(global: &GlobalArgs, args: &StatusArgs) -> Exit {
                     status_cmd::render_table(&r)
                 }
             };
-            print!("{out}");
+            stdout_text(&out);
             Exit::Ok
         }
         Err(e) => {
-            eprintln!("llmops-console status: {e}");
+            message("status", Level::Error, &e.to_string());
             Exit::Failed
         }
     }
 }
 
 fn not_yet_available(name: &str) -> Exit {
-    eprintln!("llmops-console: '{name}' is not yet available in this build");
+    message(name, Level::Error, "not yet available in this build");
     Exit::Usage
 }

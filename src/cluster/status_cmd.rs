@@ -224,7 +224,8 @@ pub fn render_table(report: &StatusReport) -> String {
         .collect();
     let mut out = String::new();
     if rows.is_empty() {
-        let _ = writeln!(out, "No endpoints found in {}.", report.context.scope);
+        let scope = report.context.scope.to_string();
+        let _ = writeln!(out, "No endpoints found in {}.", sanitize(&scope));
     } else {
         let mut widths = header.map(str::len);
         for r in &rows {
@@ -255,9 +256,10 @@ pub fn render_table(report: &StatusReport) -> String {
     out
 }
 
-/// The endpoints as a JSON array (escaping makes it terminal-safe by nature).
+/// The endpoints as a JSON array; DEL, C1 and bidi controls are escaped as `\uXXXX` too
+/// (serde_json leaves them raw), so it is terminal-safe.
 pub fn render_json(report: &StatusReport) -> String {
-    serde_json::to_string_pretty(&report.endpoints).unwrap_or_else(|e| {
+    crate::text::to_json_pretty(&report.endpoints).unwrap_or_else(|e| {
         // EndpointView is plain data; this cannot fail, but never panic over output.
         format!("{{\"error\": {:?}}}", e.to_string())
     })

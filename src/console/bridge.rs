@@ -19,10 +19,6 @@ use crate::tui::msg::{self, Effect, EventRow, Msg, ObjectRef};
 
 use super::ops::{OpItem, Operations};
 
-/// How long a closing console waits for cancelled operations to leave their endpoints
-/// consistent.
-const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
-
 /// What the bridge keeps sending while the app looks at it.
 #[derive(Default)]
 struct Following {
@@ -100,7 +96,9 @@ impl Bridge {
             }
         }
         follower.shutdown().await;
-        ops.shutdown(&mut op_items, SHUTDOWN_GRACE).await;
+        // `cancel` fires once the event loop has given the terminal back: the operations'
+        // stories go to stderr after that, where the operator can read them.
+        ops.shutdown(&mut op_items, cancel.cancelled()).await;
     }
 
     async fn forward(

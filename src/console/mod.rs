@@ -179,6 +179,8 @@ async fn run_async(global: &GlobalArgs, demo: Option<&DemoArgs>, p: Prepared) ->
     };
     let bridge_task = tokio::spawn(bridge.run(notices, fx_rx, msg_tx, cancel.clone()));
     let result = tui::run(app, msg_rx, fx_tx).await;
+    // The terminal is restored by now; this also tells the bridge to cancel what still runs and
+    // report it on stderr (see `Operations::shutdown`).
     cancel.cancel();
     let _ = bridge_task.await;
     if let Some(s) = sim {
@@ -187,7 +189,8 @@ async fn run_async(global: &GlobalArgs, demo: Option<&DemoArgs>, p: Prepared) ->
     match result {
         Ok(()) => Exit::Ok,
         Err(e) => {
-            eprintln!("llmops-console: terminal error: {e}");
+            // After a hangup the terminal is gone: the write may fail, and must not panic.
+            crate::headless::print::stderr_line(&format!("llmops-console: terminal error: {e}"));
             Exit::Failed
         }
     }

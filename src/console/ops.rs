@@ -4,13 +4,15 @@
 //! the screen never waits for an outcome that will not come.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use crate::headless::print::{outcome_text, progress_line, stderr_line};
+use crate::headless::signals::Signals;
 use crate::orchestrator::progress::{EscalationChoice, OpEvent};
 use crate::orchestrator::{Engine, Request, StartError};
+use crate::text::sanitize;
 use crate::tui::msg::Msg;
 
 /// One event of one operation; `None` when its channel closed.
@@ -133,38 +135,70 @@ impl Operations {
         self.replies.remove(op_id);
     }
 
-    /// The console is closing: cancel what still runs and give the engine `grace` to leave the
-    /// endpoints consistent (it restores backups after deletion), reading events until then.
-    pub async fn shutdown(mut self, rx: &mut mpsc::UnboundedReceiver<OpItem>, grace: Duration) {
+    /// The console is closing (`q`, SIGTERM, SIGHUP, a terminal error): cancel what still runs
+    /// at once, and once `terminal_restored` resolves (stderr is readable again) wait for each
+    /// operation to leave its endpoint consistent (the engine rolls back after deletion, within
+    /// its own deadlines), printing its progress and its outcome on stderr. SIGINT or SIGTERM
+    /// leaves without waiting (the journal keeps the state for `recover`); a hangup does not.
+    /// Nothing here fails on a write error: after a hangup the terminal is gone.
+    pub async fn shutdown(
+        mut self,
+        rx: &mut mpsc::UnboundedReceiver<OpItem>,
+        terminal_restored: impl std::future::Future<Output = ()>,
+    ) {
         if self.tokens.is_empty() {
             return;
         }
-        // The terminal is given back by now: stderr is where the operator looks.
-        for (id, t) in &self.tokens {
-            eprintln!("llmops-console: cancelling operation {id} before exiting…");
+        for t in self.tokens.values() {
             t.cancel();
         }
+        // Dropping an unanswered question counts as "give up".
         self.replies.clear();
-        let deadline = tokio::time::Instant::now() + grace;
+        // Installed before waiting, so that Ctrl-C on the restored terminal is caught.
+        let mut signals = Signals::new();
+        terminal_restored.await;
+        for id in self.tokens.keys() {
+            stderr_line(&format!(
+                "llmops-console: cancelling operation {} before exiting, waiting for it to leave \
+                 its endpoint consistent (Ctrl-C or SIGTERM to leave now)…",
+                sanitize(id)
+            ));
+        }
         while !self.tokens.is_empty() {
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(item)) => {
-                    self.on_item(item);
-                }
-                Ok(None) | Err(_) => break,
+            tokio::select! {
+                item = rx.recv() => match item {
+                    Some(item) => match self.on_item(item) {
+                        Some(Msg::OpProgress(p)) => stderr_line(&progress_line(&p)),
+                        Some(Msg::OpFinished(o)) => stderr_line(outcome_text(&o).trim_end()),
+                        Some(Msg::OpEndedWithoutResult { op_id }) => stderr_line(&format!(
+                            "llmops-console: operation {} ended without a result",
+                            sanitize(&op_id)
+                        )),
+                        _ => {}
+                    },
+                    // The sender lives in `self`: not reached.
+                    None => break,
+                },
+                sig = signals.next() => if sig.leaves_at_once() {
+                    stderr_line(&format!("llmops-console: {}: leaving now", sig.name()));
+                    break;
+                },
             }
         }
         for id in self.tokens.keys() {
-            eprintln!(
-                "llmops-console: operation {id} had not ended when the console closed; \
-                 `llmops-console recover --list` shows what it left"
-            );
+            stderr_line(&format!(
+                "llmops-console: operation {} had not ended when the console closed; \
+                 `llmops-console recover --list` shows what it left",
+                sanitize(id)
+            ));
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use kube::config::Kubeconfig;
 
     use super::*;

@@ -153,10 +153,7 @@ pub fn recover(global: &GlobalArgs, args: &RecoverArgs) -> Exit {
             RecoverAction::List => {
                 let (list, notes) = recover::list(&engine).await;
                 for n in notes {
-                    eprintln!(
-                        "llmops-console recover: warning: {}",
-                        crate::text::sanitize(&n)
-                    );
+                    super::print::message("recover", super::print::Level::Warning, &n);
                 }
                 print_list(&list, args.output);
                 return Ok(Exit::Ok);
@@ -190,7 +187,11 @@ fn print_list(list: &[Unfinished], format: crate::cli::ProgressFormat) {
                 "holder": u.record.holder, "foundIn": u.found_in,
             }))
             .collect();
-        println!("{}", serde_json::Value::Array(rows));
+        let rows = serde_json::Value::Array(rows);
+        super::print::stdout_text(&format!(
+            "{}\n",
+            crate::text::to_json(&rows).unwrap_or_default()
+        ));
         return;
     }
     if list.is_empty() {

@@ -4,7 +4,8 @@
 //! confirmation on a terminal.
 
 mod commands;
-mod print;
+pub mod print;
+pub(crate) mod signals;
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -82,8 +83,18 @@ pub(crate) fn confirm(yes: bool, what: &str, name: &str) -> Result<(), Early> {
             format!("refusing to {what} without --yes: stdin is not a terminal to confirm on"),
         ));
     }
-    eprint!("{what}\nType the endpoint's name ({name}) to confirm: ");
-    let _ = std::io::stderr().flush();
+    if print::json_mode() {
+        print::stderr_json(&serde_json::json!({
+            "confirm": { "message": crate::text::sanitize(what), "type": name }
+        }));
+    } else {
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "{what}\nType the endpoint's name ({name}) to confirm: "
+        );
+        let _ = err.flush();
+    }
     let mut line = String::new();
     stdin
         .lock()
@@ -102,10 +113,14 @@ pub(crate) fn confirm(yes: bool, what: &str, name: &str) -> Result<(), Early> {
     }
 }
 
-/// Drains an operation's events to stderr until it finishes; Ctrl-C cancels it (a second
-/// Ctrl-C leaves at once: the journal has the state, `recover` finishes it).
+/// Drains an operation's events to stderr until it finishes. SIGINT (Ctrl-C), SIGTERM and
+/// SIGHUP cancel it: the engine rolls back (or stops consistently) and its outcome is awaited.
+/// A second SIGINT or SIGTERM leaves at once (the journal has the state, `recover` finishes it);
+/// a repeated SIGHUP does not, since a hangup is delivered more than once (by the kernel and by
+/// the shell) and nobody is left at the terminal to mean it.
 pub(crate) async fn follow(mut handle: OperationHandle, format: ProgressFormat) -> Option<Outcome> {
-    let mut interrupts = 0u32;
+    let mut signals = signals::Signals::new();
+    let mut cancelled = false;
     loop {
         tokio::select! {
             ev = handle.events.recv() => match ev {
@@ -117,17 +132,35 @@ pub(crate) async fn follow(mut handle: OperationHandle, format: ProgressFormat) 
                 Some(OpEvent::Finished(o)) => return Some(*o),
                 None => return None,
             },
-            _ = tokio::signal::ctrl_c() => {
-                interrupts += 1;
-                if interrupts == 1 {
-                    eprintln!("cancelling operation {} (Ctrl-C again to leave now; `llmops-console recover` can finish it)", handle.op_id);
+            sig = signals.next() => {
+                let op = &handle.op_id;
+                if !cancelled {
+                    cancelled = true;
+                    notice(format, &format!(
+                        "{}: cancelling operation {op}, rolling back where needed ({} again to leave now; `llmops-console recover` can finish it)",
+                        sig.name(), sig.again()
+                    ));
                     handle.cancel.cancel();
-                } else {
-                    eprintln!("left operation {} unfinished; see `llmops-console recover --list`", handle.op_id);
+                } else if sig.leaves_at_once() {
+                    notice(format, &format!(
+                        "{}: left operation {op} unfinished; see `llmops-console recover --list`",
+                        sig.name()
+                    ));
                     return None;
                 }
             }
         }
+    }
+}
+
+/// A line about the run (not a progress event) on stderr.
+fn notice(format: ProgressFormat, text: &str) {
+    if format == ProgressFormat::Json {
+        print::stderr_json(
+            &serde_json::json!({ "notice": { "message": crate::text::sanitize(text) } }),
+        );
+    } else {
+        print::stderr_line(&crate::text::sanitize(text));
     }
 }
 
@@ -139,7 +172,10 @@ pub(crate) fn conclude(outcome: Option<Outcome>, format: ProgressFormat) -> Exit
             exit_of(o.result)
         }
         None => {
-            eprintln!("the operation ended without a result; see `llmops-console recover --list`");
+            notice(
+                format,
+                "the operation ended without a result; see `llmops-console recover --list`",
+            );
             Exit::Failed
         }
     }
@@ -153,14 +189,18 @@ where
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("llmops-console {cmd}: cannot start the async runtime: {e}");
+            print::message(
+                cmd,
+                print::Level::Error,
+                &format!("cannot start the async runtime: {e}"),
+            );
             return Exit::Failed;
         }
     };
     match rt.block_on(body) {
         Ok(exit) => exit,
         Err(Early(exit, msg)) => {
-            eprintln!("llmops-console {cmd}: {}", crate::text::sanitize(&msg));
+            print::message(cmd, print::Level::Error, &msg);
             exit
         }
     }

@@ -96,7 +96,11 @@ async fn apply(
 }
 
 /// Runs the console until `q` (or `:q`), SIGTERM or SIGHUP, then restores the terminal. On a
-/// panic the terminal is restored by the panic hook before the message prints.
+/// panic the terminal is restored by the panic hook before the message prints. Running
+/// operations are not dropped here: the caller's shutdown cancels them and waits for their
+/// rollback once the terminal is back (`console::ops::Operations::shutdown`). Ctrl-C is a key
+/// (raw mode); the handlers installed here stay, so a later SIGTERM or SIGHUP (during that wait)
+/// is not fatal either.
 ///
 /// ```no_run
 /// use llmops_console::tui::{App, AppOptions, Effect, Msg, run};

@@ -144,6 +144,14 @@ impl Cluster {
         }
     }
 
+    /// Creates `body` in `ns` as admin; a non-2xx answer fails the test.
+    pub fn create(&self, kind: K, ns: &str, body: Value) -> Value {
+        let path = kind.collection(ns);
+        let (code, v) = self.send(reqwest::Method::POST, &path, Some(&body));
+        assert!((200..300).contains(&code), "POST {path}: {code} {v}");
+        v
+    }
+
     /// Calls the admin API (`/sim/v1/PATH`); a non-2xx answer fails the test.
     pub fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         let full = format!("/sim/v1/{path}");

@@ -273,12 +273,17 @@ impl Running {
 
     /// Sends SIGINT (Ctrl-C).
     pub fn sigint(&self) {
-        let status = Command::new("kill")
-            .arg("-INT")
-            .arg(self.pid().to_string())
-            .status()
-            .expect("kill -INT");
-        assert!(status.success(), "kill -INT {} failed", self.pid());
+        signal(self.pid(), "INT");
+    }
+
+    /// Sends SIGTERM (`kill`, `timeout`, systemd stopping a unit).
+    pub fn sigterm(&self) {
+        signal(self.pid(), "TERM");
+    }
+
+    /// Sends SIGHUP (the terminal or the SSH connection went away).
+    pub fn sighup(&self) {
+        signal(self.pid(), "HUP");
     }
 
     /// Waits for the exit (failing the test, after killing it, past `deadline`).
@@ -318,6 +323,16 @@ impl Running {
                 .clone(),
         }
     }
+}
+
+/// `kill -NAME pid`; fails the test if kill does.
+pub fn signal(pid: u32, name: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap_or_else(|e| panic!("kill -{name}: {e}"));
+    assert!(status.success(), "kill -{name} {pid} failed");
 }
 
 impl Drop for Running {
