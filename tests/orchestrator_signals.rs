@@ -113,6 +113,35 @@ fn sigterm_after_deletion_rolls_back_to_the_old_spec() {
     );
 }
 
+/// A second SIGTERM leaves at once, as a second Ctrl-C does: exit 1, "left operation ...
+/// unfinished", and the backup kept for `recover` (the kubelet is stopped so that the rollback
+/// cannot finish in between).
+#[test]
+fn a_second_sigterm_leaves_at_once_with_the_backup_kept() {
+    let c = Cluster::start(&scenario("fast"));
+    let ep = Ep::raw("orch", "raw-0009");
+    ep.wait_ready(&c, DEADLINE);
+    let con = Console::new(&c);
+    c.controller("kubelet", "down");
+    let args = redeploy_args(&ep);
+    let mut running = con.spawn(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let seen = running.wait_step("verify-deletion", DEADLINE);
+    assert!(seen.is_some(), "never reached verify-deletion:\n{}", running.stderr());
+    running.sigterm();
+    running.wait_line(DEADLINE, |l| l.contains("SIGTERM: cancelling operation"));
+    running.sigterm();
+    let run = running.finish(DEADLINE);
+    c.controller("kubelet", "up");
+    run.expect_code(1);
+    run.expect_text("left operation");
+    assert_every_line_is_json(&run.stderr, &run.explain());
+    assert!(
+        c.backup(&ep.ns, &ep.name).is_some(),
+        "the backup is gone:\n{}",
+        run.explain()
+    );
+}
+
 /// Waits for `child` to exit; fails the test (after killing it) past `deadline`.
 fn wait_exit(child: &mut Child, deadline: Duration) -> Option<i32> {
     let started = Instant::now();
