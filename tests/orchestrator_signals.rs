@@ -126,7 +126,11 @@ fn a_second_sigterm_leaves_at_once_with_the_backup_kept() {
     let args = redeploy_args(&ep);
     let mut running = con.spawn(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let seen = running.wait_step("verify-deletion", DEADLINE);
-    assert!(seen.is_some(), "never reached verify-deletion:\n{}", running.stderr());
+    assert!(
+        seen.is_some(),
+        "never reached verify-deletion:\n{}",
+        running.stderr()
+    );
     running.sigterm();
     running.wait_line(DEADLINE, |l| l.contains("SIGTERM: cancelling operation"));
     running.sigterm();
