@@ -153,7 +153,10 @@ pub fn recover(global: &GlobalArgs, args: &RecoverArgs) -> Exit {
             RecoverAction::List => {
                 let (list, notes) = recover::list(&engine).await;
                 for n in notes {
-                    super::print::message("recover", super::print::Level::Warning, &n);
+                    eprintln!(
+                        "llmops-console recover: warning: {}",
+                        crate::text::sanitize(&n)
+                    );
                 }
                 print_list(&list, args.output);
                 return Ok(Exit::Ok);
