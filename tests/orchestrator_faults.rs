@@ -10,7 +10,11 @@
 //! The matrix is printed even when everything passes.
 
 mod common;
+#[path = "orchestrator_faults/hostile.rs"]
+mod hostile;
 mod orchestrator;
+#[path = "orchestrator_faults/stops.rs"]
+mod stops;
 
 use std::time::{Duration, Instant};
 
@@ -41,6 +45,12 @@ enum Col {
     WatchDrop,
     KillResume,
     KillRollback,
+    LockRefused,
+    Planted,
+    Permanent429,
+    Sigterm,
+    Sighup,
+    Skew,
 }
 
 const COLS: [Col; 5] = [
@@ -51,6 +61,16 @@ const COLS: [Col; 5] = [
     Col::KillRollback,
 ];
 
+/// The second table: other people and the outside world at every step.
+const HOSTILE_COLS: [Col; 6] = [
+    Col::LockRefused,
+    Col::Planted,
+    Col::Permanent429,
+    Col::Sigterm,
+    Col::Sighup,
+    Col::Skew,
+];
+
 impl Col {
     fn title(self) -> &'static str {
         match self {
@@ -59,6 +79,12 @@ impl Col {
             Col::WatchDrop => "watch-drop",
             Col::KillResume => "kill-9+resume",
             Col::KillRollback => "kill-9+rollback",
+            Col::LockRefused => "lock-refused+resume",
+            Col::Planted => "planted-backup",
+            Col::Permanent429 => "permanent-429",
+            Col::Sigterm => "SIGTERM",
+            Col::Sighup => "SIGHUP",
+            Col::Skew => "skewed-holder-clock",
         }
     }
 }
@@ -341,7 +367,10 @@ fn fault_cell(step: &'static str, col: Col) -> String {
     if rc != 0 && !matches!(state.as_str(), "failed" | "cancelled") {
         // Left for recovery: the manifests must be held, and recover must finish it.
         assert_backed_up(&c, &con, &op, &before, &what);
-        let rec = con.run(&["recover", &op, "--rollback", "-o", "json"], DEADLINE);
+        let rec = con.run(
+            &["recover", &op, "--rollback", "--yes", "-o", "json"],
+            DEADLINE,
+        );
         rec.expect_code(0);
         runs.push(rec);
         note = " (recover)";
@@ -399,7 +428,7 @@ fn kill_cell(step: &'static str, col: Col) -> String {
         );
         SpecIs::Old
     } else {
-        let rec = con.run(&["recover", &op, mode, "-o", "json"], DEADLINE);
+        let rec = con.run(&["recover", &op, mode, "--yes", "-o", "json"], DEADLINE);
         let ok = rec.code == Some(0);
         runs.push(rec);
         assert!(
@@ -435,44 +464,40 @@ fn kill_cell(step: &'static str, col: Col) -> String {
     }
 }
 
-#[test]
-fn faults_and_kills_at_every_step_leave_the_endpoint_ready_on_the_old_or_new_spec() {
-    let started = Instant::now();
-    let mut jobs: Vec<Job<'static, Result<String, String>>> = Vec::new();
-    for step in STEPS {
-        for col in COLS {
-            if col == Col::WatchDrop && !watches(step) {
-                continue;
-            }
-            let name = format!("{step} x {}", col.title());
-            // A failed cell is shown in the matrix, and fails the test after it is printed.
-            let job: Box<dyn FnOnce() -> Result<String, String> + Send> = Box::new(move || {
-                std::panic::catch_unwind(|| match col {
-                    Col::KillResume | Col::KillRollback => kill_cell(step, col),
-                    _ => fault_cell(step, col),
-                })
-                .map_err(|e| {
-                    e.downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_else(|| "(no message)".into())
-                })
-            });
-            jobs.push((name, job));
-        }
+fn run_cell(step: &'static str, col: Col) -> String {
+    match col {
+        Col::KillResume | Col::KillRollback => kill_cell(step, col),
+        Col::LockRefused => hostile::lock_refused_cell(step),
+        Col::Planted => hostile::planted_cell(step),
+        Col::Skew => hostile::skew_cell(step),
+        Col::Permanent429 => stops::permanent_429_cell(step),
+        Col::Sigterm => stops::signal_cell(step, "TERM"),
+        Col::Sighup => stops::signal_cell(step, "HUP"),
+        _ => fault_cell(step, col),
     }
-    let mut results = parallel(5, jobs).into_iter();
-    let mut failures = Vec::new();
-    let width = 22;
+}
+
+/// Whether the matrix has a cell for `step` x `col`.
+fn applies(step: &str, col: Col) -> bool {
+    col != Col::WatchDrop || watches(step)
+}
+
+/// Prints one table of results (consumed in step-major order) and collects the failures.
+fn table(
+    cols: &[Col],
+    results: &mut impl Iterator<Item = Result<String, String>>,
+    failures: &mut Vec<String>,
+) -> String {
+    let width = 26;
     let mut table = format!("{:<16}", "step \\ fault");
-    for col in COLS {
+    for col in cols {
         table.push_str(&format!("| {:<width$}", col.title()));
     }
     table.push('\n');
     for step in STEPS {
         table.push_str(&format!("{step:<16}"));
-        for col in COLS {
-            let cell = if col == Col::WatchDrop && !watches(step) {
+        for col in cols {
+            let cell = if !applies(step, *col) {
                 "n/a".to_string()
             } else {
                 match results.next().expect("a result per cell") {
@@ -487,8 +512,40 @@ fn faults_and_kills_at_every_step_leave_the_endpoint_ready_on_the_old_or_new_spe
         }
         table.push('\n');
     }
+    table
+}
+
+#[test]
+fn faults_and_kills_at_every_step_leave_the_endpoint_ready_on_the_old_or_new_spec() {
+    let started = Instant::now();
+    let mut jobs: Vec<Job<'static, Result<String, String>>> = Vec::new();
+    for cols in [&COLS[..], &HOSTILE_COLS[..]] {
+        for step in STEPS {
+            for &col in cols {
+                if !applies(step, col) {
+                    continue;
+                }
+                let name = format!("{step} x {}", col.title());
+                // A failed cell is shown in the matrix, and fails the test after it is printed.
+                let job: Box<dyn FnOnce() -> Result<String, String> + Send> = Box::new(move || {
+                    std::panic::catch_unwind(|| run_cell(step, col)).map_err(|e| {
+                        e.downcast_ref::<String>()
+                            .cloned()
+                            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                            .unwrap_or_else(|| "(no message)".into())
+                    })
+                });
+                jobs.push((name, job));
+            }
+        }
+    }
+    let mut results = parallel(5, jobs).into_iter();
+    let mut failures = Vec::new();
+    let first = table(&COLS, &mut results, &mut failures);
+    let second = table(&HOSTILE_COLS, &mut results, &mut failures);
     common::shout(&format!(
-        "redeploy faults matrix (cell: exit code, spec at the end, R = Ready; K = killed with -9, then recover):\n{table}({:?})",
+        "redeploy faults matrix (cell: exit code, spec at the end, R = Ready; K = killed with -9, then recover):\n{first}\n\
+         hostile and outside stops (cell: exit codes, spec at the end, R = Ready; (recover MODE) = kept its backup and one recover finished it; permanent-429: wall time of the redeploy):\n{second}({:?})",
         started.elapsed()
     ));
     assert!(

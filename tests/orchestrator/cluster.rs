@@ -121,6 +121,17 @@ impl Cluster {
         (code, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// Any request as admin (`PUT` of a lease, `POST` of a planted ConfigMap, ...): the status
+    /// code and the JSON body.
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        self.send(method, path, body)
+    }
+
     /// The object, or `None` on 404; any other failure fails the test.
     pub fn get(&self, kind: K, ns: &str, name: &str) -> Option<Value> {
         let path = format!("{}/{name}", kind.collection(ns));
