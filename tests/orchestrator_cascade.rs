@@ -270,3 +270,112 @@ fn force_delete_and_strip_finalizers_use_their_own_words_and_advice() {
     strip.expect_code(0);
     assert_own_words(&strip);
 }
+
+/// The resources pane's endpoint (`ns/name`) from its title.
+fn resources_title(screen: &str) -> Option<String> {
+    let at = screen.find("Resources ")?;
+    screen[at..].split_whitespace().nth(1).map(str::to_string)
+}
+
+/// The detail pane's header (`Kind ns/name  age ...`) or an empty string.
+fn detail_header(screen: &str) -> String {
+    screen
+        .lines()
+        .skip_while(|l| !l.contains("[Detail]"))
+        .nth(1)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Case 14 in a real terminal: in `demo` (stuck-finalizer), `D` on whisper-large's pod stuck
+/// Terminating for 47m, confirmed without "also strip": the question comes before the 120 s
+/// verification deadline could have passed (waited for until the question or the outcome shows,
+/// whichever comes first), in force-delete's words; `y` strips and the operation succeeds.
+#[test]
+fn console_force_delete_of_the_stuck_pod_asks_at_once() {
+    use common::tmux::{SCREEN_DEADLINE, Tmux, frame, sh_quote, tmux_available};
+    if !tmux_available("console_force_delete_of_the_stuck_pod_asks_at_once") {
+        return;
+    }
+    let home = tempfile::tempdir().expect("temp dir");
+    let p = |d: &str| home.path().join(d).display().to_string();
+    let env = [
+        ("LLMOPS_CONSOLE_CONFIG_DIR", p("config")),
+        ("LLMOPS_CONSOLE_STATE_DIR", p("state")),
+        ("HOME", p("home")),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let program = format!("{} demo; exec sleep 120", sh_quote(common::BIN));
+    let tmux = Tmux::start(&program, 200, 50, &env);
+    tmux.wait_until("the first screen, watches live", DEADLINE, |s| {
+        s.contains("watches live") && s.contains("isvc/llama-3-70b-instruct")
+    });
+    for _ in 0..10 {
+        let screen = tmux.settled();
+        let title = resources_title(&screen);
+        if title.as_deref() == Some("llm-prod/whisper-large") {
+            break;
+        }
+        tmux.keys(&["j"]);
+        tmux.wait_until("the selection moving", SCREEN_DEADLINE, |s| {
+            resources_title(s) != title
+        });
+    }
+    tmux.wait_for(STUCK_POD);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("┏ Resources llm-prod/whisper-large");
+    let pod_detail = format!("Pod llm-prod/{STUCK_POD}");
+    let mut on_pod = tmux.settled();
+    for _ in 0..12 {
+        if detail_header(&on_pod).contains(&pod_detail) {
+            break;
+        }
+        let header = detail_header(&on_pod);
+        tmux.keys(&["j"]);
+        on_pod = tmux.wait_until("the detail following the selection", SCREEN_DEADLINE, |s| {
+            detail_header(s) != header
+        });
+    }
+    assert!(
+        detail_header(&on_pod).contains(&pod_detail),
+        "never reached the stuck pod:\n{}",
+        frame(&on_pod)
+    );
+    tmux.keys(&["D"]);
+    tmux.wait_for(&format!(
+        "Force-delete pod/{STUCK_POD} of llm-prod/whisper-large"
+    ));
+    tmux.type_text("whisper-large");
+    tmux.keys(&["Enter"]);
+    // The question, or the outcome of an operation that never asked (after its deadline).
+    let verification_deadline = Duration::from_secs(120);
+    let screen = tmux.wait_until(
+        "the question, or the operation's outcome",
+        verification_deadline + DEADLINE,
+        |s| s.contains("objects are stuck ") || s.contains("✖ failed"),
+    );
+    assert!(
+        screen.contains("objects are stuck "),
+        "the operation ended without asking:\n{}",
+        frame(&screen)
+    );
+    let popup: String = screen
+        .lines()
+        .filter_map(|l| l.split_once(['║', '╔', '╚']).map(|(_, r)| format!("{r}\n")))
+        .collect();
+    for want in [
+        "force-delete llm-prod/whisper-large Pod/",
+        "Strip their finalizers and delete again?",
+        STUCK_FINALIZER,
+        "the force-delete fails and leaves them as they are",
+    ] {
+        assert!(popup.contains(want), "no {want:?}:\n{}", frame(&screen));
+    }
+    for word in ["backup", "redeploy", "restored"] {
+        assert!(!popup.contains(word), "{word:?} in:\n{}", frame(&screen));
+    }
+    tmux.keys(&["y"]);
+    tmux.wait_until("the force-delete succeeding", DEADLINE, |s| {
+        s.contains("✔ succeeded")
+    });
+}
