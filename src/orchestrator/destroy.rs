@@ -1,13 +1,14 @@
 //! Deleting an endpoint's objects and verifying they are gone, with the seed plan's milestones
 //! and the escalation (force-delete pods, strip finalizers, delete again) its policy allows.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 
 use super::ctx::{Ctx, Failure, backoff};
 use super::kapi;
-use super::progress::{EscalationChoice, OpEvent, OpResult, Question, Step, StuckObject};
+use super::progress::{EscalationChoice, OpEvent, OpKind, OpResult, Question, Step, StuckObject};
 use super::record::ObjectId;
 use super::request::EscalationPolicy;
 use super::wait::{WaitError, WaitNote, wait_gone};
@@ -135,6 +136,12 @@ pub(crate) fn stopped(step: Step) -> Failure {
 
 /// One line for an object still there.
 pub(crate) fn describe_stuck(s: &StuckObject) -> String {
+    if let Some(owner) = &s.awaiting_gc {
+        return format!(
+            "{} is waiting for garbage collection (not deleted yet: it goes once its owner {owner} is gone)",
+            s.object
+        );
+    }
     let age = match s.terminating_for_seconds {
         Some(secs) if secs > 0 => format!(" for {}", format_age_secs(secs)),
         _ => String::new(),
@@ -159,9 +166,50 @@ pub(crate) fn describe_stuck(s: &StuckObject) -> String {
     }
 }
 
+/// `3 objects`, `1 object`.
+fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+/// What holds the stuck objects, counted: `1 held by finalizers, 7 waiting for garbage
+/// collection`.
+fn summary(stuck: &[StuckObject]) -> String {
+    let held = stuck.iter().filter(|s| !s.finalizers.is_empty()).count();
+    let gc = stuck.iter().filter(|s| s.awaiting_gc.is_some()).count();
+    let grace = stuck.len() - held - gc;
+    let mut parts = Vec::new();
+    if held > 0 {
+        parts.push(format!("{held} held by finalizers"));
+    }
+    if gc > 0 {
+        parts.push(format!("{gc} waiting for garbage collection"));
+    }
+    if grace > 0 {
+        parts.push(format!("{grace} Terminating without finalizers"));
+    }
+    parts.join(", ")
+}
+
+/// What verification knows across its rounds.
+#[derive(Debug, Default)]
+struct Sweep {
+    /// UIDs seen gone: not waited for again.
+    gone: HashSet<String>,
+    /// UIDs escalated: each object is escalated once, then given up on.
+    escalated: HashSet<String>,
+    /// After an escalation every target pod seen Terminating is force-deleted (grace 0) at
+    /// once, as the escalation promises ("force-delete pods"), including the pods the cascade
+    /// deletes only once their owner's finalizer is stripped.
+    force_pods: bool,
+    /// Pods force-deleted so far.
+    forced: HashSet<String>,
+}
+
 /// Waits (by watch) until every one of `targets` is gone. Stuck objects are escalated as
 /// `policy` allows; `overdue` (Terminating since before the operation, for longer than the
-/// deadline) are escalated, or reported, at once instead of after another full deadline.
+/// deadline) are escalated, or reported, at once instead of after another full deadline. After
+/// an escalation every target not yet seen gone is waited for again, by UID, as before it:
+/// stripping a root's finalizer starts the cascade of its dependents, it does not end it.
 pub(crate) async fn verify_gone(
     ctx: &mut Ctx,
     step: Step,
@@ -170,12 +218,18 @@ pub(crate) async fn verify_gone(
     policy: EscalationPolicy,
     timeout: Duration,
 ) -> Result<(), Failure> {
-    let mut remaining: Vec<ObjectId> = targets.to_vec();
-    let mut escalated = false;
+    let mut sweep = Sweep::default();
     let mut first_stuck = overdue;
     loop {
+        // Objects stuck since before the operation are judged without another wait.
+        let waited = first_stuck.is_empty();
         let stuck = if first_stuck.is_empty() {
-            match wait_for(ctx, step, &remaining, timeout).await {
+            let remaining: Vec<ObjectId> = targets
+                .iter()
+                .filter(|t| !sweep.gone.contains(&t.uid))
+                .cloned()
+                .collect();
+            match wait_for(ctx, step, &remaining, timeout, &mut sweep).await? {
                 Ok(()) => return Ok(()),
                 Err(WaitError::Cancelled) => return Err(stopped(step)),
                 Err(WaitError::Deadline(stuck)) => stuck,
@@ -187,42 +241,75 @@ pub(crate) async fn verify_gone(
             ctx.info(step, describe_stuck(s));
         }
         let with_finalizers = stuck.iter().any(|s| !s.finalizers.is_empty());
-        let choice = if escalated {
+        let mut fresh: Vec<StuckObject> = stuck
+            .iter()
+            .filter(|s| !sweep.escalated.contains(&s.object.uid))
+            .cloned()
+            .collect();
+        let choice = if fresh.is_empty() {
             EscalationChoice::GiveUp
         } else {
             match policy {
                 EscalationPolicy::Never => EscalationChoice::GiveUp,
                 EscalationPolicy::Strip => EscalationChoice::Strip,
-                EscalationPolicy::Ask => ask(ctx, &stuck).await,
+                EscalationPolicy::Ask => ask(ctx, &fresh).await,
             }
         };
         if choice == EscalationChoice::GiveUp {
+            let why = if fresh.is_empty() {
+                "still there after force-delete, stripping finalizers and deleting again"
+            } else if waited {
+                "not gone within the deadline"
+            } else {
+                "Terminating for longer than the deadline before this operation"
+            };
             return Err(give_up(
                 ctx,
                 step,
                 &stuck,
                 with_finalizers,
-                escalated,
+                (fresh.is_empty(), why),
                 timeout,
             ));
         }
-        escalated = true;
-        escalate(ctx, step, &stuck).await?;
-        remaining = stuck.into_iter().map(|s| s.object).collect();
-        ctx.info(step, "escalation done; verifying deletion again");
+        // Owners first, pods last: a pod force-deleted while its ReplicaSet still stands would
+        // only be replaced by a new one.
+        fresh.sort_by_key(|s| escalation_rank(&s.object.kind));
+        sweep
+            .escalated
+            .extend(fresh.iter().map(|s| s.object.uid.clone()));
+        sweep.force_pods = true;
+        escalate(ctx, step, &fresh, &mut sweep).await?;
+        ctx.info(
+            step,
+            "escalation done; verifying deletion of every object again",
+        );
     }
 }
 
+/// The root workload (its finalizer holds the cascade) first, then the other owners, then
+/// ReplicaSets, then pods.
+fn escalation_rank(kind: &str) -> u8 {
+    match Kind::parse(kind) {
+        Some(Kind::InferenceService) => 0,
+        Some(Kind::ReplicaSet) => 2,
+        Some(Kind::Pod) => 3,
+        _ => 1,
+    }
+}
+
+/// One watch over `targets` until they are gone or the deadline passes (the inner result);
+/// the outer error is a force-delete that failed on the way.
 async fn wait_for(
     ctx: &mut Ctx,
     step: Step,
     targets: &[ObjectId],
     timeout: Duration,
-) -> Result<(), WaitError> {
-    let mut notes = Vec::new();
+    sweep: &mut Sweep,
+) -> Result<Result<(), WaitError>, Failure> {
     let stop = ctx.stop.clone();
-    // Notes are collected by the watcher callback and told in order; the callback cannot borrow
-    // the context mutably while the wait borrows its client.
+    // Notes are sent by the watcher callback and told (and acted on) here, in order; the
+    // callback cannot borrow the context mutably while the wait borrows its client.
     let (ntx, mut nrx) = tokio::sync::mpsc::unbounded_channel();
     let client = ctx.client.clone();
     let targets = targets.to_vec();
@@ -236,43 +323,78 @@ async fn wait_for(
     let result = loop {
         tokio::select! {
             n = nrx.recv() => match n {
-                Some(n) => notes.push(n),
+                Some(n) => {
+                    if let Err(f) = tell(ctx, step, n, sweep, true).await {
+                        waiter.abort();
+                        return Err(f);
+                    }
+                }
                 None => continue,
             },
             r = &mut waiter => break r.unwrap_or(Err(WaitError::Cancelled)),
         }
-        for n in notes.drain(..) {
-            tell(ctx, step, n);
-        }
     };
     while let Ok(n) = nrx.try_recv() {
-        tell(ctx, step, n);
+        // The wait is over: nothing more to act on, only to tell.
+        tell(ctx, step, n, sweep, false).await?;
     }
-    result
+    Ok(result)
 }
 
-fn tell(ctx: &mut Ctx, step: Step, n: WaitNote) {
+async fn tell(
+    ctx: &mut Ctx,
+    step: Step,
+    n: WaitNote,
+    sweep: &mut Sweep,
+    act: bool,
+) -> Result<(), Failure> {
     match n {
-        WaitNote::Gone(id) => ctx.info(
-            step,
-            format!("Verified deletion of {} {}", id.kind, id.name),
-        ),
-        WaitNote::Terminating(s) => ctx.info(step, describe_stuck(&s)),
+        WaitNote::Gone(id) => {
+            sweep.gone.insert(id.uid.clone());
+            ctx.info(
+                step,
+                format!("Verified deletion of {} {}", id.kind, id.name),
+            );
+        }
+        WaitNote::Terminating(s) => {
+            ctx.info(step, describe_stuck(&s));
+            let pod = Kind::parse(&s.object.kind) == Some(Kind::Pod);
+            if act && sweep.force_pods && pod && sweep.forced.insert(s.object.uid.clone()) {
+                ctx.info(
+                    step,
+                    format!(
+                        "force-deleting Pod {} (grace period 0): after an escalation no pod of the endpoint waits out its grace period",
+                        s.object.name
+                    ),
+                );
+                delete_one(ctx, step, &s.object, Some(0)).await?;
+            }
+        }
         WaitNote::Status(s) => ctx.info(step, s),
         WaitNote::WatchError(e) => ctx.retry(step, format!("{e}; re-watching"), None),
     }
+    Ok(())
+}
+
+/// The question of policy `ask`, in the words of the plan that asks it.
+fn prompt(kind: OpKind, stuck: &[StuckObject]) -> String {
+    let what = match kind {
+        // Its pods were deleted with grace period 0 already.
+        OpKind::ForceDelete => "Strip their finalizers and delete again?",
+        _ => "Force-delete pods (grace 0), strip finalizers and delete again?",
+    };
+    format!(
+        "{} will not go ({}). {what}",
+        count(stuck.len(), "object"),
+        summary(stuck)
+    )
 }
 
 async fn ask(ctx: &mut Ctx, stuck: &[StuckObject]) -> EscalationChoice {
     let (reply, answer) = oneshot::channel();
-    let prompt = format!(
-        "{} object{} will not go. Force-delete pods (grace 0), strip finalizers and delete again?",
-        stuck.len(),
-        if stuck.len() == 1 { "" } else { "s" }
-    );
     ctx.send_event(OpEvent::Question(Question {
         op_id: ctx.rec.id.clone(),
-        prompt,
+        prompt: prompt(ctx.rec.kind, stuck),
         stuck: stuck.to_vec(),
         reply,
     }));
@@ -288,15 +410,10 @@ fn give_up(
     step: Step,
     stuck: &[StuckObject],
     with_finalizers: bool,
-    escalated: bool,
+    (escalated, what): (bool, &str),
     timeout: Duration,
 ) -> Failure {
     let list: Vec<String> = stuck.iter().map(describe_stuck).collect();
-    let what = if escalated {
-        "still there after force-delete, stripping finalizers and deleting again"
-    } else {
-        "not gone within the deadline"
-    };
     let mut message = format!(
         "deletion not verified ({what}, {}): {}",
         format_elapsed(timeout),
@@ -323,10 +440,11 @@ fn give_up(
 
 /// Force-deletes stuck pods, strips every stuck object's finalizers (conditioned on its
 /// resourceVersion), and deletes again.
-pub(crate) async fn escalate(
+async fn escalate(
     ctx: &mut Ctx,
     step: Step,
     stuck: &[StuckObject],
+    sweep: &mut Sweep,
 ) -> Result<(), Failure> {
     for s in stuck {
         let id = &s.object;
@@ -338,6 +456,7 @@ pub(crate) async fn escalate(
                 step,
                 format!("force-deleting Pod {} (grace period 0)", id.name),
             );
+            sweep.forced.insert(id.uid.clone());
             delete_one(ctx, step, id, Some(0)).await?;
         }
         strip_one(ctx, step, id).await?;
@@ -417,3 +536,7 @@ pub(crate) async fn strip_one(ctx: &mut Ctx, step: Step, id: &ObjectId) -> Resul
         format!("cannot strip finalizers of {id}: it kept changing under us (3 attempts)"),
     ))
 }
+
+#[cfg(test)]
+#[path = "destroy_tests.rs"]
+mod tests;

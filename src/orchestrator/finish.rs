@@ -73,7 +73,15 @@ pub(crate) async fn finish(ctx: &mut Ctx, req: &Request, end: PlanEnd) -> Outcom
         };
     if lock_lost && end.phase != Phase::BeforeDelete {
         state = OpState::NeedsRecovery;
-        message.push_str(&format!(". The backup is kept; run `llmops-console recover {} --resume` (or --rollback) once the other holder is done", ctx.rec.id));
+        if req.kind == super::progress::OpKind::Redeploy {
+            message.push_str(&format!(". The backup is kept; run `llmops-console recover {} --resume` (or --rollback) once the other holder is done", ctx.rec.id));
+        } else {
+            // Force-delete and strip-finalizers recreate nothing: there is no backup to resume.
+            message.push_str(&format!(
+                ". A {} recreates nothing; once the other holder is done, run it again if anything is left",
+                req.kind.name()
+            ));
+        }
     } else if needs_rollback && !ctx.rec.backup.is_empty() {
         let stuck_before = failed_step == Some(Step::VerifyDeletion);
         match run_rollback(ctx, req, stuck_before).await {
@@ -98,7 +106,7 @@ pub(crate) async fn finish(ctx: &mut Ctx, req: &Request, end: PlanEnd) -> Outcom
     } else if result == OpResult::Cancelled && end.phase == Phase::Created {
         message.push_str("; the new spec is in place, its readiness was not verified");
     }
-    if let Some(advice) = advice(ctx, state) {
+    if let Some(advice) = advice(ctx, req, state) {
         message.push_str(&advice);
     }
     if result != OpResult::Succeeded
@@ -136,9 +144,11 @@ pub(crate) async fn finish(ctx: &mut Ctx, req: &Request, end: PlanEnd) -> Outcom
     }
 }
 
-/// How to go on past finalizers the policy would not strip: run again when the endpoint was
-/// restored, or finish this very operation when it is kept for `recover`.
-fn advice(ctx: &Ctx, state: OpState) -> Option<String> {
+/// How to go on past finalizers the policy would not strip, naming the plan's own command:
+/// run again when the endpoint was restored, or finish this very operation when it is kept for
+/// `recover`.
+fn advice(ctx: &Ctx, req: &Request, state: OpState) -> Option<String> {
+    use super::progress::OpKind;
     let first = ctx.blocked_by.first()?;
     let strip = format!(
         "llmops-console strip-finalizers {}/{}/{}",
@@ -146,6 +156,25 @@ fn advice(ctx: &Ctx, state: OpState) -> Option<String> {
         first.kind.to_lowercase(),
         first.name
     );
+    match req.kind {
+        OpKind::Redeploy => {}
+        OpKind::ForceDelete => {
+            let one = req
+                .target
+                .as_ref()
+                .map(|t| format!(" --kind {} --name {}", t.kind.name().to_lowercase(), t.name))
+                .unwrap_or_default();
+            return Some(format!(
+                ". To go on: llmops-console force-delete {}{one} --finalizers strip, or strip them yourself: {strip}",
+                ctx.rec.endpoint
+            ));
+        }
+        OpKind::StripFinalizers => {
+            return Some(format!(
+                ". Something put a finalizer back (its controller?); once that is stopped: {strip}"
+            ));
+        }
+    }
     Some(if state == OpState::NeedsRecovery {
         format!(
             ". To go on: llmops-console recover {id} --resume --finalizers strip, or strip them \

@@ -191,6 +191,10 @@ pub struct StuckObject {
     pub finalizers: Vec<String>,
     /// Seconds since deletion was requested, if it was.
     pub terminating_for_seconds: Option<i64>,
+    /// Not being deleted yet (no deletionTimestamp): the garbage collector deletes it once its
+    /// owner, named here (`InferenceService llama`), is gone. Not Terminating.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub awaiting_gc: Option<String>,
 }
 
 /// What the operator chose when asked how to go on with stuck objects.

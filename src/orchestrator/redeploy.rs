@@ -221,6 +221,7 @@ pub(crate) fn overdue_of<'a>(
                         .map(|f| crate::text::sanitize(f).into_owned())
                         .collect(),
                     terminating_for_seconds: Some(age),
+                    awaiting_gc: None,
                 },
             )
         })

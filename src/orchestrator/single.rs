@@ -8,7 +8,7 @@ use super::destroy::{delete_one, strip_one, verify_gone};
 use super::inventory::{Inventory, Member};
 use super::kapi;
 use super::progress::{OpResult, Step};
-use super::redeploy::{Phase, PlanEnd, end, lock, needs, preflight};
+use super::redeploy::{Phase, PlanEnd, end, lock, needs, overdue_of, preflight};
 use super::request::{EscalationPolicy, Request};
 use crate::cluster::model::Kind;
 
@@ -100,11 +100,9 @@ pub(crate) async fn force_delete(ctx: &mut Ctx, req: &Request) -> PlanEnd {
     };
     let members = members_of(&inv, &members);
     let kinds: Vec<Kind> = members.iter().map(|m| m.kind).collect();
-    let policy = if req.finalizers == EscalationPolicy::Strip {
-        EscalationPolicy::Strip
-    } else {
-        EscalationPolicy::Never
-    };
+    // `ask` (the console's `D` without "also strip") asks when something will not go; the
+    // CLI's `never` reports it.
+    let policy = req.finalizers;
     if let Err(f) = preflight(ctx, &needs(&inv, false, policy, &kinds)).await {
         return end(Phase::BeforeDelete, Err(f));
     }
@@ -141,12 +139,29 @@ pub(crate) async fn force_delete(ctx: &mut Ctx, req: &Request) -> PlanEnd {
     {
         return end(Phase::Created, Err(f));
     }
+    // Stuck for longer than the deadline before this operation (the pod Terminating for 47m
+    // behind a finalizer): another full deadline would tell nothing new, so ask (or report) at
+    // once, as a redeploy does. With `strip` their finalizers are gone already.
+    let overdue = if policy == EscalationPolicy::Strip {
+        Vec::new()
+    } else {
+        overdue_of(members.iter().map(|m| (&m.id, &m.json)), req.timeout)
+    };
+    if !overdue.is_empty() {
+        ctx.info(
+            Step::VerifyDeletion,
+            format!(
+                "{} object(s) were Terminating for longer than the deadline before this operation",
+                overdue.len()
+            ),
+        );
+    }
     // Nothing to roll back: "Created" here means "no rollback" (the plan recreates nothing).
     if let Err(f) = verify_gone(
         ctx,
         Step::VerifyDeletion,
         &ids,
-        Vec::new(),
+        overdue,
         policy,
         req.timeout,
     )
@@ -242,4 +257,155 @@ pub(crate) async fn strip(ctx: &mut Ctx, req: &Request) -> PlanEnd {
         ctx.done(Step::VerifyDeletion, "gone");
     }
     end(Phase::Created, Ok(Vec::new()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use kube::config::Kubeconfig;
+    use tokio::sync::mpsc::UnboundedReceiver;
+
+    use crate::cluster::client::connect_with;
+    use crate::cluster::model::{Kind, Mode};
+    use crate::cluster::{ClusterTarget, GroupingConfig, Scope};
+    use crate::orchestrator::progress::{
+        EscalationChoice, OpEvent, OpKind, OpResult, Outcome, Question,
+    };
+    use crate::orchestrator::{
+        EndpointId, Engine, EngineSettings, EscalationPolicy, ObjectTarget, Request,
+    };
+    use crate::sim::server::SimServer;
+
+    const STUCK_POD: &str = "whisper-large-6c9d7f5b8-q2x7k";
+    /// Bounds a broken run; well under the 120 s verification deadline, so a question that
+    /// comes only after the deadline fails the test.
+    const WITHIN: Duration = Duration::from_secs(60);
+
+    async fn engine(sim: &SimServer, state: &std::path::Path) -> Engine {
+        let kc = Kubeconfig::from_yaml(&sim.kubeconfig_yaml("admin"))
+            .unwrap_or_else(|e| panic!("kubeconfig: {e}"));
+        let target = ClusterTarget {
+            kubeconfig: None,
+            context: None,
+            namespace: Some(Scope::All),
+        };
+        let (client, info) = connect_with(kc, vec![], &target)
+            .await
+            .unwrap_or_else(|e| panic!("connect: {e}"));
+        Engine::new(
+            client,
+            info,
+            EngineSettings {
+                journal_dir: state.join("journal"),
+                audit_log: state.join("audit.log"),
+                grouping: GroupingConfig::default(),
+                holder: "test@host/1".into(),
+            },
+        )
+    }
+
+    /// The console's `D` on the stuck pod, without "also strip": policy `ask`.
+    fn force_delete_stuck_pod() -> Request {
+        let mut req = Request::new(
+            OpKind::ForceDelete,
+            EndpointId {
+                namespace: "llm-prod".into(),
+                name: "whisper-large".into(),
+                mode: Some(Mode::Raw),
+            },
+        );
+        req.target = Some(ObjectTarget {
+            kind: Kind::Pod,
+            name: STUCK_POD.into(),
+        });
+        req.finalizers = EscalationPolicy::Ask;
+        req
+    }
+
+    /// The question, or the outcome if the operation ended without one; every progress line
+    /// before it is in `lines`.
+    async fn until_question(
+        events: &mut UnboundedReceiver<OpEvent>,
+        lines: &mut Vec<String>,
+    ) -> Result<Question, Box<Outcome>> {
+        loop {
+            let ev = tokio::time::timeout(WITHIN, events.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no question within {WITHIN:?}; so far:\n{lines:#?}"));
+            match ev {
+                Some(OpEvent::Progress(p)) => lines.push(p.message),
+                Some(OpEvent::Question(q)) => return Ok(q),
+                Some(OpEvent::Finished(o)) => return Err(o),
+                None => panic!("channel closed without an outcome:\n{lines:#?}"),
+            }
+        }
+    }
+
+    async fn outcome(events: &mut UnboundedReceiver<OpEvent>) -> Outcome {
+        loop {
+            match tokio::time::timeout(WITHIN, events.recv()).await {
+                Ok(Some(OpEvent::Finished(o))) => return *o,
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("channel closed without an outcome"),
+                Err(_) => panic!("no outcome within {WITHIN:?}"),
+            }
+        }
+    }
+
+    /// Issue 8, case 14: `D` on a pod Terminating for 47m behind a finalizer asks at once
+    /// (not after the 120 s deadline), in force-delete's words; `n` fails it naming the
+    /// force-delete command that works, `y` strips and the pod goes.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn force_delete_of_an_overdue_pod_asks_at_once_in_its_own_words() {
+        let sim = SimServer::start("stuck-finalizer", None, "127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("sim: {e}"));
+        let state = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let engine = engine(&sim, state.path()).await;
+
+        for answer in [EscalationChoice::GiveUp, EscalationChoice::Strip] {
+            let mut handle = engine
+                .start(force_delete_stuck_pod())
+                .unwrap_or_else(|e| panic!("start: {e}"));
+            let mut lines = Vec::new();
+            let q = match until_question(&mut handle.events, &mut lines).await {
+                Ok(q) => q,
+                Err(o) => panic!("ended without asking: {}\n{lines:#?}", o.message),
+            };
+            assert!(
+                !lines
+                    .iter()
+                    .any(|l| l.contains("not gone within the deadline")),
+                "asked only after the deadline:\n{lines:#?}"
+            );
+            assert_eq!(
+                q.prompt,
+                "1 object will not go (1 held by finalizers). Strip their finalizers and delete again?"
+            );
+            let stuck: Vec<_> = q.stuck.iter().map(|s| s.object.name.as_str()).collect();
+            assert_eq!(stuck, [STUCK_POD]);
+            assert_eq!(q.stuck[0].finalizers, ["example.com/stuck-volume-cleanup"]);
+            let _ = q.reply.send(answer);
+            let o = outcome(&mut handle.events).await;
+            for word in ["redeploy", "backup", "rolled back", "roll back"] {
+                assert!(
+                    !o.message.contains(word),
+                    "a force-delete says {word:?}: {}",
+                    o.message
+                );
+            }
+            assert_eq!(o.rollback, None);
+            if answer == EscalationChoice::GiveUp {
+                assert_eq!(o.result, OpResult::Failed, "{}", o.message);
+                let advice = format!(
+                    "llmops-console force-delete llm-prod/whisper-large --kind pod --name {STUCK_POD} --finalizers strip"
+                );
+                assert!(o.message.contains(&advice), "{}", o.message);
+            } else {
+                assert_eq!(o.result, OpResult::Succeeded, "{}", o.message);
+            }
+        }
+        sim.shutdown().await;
+    }
 }

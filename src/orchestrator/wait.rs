@@ -38,15 +38,33 @@ pub enum WaitError {
     Cancelled,
 }
 
-fn stuck_of(id: &ObjectId, obj: Option<&Value>, now: Timestamp) -> StuckObject {
-    let (finalizers, age) = match obj {
+/// The owner an object not yet being deleted waits behind: its first ownerReference, as
+/// `Kind name` (sanitised). `None` when it has none.
+fn owner_of(obj: &Value) -> Option<String> {
+    let owner = obj
+        .pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)?
+        .first()?;
+    let field = |k: &str| owner.get(k).and_then(Value::as_str).unwrap_or("?");
+    Some(format!(
+        "{} {}",
+        sanitize(field("kind")),
+        sanitize(field("name"))
+    ))
+}
+
+pub(crate) fn stuck_of(id: &ObjectId, obj: Option<&Value>, now: Timestamp) -> StuckObject {
+    let (finalizers, age, awaiting_gc) = match obj {
         Some(o) => {
             // Negative for a pod still in its grace period: its deletionTimestamp is the end
             // of that period, not the moment deletion was asked.
             let since = kapi::deletion_timestamp(o).map(|t| now.duration_since(t).as_secs());
-            (kapi::finalizers(o), since)
+            // No deletionTimestamp: nobody deleted it yet; a dependent is deleted by the
+            // garbage collector once its owner is gone, so it is waiting, not Terminating.
+            let awaiting = if since.is_none() { owner_of(o) } else { None };
+            (kapi::finalizers(o), since, awaiting)
         }
-        None => (Vec::new(), None),
+        None => (Vec::new(), None, None),
     };
     StuckObject {
         object: id.clone(),
@@ -55,6 +73,7 @@ fn stuck_of(id: &ObjectId, obj: Option<&Value>, now: Timestamp) -> StuckObject {
             .map(|f| sanitize(f).into_owned())
             .collect(),
         terminating_for_seconds: age,
+        awaiting_gc,
     }
 }
 
@@ -272,6 +291,7 @@ pub async fn wait_ready(
                     object: id.clone(),
                     finalizers: vec![],
                     terminating_for_seconds: None,
+                    awaiting_gc: None,
                 }]));
             }
             ev = stream.next() => ev,
@@ -326,6 +346,32 @@ mod tests {
             readiness(Kind::Deployment, &d),
             Err("1/2 replicas available".into())
         );
+    }
+
+    #[test]
+    fn an_owned_object_without_deletion_timestamp_awaits_garbage_collection() {
+        let id = ObjectId {
+            kind: "Deployment".into(),
+            namespace: "llm-prod".into(),
+            name: "llama-predictor".into(),
+            uid: "u1".into(),
+        };
+        let now = Timestamp::now();
+        let owned = json!({"metadata": {"uid": "u1", "ownerReferences": [
+            {"kind": "InferenceService", "name": "llama\u{1b}[31m", "uid": "u0"}]}});
+        let s = stuck_of(&id, Some(&owned), now);
+        assert_eq!(
+            s.awaiting_gc.as_deref(),
+            Some("InferenceService llama^[[31m")
+        );
+        assert_eq!(s.terminating_for_seconds, None);
+        // Deleted (deletionTimestamp set): Terminating, whatever its owner.
+        let mut deleted = owned.clone();
+        deleted["metadata"]["deletionTimestamp"] = json!(now.to_string());
+        assert_eq!(stuck_of(&id, Some(&deleted), now).awaiting_gc, None);
+        // No owner and never deleted: not waiting for anything the collector does.
+        let lone = json!({"metadata": {"uid": "u1"}});
+        assert_eq!(stuck_of(&id, Some(&lone), now).awaiting_gc, None);
     }
 
     #[test]

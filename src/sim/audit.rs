@@ -19,6 +19,9 @@ pub struct AuditEntry {
     pub method: String,
     pub path: String,
     pub query: String,
+    /// A DELETE's grace period, from its query or its DeleteOptions body (`None`: not given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grace_period_seconds: Option<i64>,
     pub code: u16,
 }
 

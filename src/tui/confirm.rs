@@ -60,8 +60,9 @@ impl Confirm {
         self.typed == self.endpoint.name
     }
 
-    /// The request this dialog starts. Redeploy from the console asks before escalating (the
-    /// operator is there to answer); force-delete strips only when the toggle says so.
+    /// The request this dialog starts. Redeploy and force-delete from the console ask before
+    /// escalating (the operator is there to answer); force-delete strips without asking when
+    /// the toggle says so.
     pub fn request(&self) -> Request {
         let mut req = Request::new(
             self.kind,
@@ -78,7 +79,8 @@ impl Confirm {
         req.finalizers = match self.kind {
             OpKind::Redeploy => EscalationPolicy::Ask,
             OpKind::ForceDelete if self.strip_too => EscalationPolicy::Strip,
-            _ => EscalationPolicy::Never,
+            OpKind::ForceDelete => EscalationPolicy::Ask,
+            OpKind::StripFinalizers => EscalationPolicy::Never,
         };
         req.edited = self.edited.clone().map(|m| vec![m]);
         req

@@ -55,6 +55,9 @@ pub struct QuestionView {
     pub op_id: String,
     /// `redeploy serving/llama-prod`, for the dialog's title.
     pub about: String,
+    /// The plan that asks (`None`: an operation this console does not know), for the words
+    /// of the answers.
+    pub kind: Option<OpKind>,
     pub prompt: String,
     pub stuck: Vec<StuckObject>,
 }
@@ -267,13 +270,14 @@ impl OpsState {
     }
 
     pub fn question(&mut self, op_id: String, prompt: String, stuck: Vec<StuckObject>) {
-        let about = self
-            .by_id(&op_id)
-            .map_or_else(|| op_id.clone(), OpView::about);
+        let op = self.by_id(&op_id);
+        let about = op.map_or_else(|| op_id.clone(), OpView::about);
+        let kind = op.map(|o| o.kind);
         self.questions.retain(|q| q.op_id != op_id);
         self.questions.push(QuestionView {
             op_id,
             about,
+            kind,
             prompt,
             stuck,
         });

@@ -161,6 +161,9 @@ async fn answer(
         Ok(u) => u.clone(),
         Err(_) => "system:anonymous".to_string(),
     };
+    let grace = (verb == "delete")
+        .then(|| delete_grace(&raw_query, body.as_deref()))
+        .flatten();
     let audit = |code: u16| {
         st.ctx.audit.record(crate::sim::audit::AuditEntry {
             seq: 0,
@@ -170,6 +173,7 @@ async fn answer(
             method: parts.method.to_string(),
             path: path.clone(),
             query: raw_query.clone(),
+            grace_period_seconds: grace,
             code,
         })
     };
@@ -239,6 +243,18 @@ async fn answer(
     };
     audit(resp.status().as_u16());
     resp
+}
+
+/// The grace period a DELETE asked for: `?gracePeriodSeconds=` or the DeleteOptions body
+/// (where client-go and kube-rs put it). For the audit only; the delete itself parses both.
+fn delete_grace(raw_query: &str, body: Option<&[u8]>) -> Option<i64> {
+    let from_query = form_urlencoded::parse(raw_query.as_bytes())
+        .find(|(k, _)| k == "gracePeriodSeconds")
+        .and_then(|(_, v)| v.parse().ok());
+    from_query.or_else(|| {
+        let v: serde_json::Value = serde_json::from_slice(body?).ok()?;
+        v.get("gracePeriodSeconds")?.as_i64()
+    })
 }
 
 async fn serve_resource(st: &Arc<HttpState>, req: ApiRequest) -> Response {

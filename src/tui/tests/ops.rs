@@ -56,6 +56,7 @@ pub(super) fn stuck_pod() -> StuckObject {
         },
         finalizers: vec!["example.com/stuck-volume-cleanup".into()],
         terminating_for_seconds: Some(2832),
+        awaiting_gc: None,
     }
 }
 
@@ -202,6 +203,67 @@ fn force_delete_of_one_object_and_the_strip_toggle() {
         (OpKind::StripFinalizers, None, EscalationPolicy::Never)
     );
     assert_eq!(req.endpoint.mode, Some(Mode::Raw));
+}
+
+/// Issue 8, case 14: `D` on a pod without "also strip" asks when it will not go (policy `ask`:
+/// the engine asks at once for a pod stuck longer than the deadline), and the question speaks
+/// force-delete's words: no backup is restored, nothing is recreated.
+#[test]
+fn force_delete_without_strip_asks_in_its_own_words() {
+    let mut app = app();
+    feed(&mut app, [special(Key::Enter)]);
+    while app.tree.selected().is_some_and(|r| r.kind != Kind::Pod) {
+        feed(&mut app, [key('j')]);
+    }
+    feed(&mut app, [key('D')]);
+    let dialog = text(&render(&app, 200, 50));
+    assert!(
+        dialog.contains("off: you are asked if something will not go"),
+        "{dialog}"
+    );
+    type_text(&mut app, "llama-prod");
+    let fx = feed(&mut app, [special(Key::Enter)]);
+    let req = started(&fx).cloned().unwrap_or_else(|| panic!("{fx:?}"));
+    assert_eq!(
+        (req.kind, req.finalizers),
+        (OpKind::ForceDelete, EscalationPolicy::Ask)
+    );
+    feed(
+        &mut app,
+        [
+            Msg::OpStarted {
+                op_id: OP.into(),
+                request: req,
+            },
+            Msg::OpQuestion {
+                op_id: OP.into(),
+                prompt: "1 object will not go (1 held by finalizers). Strip their finalizers and \
+                         delete again?"
+                    .into(),
+                stuck: vec![stuck_pod()],
+            },
+        ],
+    );
+    let screen = text(&render(&app, 200, 50));
+    // The question's popup (double border): the table behind it may say "Redeploying".
+    let popup: String = screen
+        .lines()
+        .filter_map(|l| {
+            let (_, rest) = l.split_once(['║', '╔', '╚'])?;
+            Some(format!("{rest}\n"))
+        })
+        .collect();
+    for want in [
+        "force-delete serving/llama-prod Pod/",
+        "Strip their finalizers and delete again?",
+        "example.com/stuck-volume-cleanup",
+        "the force-delete fails and leaves them as they are (nothing is recreated)",
+    ] {
+        assert!(popup.contains(want), "no {want:?}:\n{screen}");
+    }
+    for word in ["backup", "redeploy", "restored"] {
+        assert!(!popup.contains(word), "{word:?} in the question:\n{popup}");
+    }
 }
 
 #[test]

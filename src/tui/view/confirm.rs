@@ -66,7 +66,8 @@ fn intro(c: &Confirm) -> &'static str {
         }
         (OpKind::ForceDelete, false) => {
             "Deletes every resource of the endpoint with grace period 0: pods stop at once, \
-             without a clean shutdown. Nothing is recreated (a backup is kept for `recover`)."
+             without a clean shutdown. Nothing is recreated (the local journal keeps the \
+             removed manifests for the record)."
         }
         (OpKind::ForceDelete, true) => {
             "Deletes this object with grace period 0 (a pod stops at once, without a clean \
@@ -150,9 +151,14 @@ pub fn body(app: &App, c: &Confirm, width: usize) -> Vec<Line<'static>> {
     }
     if c.kind == OpKind::ForceDelete {
         let mark = if c.strip_too { "[x]" } else { "[ ]" };
+        let off = if c.strip_too {
+            ""
+        } else {
+            "; off: you are asked if something will not go"
+        };
         out.push(Line::from(vec![
             Span::styled(format!(" {mark} also strip finalizers"), p.title),
-            Span::styled("  (tab toggles)", p.muted),
+            Span::styled(format!("  (tab toggles{off})"), p.muted),
         ]));
     }
     if let Some(l) = view.lease.as_ref().filter(|l| l.live) {

@@ -11,7 +11,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::orchestrator::progress::{OpResult, Progress, StepState};
+use crate::orchestrator::progress::{OpKind, OpResult, Progress, StepState};
 
 use super::super::app::App;
 use super::super::fmt::{age, elapsed_secs, secs_between};
@@ -225,9 +225,21 @@ fn outcome_lines(app: &App, op: &OpView, width: usize) -> Vec<Line<'static>> {
     }
     let id = op.op_id.as_deref();
     if id.is_some() && app.ops().cancel_prompt.as_deref() == id {
+        // Only a redeploy has a backup to go back to.
+        let after = match op.kind {
+            OpKind::Redeploy => {
+                "before deletion nothing changes; after it the endpoint is restored from the backup"
+            }
+            OpKind::ForceDelete => {
+                "before deletion nothing changes; what is deleted stays deleted, nothing is recreated"
+            }
+            OpKind::StripFinalizers => {
+                "finalizers already stripped stay stripped; nothing is recreated"
+            }
+        };
         out.push(Line::styled(
             format!(
-                " cancel {}? y: cancel (before deletion nothing changes; after it the endpoint is restored from the backup) · n: go on ",
+                " cancel {}? y: cancel ({after}) · n: go on ",
                 sanitize(&op.about())
             ),
             p.warn.add_modifier(Modifier::REVERSED | Modifier::BOLD),

@@ -13,6 +13,7 @@ use super::super::ops::QuestionView;
 use super::super::text::sanitize;
 use super::layout::centered;
 use super::operation::wrap;
+use crate::orchestrator::progress::OpKind;
 
 pub fn lines(app: &App, q: &QuestionView, width: usize) -> Vec<Line<'static>> {
     let p = &app.palette;
@@ -26,14 +27,20 @@ pub fn lines(app: &App, q: &QuestionView, width: usize) -> Vec<Line<'static>> {
     }
     for s in &q.stuck {
         let mut tail = Vec::new();
-        if let Some(secs) = s.terminating_for_seconds {
+        if let Some(owner) = &s.awaiting_gc {
+            // Not deleted yet: not Terminating, and no grace period runs.
+            tail.push(format!(
+                "waiting for garbage collection (goes once {} is gone)",
+                sanitize(owner)
+            ));
+        } else if let Some(secs) = s.terminating_for_seconds {
             tail.push(format!("Terminating {}", elapsed_secs(secs)));
         }
-        if s.finalizers.is_empty() {
-            tail.push("no finalizers (grace period)".to_string());
-        } else {
+        if !s.finalizers.is_empty() {
             let fins: Vec<_> = s.finalizers.iter().map(|f| sanitize(f)).collect();
             tail.push(fins.join(", "));
+        } else if s.awaiting_gc.is_none() {
+            tail.push("no finalizers (grace period)".to_string());
         }
         // Name, then what holds it on its own line: neither is cut off.
         out.push(Line::raw(format!(
@@ -47,16 +54,36 @@ pub fn lines(app: &App, q: &QuestionView, width: usize) -> Vec<Line<'static>> {
             p.terminating,
         ));
     }
+    let (yes, no) = answers(q.kind);
     out.push(Line::raw(""));
     out.push(Line::from(vec![
         Span::styled(" y ", p.selection),
-        Span::raw(" strip their finalizers, force-delete pods (grace 0), delete again"),
+        Span::raw(format!(" {yes}")),
     ]));
     out.push(Line::from(vec![
         Span::styled(" n ", p.selection),
-        Span::raw(" give up: the step fails and the endpoint is restored from the backup"),
+        Span::raw(format!(" {no}")),
     ]));
     out
+}
+
+/// What `y` and `n` do, in the words of the plan that asks: only a redeploy has a backup to
+/// restore.
+fn answers(kind: Option<OpKind>) -> (&'static str, &'static str) {
+    match kind {
+        Some(OpKind::ForceDelete) => (
+            "strip their finalizers and delete again (pods with grace 0)",
+            "give up: the force-delete fails and leaves them as they are (nothing is recreated)",
+        ),
+        Some(OpKind::Redeploy) => (
+            "force-delete the endpoint's pods (grace 0), strip these finalizers, delete again",
+            "give up: the step fails and the endpoint is restored from the backup",
+        ),
+        _ => (
+            "force-delete pods (grace 0), strip these finalizers, delete again",
+            "give up: the step fails and they are left as they are",
+        ),
+    }
 }
 
 pub fn draw(frame: &mut Frame, app: &App, q: &QuestionView, area: Rect) {
