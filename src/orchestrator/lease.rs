@@ -33,6 +33,7 @@ use crate::cluster::kinds::{
     LEASE_MODE_ANNOTATION, LEASE_OPERATION_ANNOTATION, LEASE_STEP_ANNOTATION, lease_name,
 };
 use crate::cluster::model::Mode;
+use crate::orchestrator::kapi::bounded;
 use crate::orchestrator::progress::Step;
 use crate::text::sanitize;
 use crate::util::age::format_age_secs;
@@ -154,7 +155,7 @@ pub struct LockRequest {
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     /// Someone else holds the lease (and it is live).
-    #[error("{}", held_message(namespace, endpoint, holder, operation_id.as_deref(), step.as_deref(), *held_for, *expires_in))]
+    #[error("{}", held_message(namespace, endpoint, holder, operation_id.as_deref(), step.as_deref(), HeldTimes { held_for: *held_for, expires_in: *expires_in, window: *window }))]
     Held {
         namespace: String,
         endpoint: String,
@@ -162,7 +163,10 @@ pub enum LockError {
         operation_id: Option<String>,
         step: Option<String>,
         held_for: Option<Duration>,
+        /// As seen from here: at most `window`.
         expires_in: Duration,
+        /// How long this console waits for a renewal before it judges the lease expired.
+        window: Duration,
     },
     /// A request failed: what was done ("create lease llm-prod/llmops-console-x"), the API's
     /// answer and its HTTP code.
@@ -171,7 +175,16 @@ pub enum LockError {
         what: String,
         message: String,
         code: Option<u16>,
+        /// The server's Retry-After (429, 503), when it named one.
+        retry_after: Option<Duration>,
     },
+}
+
+/// The times in a refusal.
+struct HeldTimes {
+    held_for: Option<Duration>,
+    expires_in: Duration,
+    window: Duration,
 }
 
 fn held_message(
@@ -180,8 +193,7 @@ fn held_message(
     holder: &str,
     operation_id: Option<&str>,
     step: Option<&str>,
-    held_for: Option<Duration>,
-    expires_in: Duration,
+    times: HeldTimes,
 ) -> String {
     let secs = |d: Duration| format_age_secs(i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     let mut parts = Vec::new();
@@ -191,6 +203,11 @@ fn held_message(
     if let Some(step) = step {
         parts.push(format!("step {step}"));
     }
+    let HeldTimes {
+        held_for,
+        expires_in,
+        window,
+    } = times;
     if let Some(d) = held_for {
         parts.push(format!("held for {}", secs(d)));
     }
@@ -200,7 +217,16 @@ fn held_message(
     } else {
         format!("{}; {expiry}", parts.join(", "))
     };
-    format!("{namespace}/{endpoint} is locked by {holder} ({detail})")
+    let recover = operation_id
+        .map(|op| format!("; or finish that operation with `llmops-console recover {op} --resume`"))
+        .unwrap_or_default();
+    format!(
+        "{namespace}/{endpoint} is locked by {holder} ({detail}). If {holder} is gone, the lease \
+         expires {} after its last renewal as seen from here: run this again then (it watches the \
+         lease for up to {} and takes it over if nobody renews it){recover}",
+        secs(window),
+        secs(window)
+    )
 }
 
 /// The code, unless the message already starts with it (kube API errors do: "409 Conflict: ...").
@@ -217,29 +243,38 @@ impl LockError {
             what: what.into(),
             message: describe_kube_error(err),
             code: status_code(err),
+            retry_after: crate::orchestrator::kapi::retry_after_of(err),
         }
     }
 
     /// The refusal for a live lease held by someone else, read as other consoles read it.
-    fn held(namespace: &str, endpoint: &str, lease: &Lease, now: Timestamp) -> LockError {
+    /// `seen_change`: the lease changed while this console watched it (a renewal seen from
+    /// here), with the watch window; it then expires a window from now. Otherwise its
+    /// renewTime, as its holder's clock wrote it, says when, but never later than a window.
+    fn held(
+        namespace: &str,
+        endpoint: &str,
+        lease: &Lease,
+        now: Timestamp,
+        seen_change: Option<Duration>,
+    ) -> LockError {
         let info = lease_info(lease, now);
         let clean = |s: &str| sanitize(s).into_owned();
-        let duration = lease
-            .spec
-            .as_ref()
-            .and_then(|s| s.lease_duration_seconds)
-            .unwrap_or(0);
+        let window = seen_change.unwrap_or_else(|| observe_window(lease, DEFAULT_WINDOW));
         let since = |t: Timestamp| Duration::try_from(now.duration_since(t)).ok();
-        let expires_in = info
-            .renewed
-            .or(info.acquired)
-            .and_then(|t| {
-                let until = t
-                    .checked_add(jiff::SignedDuration::from_secs(i64::from(duration)))
-                    .ok()?;
-                Duration::try_from(until.duration_since(now)).ok()
-            })
-            .unwrap_or_default();
+        let expires_in = match seen_change {
+            Some(w) => w,
+            None => info
+                .renewed
+                .or(info.acquired)
+                .and_then(|t| {
+                    let secs = i64::try_from(window.as_secs()).unwrap_or(i64::MAX);
+                    let until = t.checked_add(jiff::SignedDuration::from_secs(secs)).ok()?;
+                    Duration::try_from(until.duration_since(now)).ok()
+                })
+                .unwrap_or_default()
+                .min(window),
+        };
         LockError::Held {
             namespace: namespace.to_string(),
             endpoint: endpoint.to_string(),
@@ -252,6 +287,7 @@ impl LockError {
             step: info.step.as_deref().map(clean),
             held_for: info.acquired.and_then(since),
             expires_in,
+            window,
         }
     }
 }
@@ -266,25 +302,41 @@ pub struct LeaseLock {
 }
 
 impl LeaseLock {
+    /// [`LeaseLock::acquire_with`] telling nothing along the way.
     pub async fn acquire(
         client: &kube::Client,
         req: LockRequest,
         settings: LeaseSettings,
     ) -> Result<LeaseLock, LockError> {
+        Self::acquire_with(client, req, settings, &|_| {}).await
+    }
+
+    /// Takes the lease: creates it, or replaces one that is free, expired as seen from here, or
+    /// eligible for takeover; refuses one that is live. `notify` is told when the lease must be
+    /// watched before it can be judged (see [`judge`]).
+    pub async fn acquire_with(
+        client: &kube::Client,
+        req: LockRequest,
+        settings: LeaseSettings,
+        notify: &(dyn Fn(String) + Send + Sync),
+    ) -> Result<LeaseLock, LockError> {
         let api: Api<Lease> = Api::namespaced(client.clone(), &req.namespace);
         let name = lease_name(&req.endpoint);
         let what = |verb: &str| format!("{verb} lease {}/{name}", req.namespace);
         let mut create = true;
+        // Set once the lease was watched for a whole window without a change: a later change
+        // (our conditioned replace met a 409) is a renewal seen from here.
+        let mut watched = false;
         for _ in 0..MAX_ROUNDS {
             if create {
                 let fresh = desired(&req, &settings, &name, None, Timestamp::now());
-                match api.create(&PostParams::default(), &fresh).await {
+                match bounded(api.create(&PostParams::default(), &fresh)).await {
                     Ok(lease) => return Ok(Self::start(api, req, settings, lease)),
                     Err(e) if status_code(&e) == Some(409) => {}
                     Err(e) => return Err(LockError::api(what("create"), &e)),
                 }
             }
-            let existing = match api.get_opt(&name).await {
+            let existing = match bounded(api.get_opt(&name)).await {
                 Ok(Some(l)) => l,
                 // Released between our create and this read: the name is free again.
                 Ok(None) => {
@@ -294,20 +346,57 @@ impl LeaseLock {
                 Err(e) => return Err(LockError::api(what("read"), &e)),
             };
             let now = Timestamp::now();
-            if lease_info(&existing, now).live && !takeover_eligible(&req, &existing) {
-                return Err(LockError::held(
-                    &req.namespace,
-                    &req.endpoint,
-                    &existing,
-                    now,
-                ));
-            }
-            let next = desired(&req, &settings, &name, Some(&existing), now);
-            match api.replace(&name, &PostParams::default(), &next).await {
+            let base = match judge(&req, &settings, &existing, now) {
+                Verdict::Free => existing,
+                Verdict::Live => {
+                    return Err(LockError::held(
+                        &req.namespace,
+                        &req.endpoint,
+                        &existing,
+                        now,
+                        None,
+                    ));
+                }
+                Verdict::Unsure(window) if watched => {
+                    // It changed after a whole window of watching: someone renews it.
+                    return Err(LockError::held(
+                        &req.namespace,
+                        &req.endpoint,
+                        &existing,
+                        now,
+                        Some(window),
+                    ));
+                }
+                Verdict::Unsure(window) => {
+                    notify(unsure_message(&req, &existing, now, window));
+                    match watch_for_renewal(&api, &name, &existing, window).await {
+                        Seen::Unchanged => {
+                            watched = true;
+                            existing
+                        }
+                        Seen::Changed(current) => {
+                            return Err(LockError::held(
+                                &req.namespace,
+                                &req.endpoint,
+                                &current,
+                                Timestamp::now(),
+                                Some(window),
+                            ));
+                        }
+                        Seen::Gone => {
+                            create = true;
+                            continue;
+                        }
+                    }
+                }
+            };
+            let now = Timestamp::now();
+            let next = desired(&req, &settings, &name, Some(&base), now);
+            match bounded(api.replace(&name, &PostParams::default(), &next)).await {
                 Ok(lease) => {
                     tracing::info!(
                         lease = %format!("{}/{name}", req.namespace),
-                        previous = %sanitize(&lease_info(&existing, now).holder),
+                        previous = %sanitize(&lease_info(&base, now).holder),
                         "took over an expired or abandoned lease"
                     );
                     return Ok(Self::start(api, req, settings, lease));
@@ -322,6 +411,7 @@ impl LeaseLock {
             what: what("acquire"),
             message: format!("still contended after {MAX_ROUNDS} attempts; try again"),
             code: Some(409),
+            retry_after: None,
         })
     }
 
@@ -386,7 +476,7 @@ impl LeaseLock {
                 }),
                 ..DeleteParams::default()
             };
-            let err = match inner.api.delete(&inner.name, &params).await {
+            let err = match bounded(inner.api.delete(&inner.name, &params)).await {
                 Ok(_) => return Ok(()),
                 Err(e) => e,
             };
@@ -395,7 +485,7 @@ impl LeaseLock {
                     tracing::warn!(lease = %full, "lease was already gone at release");
                     return Ok(());
                 }
-                Some(409) => match inner.api.get_opt(&inner.name).await {
+                Some(409) => match bounded(inner.api.get_opt(&inner.name)).await {
                     Ok(Some(current)) if inner.is_ours(&current) => known = current,
                     Ok(Some(current)) => {
                         let holder = lease_info(&current, Timestamp::now()).holder;
@@ -425,6 +515,7 @@ impl LeaseLock {
             what: format!("delete lease {full}"),
             message: format!("still modified concurrently after {MAX_ROUNDS} attempts"),
             code: Some(409),
+            retry_after: None,
         })
     }
 }
@@ -445,6 +536,126 @@ fn takeover_eligible(req: &LockRequest, existing: &Lease) -> bool {
     req.takeover
         && info.operation_id.as_deref() == Some(req.op_id.as_str())
         && holder_provably_dead(&info.holder)
+}
+
+/// The longest a lease is watched for a renewal, whatever its `leaseDurationSeconds` claims:
+/// this console writes 15 s, and a lease claiming a year must not lock an endpoint for one.
+pub const MAX_WINDOW: Duration = Duration::from_secs(30);
+
+/// The window for a lease that names no usable duration.
+const DEFAULT_WINDOW: Duration = Duration::from_secs(15);
+
+/// How often a watched lease is re-read (to refuse as soon as it is renewed).
+const WATCH_POLL: Duration = Duration::from_secs(1);
+
+/// How long a lease stays live after a change seen from here: its `leaseDurationSeconds`, at
+/// least 1 s and at most [`MAX_WINDOW`] (`default` when it has none).
+fn observe_window(lease: &Lease, default: Duration) -> Duration {
+    lease
+        .spec
+        .as_ref()
+        .and_then(|s| s.lease_duration_seconds)
+        .filter(|&secs| secs > 0)
+        .map_or(default, |secs| {
+            Duration::from_secs(secs.unsigned_abs().into())
+        })
+        .clamp(Duration::from_secs(1), MAX_WINDOW)
+}
+
+/// What a lease found at acquire time allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// Nobody holds it (released), or recovery may take it over: take it.
+    Free,
+    /// Its holder renewed it recently: refuse.
+    Live,
+    /// Its renewTime cannot be trusted (older than a window, too far ahead, missing): the
+    /// holder may be alive with a skewed clock, or dead. Watch it for the window: a change
+    /// means live, none means expired (client-go's rule: expiry is the last change seen by the
+    /// observer plus the duration, on the observer's clock).
+    Unsure(Duration),
+}
+
+/// Judges `lease` for `req` at `now`. A renewTime within a window of `now` either way is taken
+/// at its word (live: refusing is safe). Anything else is judged by this machine's clock, by
+/// watching, unless the holder is a process on this host that is provably gone.
+fn judge(req: &LockRequest, settings: &LeaseSettings, lease: &Lease, now: Timestamp) -> Verdict {
+    let info = lease_info(lease, now);
+    if info.holder.is_empty() || takeover_eligible(req, lease) {
+        return Verdict::Free;
+    }
+    let window = observe_window(lease, settings.duration);
+    let recent = info.renewed.or(info.acquired).is_some_and(|at| {
+        let age = now.duration_since(at);
+        let w = jiff::SignedDuration::try_from(window).unwrap_or(jiff::SignedDuration::MAX);
+        age < w && age > -w
+    });
+    if recent {
+        Verdict::Live
+    } else if holder_provably_dead(&info.holder) {
+        // Nobody is left to renew it; a dead holder's stale lease needs no watching.
+        Verdict::Free
+    } else {
+        Verdict::Unsure(window)
+    }
+}
+
+/// The line shown while an untrusted lease is watched.
+fn unsure_message(req: &LockRequest, lease: &Lease, now: Timestamp, window: Duration) -> String {
+    let info = lease_info(lease, now);
+    let at = info.renewed.or(info.acquired);
+    let said = match at {
+        None => "has no renewTime".to_string(),
+        Some(t) if t > now => format!(
+            "says it was renewed {} in the future",
+            format_age_secs(now.duration_until(t).as_secs())
+        ),
+        Some(t) => format!(
+            "says it was last renewed {} ago",
+            format_age_secs(now.duration_since(t).as_secs())
+        ),
+    };
+    format!(
+        "lease {}/{} of {} {said} by its holder's clock; waiting {} to see whether {} still renews it (expiry is judged by this machine's clock)",
+        req.namespace,
+        lease_name(&req.endpoint),
+        sanitize(&info.holder),
+        format_age_secs(i64::try_from(window.as_secs()).unwrap_or(i64::MAX)),
+        sanitize(&info.holder),
+    )
+}
+
+/// What a watch of a lease saw.
+enum Seen {
+    /// No change for the whole window: expired as seen from here.
+    Unchanged,
+    /// Changed (renewed, taken over): live.
+    Changed(Box<Lease>),
+    Gone,
+}
+
+/// Re-reads `lease` every [`WATCH_POLL`] for `window` (on this machine's monotonic clock). A
+/// read that fails proves nothing either way; the takeover that follows is conditioned on the
+/// resourceVersion first seen, so a renewal no read caught still wins.
+async fn watch_for_renewal(api: &Api<Lease>, name: &str, lease: &Lease, window: Duration) -> Seen {
+    let end = tokio::time::Instant::now() + window;
+    let rv = lease.metadata.resource_version.clone();
+    loop {
+        let now = tokio::time::Instant::now();
+        if now >= end {
+            return Seen::Unchanged;
+        }
+        tokio::time::sleep_until((now + WATCH_POLL).min(end)).await;
+        let left = end.saturating_duration_since(tokio::time::Instant::now());
+        let limit = left.max(Duration::from_millis(100)).min(WATCH_POLL * 5);
+        match crate::orchestrator::kapi::within(limit, api.get_opt(name)).await {
+            Ok(None) => return Seen::Gone,
+            Ok(Some(current)) if current.metadata.resource_version != rv => {
+                return Seen::Changed(Box::new(current));
+            }
+            Ok(Some(_)) | Err(_) => {}
+        }
+    }
 }
 
 /// The lease as we hold it: on `base` (the version just read, whose resourceVersion makes the

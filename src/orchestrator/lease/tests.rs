@@ -99,16 +99,21 @@ fn messages_name_everything() {
         step: Some("delete".into()),
         held_for: Some(Duration::from_secs(42)),
         expires_in: Duration::from_secs(12),
+        window: Duration::from_secs(15),
     };
     assert_eq!(
         held.to_string(),
         "llm-prod/llama is locked by alice@ops-1/4242 (operation redeploy-1, step delete, \
-         held for 42s; expires in 12s unless renewed)"
+         held for 42s; expires in 12s unless renewed). If alice@ops-1/4242 is gone, the lease \
+         expires 15s after its last renewal as seen from here: run this again then (it watches \
+         the lease for up to 15s and takes it over if nobody renews it); or finish that \
+         operation with `llmops-console recover redeploy-1 --resume`"
     );
     let api = LockError::Api {
         what: "create lease llm-prod/llmops-console-x".into(),
         message: "connection refused".into(),
         code: Some(503),
+        retry_after: None,
     };
     assert_eq!(
         api.to_string(),
@@ -165,7 +170,10 @@ async fn concurrent_acquires_have_exactly_one_winner() {
         // Every other round both find an expired lease and race to replace it: only the
         // resourceVersion check keeps the second replace from overwriting the first.
         if i % 2 == 1 {
-            let old = foreign(&endpoint, "gone@elsewhere/7", "op-0", 120, 60, 0);
+            let mut old = foreign(&endpoint, "gone@elsewhere/7", "op-0", 120, 60, 0);
+            // Expired by its renewTime, so watched for its duration before the race: keep
+            // that short.
+            old.spec.as_mut().unwrap().lease_duration_seconds = Some(1);
             leases(&sim)
                 .create(&PostParams::default(), &old)
                 .await
@@ -218,6 +226,7 @@ async fn held_names_holder_step_and_age() {
         step,
         held_for,
         expires_in,
+        ..
     } = &err
     else {
         panic!("expected Held, got {err}");
@@ -273,16 +282,24 @@ async fn held_by_a_running_lock_shows_its_current_step() {
 #[tokio::test]
 async fn expired_lease_is_taken_over() {
     let sim = TestSim::start().await;
-    let old = foreign("llama", "gone@elsewhere/7", "redeploy-0", 120, 60, 3);
+    let mut old = foreign("llama", "gone@elsewhere/7", "redeploy-0", 120, 60, 3);
+    old.spec.as_mut().unwrap().lease_duration_seconds = Some(2);
     leases(&sim)
         .create(&PostParams::default(), &old)
         .await
         .expect("create expired lease");
     let me = holder_identity();
     let req = request("llama", &me, "redeploy-1", Step::Lock);
+    let started = std::time::Instant::now();
     let lock = LeaseLock::acquire(&sim.client, req, LeaseSettings::default())
         .await
         .expect("takes over an expired lease");
+    // Expired by its renewTime, but judged by this clock: watched for its 2 s first.
+    assert!(
+        started.elapsed() >= Duration::from_millis(1900),
+        "taken over after {:?}, before its duration was watched",
+        started.elapsed()
+    );
     let lease = read(&sim, "llama").await.expect("lease");
     let info = lease_info(&lease, Timestamp::now());
     assert_eq!(info.holder, me);
@@ -419,8 +436,8 @@ async fn deleted_lease_fires_lost() {
 #[tokio::test]
 async fn transient_renewal_errors_keep_the_lock() {
     let sim = TestSim::start().await;
-    // 429 waits out Retry-After (1 s) inside the client's own retry, twice: a duration of 5 s
-    // leaves room for that, as 15 s does in real use.
+    // The client has no retry layer of its own: each failed renewal is retried by the renewal
+    // loop a quarter interval later; a duration of 5 s leaves room for slow CI.
     let settings = LeaseSettings {
         duration: Duration::from_secs(5),
         renew_every: Duration::from_millis(200),
@@ -531,4 +548,146 @@ async fn release_retries_when_the_lease_changed_but_is_still_ours() {
     lock.release().await.expect("release");
     assert!(read(&sim, "llama").await.is_none(), "deleted after re-read");
     sim.stop().await;
+}
+
+/// Renews `endpoint`'s lease every `every` until `stop`, stamping renewTime with a clock that is
+/// `skew` off (negative: behind), as a live holder on a badly set machine does.
+fn skewed_renewer(
+    sim: &TestSim,
+    endpoint: &str,
+    skew: SignedDuration,
+    every: Duration,
+    stop: tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<u32> {
+    let api = leases(sim);
+    let name = lease_name(endpoint);
+    tokio::spawn(async move {
+        let mut renewals = 0;
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return renewals,
+                _ = tokio::time::sleep(every) => {}
+            }
+            let Ok(Some(mut lease)) = api.get_opt(&name).await else {
+                continue;
+            };
+            if lease
+                .spec
+                .as_ref()
+                .and_then(|s| s.holder_identity.as_deref())
+                != Some("skewed@far/42")
+            {
+                return renewals;
+            }
+            lease.spec.as_mut().unwrap().renew_time = Some(MicroTime(Timestamp::now() + skew));
+            if api
+                .replace(&name, &PostParams::default(), &lease)
+                .await
+                .is_ok()
+            {
+                renewals += 1;
+            }
+        }
+    })
+}
+
+/// Issue 8, case 8: a live holder whose clock is 10 minutes behind writes renewTimes that look
+/// expired; it renews every second, so this console must see the change and refuse.
+#[tokio::test]
+async fn a_live_holder_with_a_skewed_clock_is_not_taken_over() {
+    let sim = TestSim::start().await;
+    let lease = foreign("skewed", "skewed@far/42", "redeploy-9", 700, 600, 0);
+    leases(&sim)
+        .create(&PostParams::default(), &lease)
+        .await
+        .expect("create");
+    let stop = tokio_util::sync::CancellationToken::new();
+    let renewer = skewed_renewer(
+        &sim,
+        "skewed",
+        SignedDuration::from_mins(-10),
+        Duration::from_secs(1),
+        stop.clone(),
+    );
+    let said = std::sync::Mutex::new(Vec::<String>::new());
+    let req = request("skewed", &holder_identity(), "redeploy-10", Step::Lock);
+    let notify = |m: String| said.lock().unwrap().push(m);
+    let got = within(
+        "acquire",
+        LeaseLock::acquire_with(&sim.client, req, LeaseSettings::default(), &notify),
+    )
+    .await;
+    stop.cancel();
+    let renewals = renewer.await.expect("renewer");
+    match got {
+        Err(LockError::Held { holder, window, .. }) => {
+            assert_eq!(holder, "skewed@far/42");
+            assert_eq!(window, Duration::from_secs(15));
+        }
+        Err(e) => panic!("expected Held, got {e}"),
+        Ok(_) => panic!("took over the lease of a live holder whose clock is behind"),
+    }
+    assert!(renewals >= 1, "the holder renewed while watched");
+    let said = said.lock().unwrap().join("\n");
+    assert!(
+        said.contains("skewed@far/42 says it was last renewed 10m")
+            && said.contains("waiting 15s to see whether skewed@far/42 still renews"),
+        "{said}"
+    );
+    let after = read(&sim, "skewed").await.expect("lease stays");
+    assert_eq!(lease_info(&after, Timestamp::now()).holder, "skewed@far/42");
+    sim.stop().await;
+}
+
+/// Issue 8, case 8: a renewTime in 2099 with nobody renewing is not a 70-year lock: it counts
+/// as changed when first seen here, and expires one duration (15 s) later.
+#[tokio::test]
+async fn a_renew_time_in_2099_expires_one_duration_after_it_was_seen() {
+    let sim = TestSim::start().await;
+    let mut lease = foreign("future", "ahead@far/43", "redeploy-11", 10, 0, 0);
+    let spec = lease.spec.as_mut().unwrap();
+    let y2099: Timestamp = "2099-01-01T00:00:00Z".parse().unwrap();
+    spec.renew_time = Some(MicroTime(y2099));
+    spec.acquire_time = Some(MicroTime(y2099));
+    leases(&sim)
+        .create(&PostParams::default(), &lease)
+        .await
+        .expect("create");
+    let said = std::sync::Mutex::new(Vec::<String>::new());
+    let notify = |m: String| said.lock().unwrap().push(m);
+    let me = holder_identity();
+    let req = request("future", &me, "redeploy-12", Step::Lock);
+    let started = std::time::Instant::now();
+    let lock = within(
+        "acquire",
+        LeaseLock::acquire_with(&sim.client, req, LeaseSettings::default(), &notify),
+    )
+    .await
+    .expect("taken over once nobody renewed it for a duration");
+    let waited = started.elapsed();
+    println!("a renewTime in 2099 was taken over after {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(14_900),
+        "taken over after {waited:?}: before a whole duration was watched"
+    );
+    let said = said.lock().unwrap().join("\n");
+    assert!(
+        said.contains("in the future by its holder's clock"),
+        "{said}"
+    );
+    let after = read(&sim, "future").await.expect("lease");
+    assert_eq!(lease_info(&after, Timestamp::now()).holder, me);
+    lock.release().await.expect("release");
+    sim.stop().await;
+}
+
+/// A leaseDurationSeconds of a year is watched for at most [`MAX_WINDOW`].
+#[test]
+fn windows_are_capped() {
+    let mut l = foreign("x", "h@h/1", "op", 0, 0, 0);
+    assert_eq!(observe_window(&l, DEFAULT_WINDOW), Duration::from_secs(15));
+    l.spec.as_mut().unwrap().lease_duration_seconds = Some(31_536_000);
+    assert_eq!(observe_window(&l, DEFAULT_WINDOW), MAX_WINDOW);
+    l.spec.as_mut().unwrap().lease_duration_seconds = Some(0);
+    assert_eq!(observe_window(&l, DEFAULT_WINDOW), DEFAULT_WINDOW);
 }
