@@ -515,7 +515,12 @@ impl Ctx {
             .map_or("no answer".to_string(), |c| format!("answered {c}"));
         let after = a
             .retry_after
-            .map(|d| format!(", Retry-After {}", format_elapsed(d)))
+            .map(|d| {
+                format!(
+                    ", Retry-After {}",
+                    crate::util::duration::format_duration(d)
+                )
+            })
             .unwrap_or_default();
         let next_at = self.elapsed() + wait;
         let deadline = self
