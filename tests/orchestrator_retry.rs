@@ -278,3 +278,56 @@ fn ready_timeout_bounds_verify_ready_and_the_rollback_says_its_bound() {
         secs(rollback_ms)
     ));
 }
+
+/// Every call has a deadline: a create the server sits on for 15 s is given up after what is
+/// left of `--timeout 5s` ("no answer within ..."), the step fails with exit 4 and the endpoint
+/// is rolled back. The latency is removed once the create step failed, so the rollback's own
+/// create is answered; the late answer to the abandoned create is a harmless 409.
+#[test]
+fn a_create_that_gets_no_answer_is_bounded_by_the_step_deadline() {
+    let c = Cluster::start(&scenario("faults"));
+    let con = Console::new(&c);
+    let before = ep().wait_ready(&c, DEADLINE);
+    c.admin(
+        reqwest::Method::POST,
+        "faults/latency",
+        Some(json!({"verb": "create", "resource": "deployments", "ms": 15_000})),
+    );
+    let args = [
+        "redeploy",
+        "orch/ep",
+        "--yes",
+        "--set",
+        &format!("image={NEW_IMAGE}"),
+        "-o",
+        "json",
+        "--timeout",
+        "5s",
+    ];
+    let mut running = con.spawn(&args);
+    let failed = running.wait_line(DEADLINE, |l| is_progress(l, "create", "failed"));
+    c.admin(reqwest::Method::DELETE, "faults/latency", None);
+    assert!(failed.is_some(), "no create failure:\n{}", running.stderr());
+    let run = running.finish(DEADLINE);
+    assert_eq!(run.code, Some(4), "a deadline is exit 4\n{}", run.explain());
+    let failed = failed.unwrap_or_default();
+    assert!(
+        failed.contains("no answer within") && failed.contains("deadline"),
+        "the failure says the call got no answer before the deadline: {failed}"
+    );
+    assert_rolled_back(&c, &before, &run);
+    let progress = json_lines(&run.stderr);
+    let create_ms = elapsed_of(&progress, "create", "failed").unwrap_or(u64::MAX)
+        - elapsed_of(&progress, "create", "running").unwrap_or(0);
+    assert!(
+        Duration::from_millis(create_ms) <= Duration::from_secs(5) + SLACK,
+        "the create step took {create_ms} ms with --timeout 5s\n{}",
+        run.explain()
+    );
+    common::shout(&format!(
+        "create deployments answered after 15s, `llmops-console {}`: create step {:.1}s \
+         (bound: --timeout 5s), exit 4, rolled back",
+        args.join(" "),
+        secs(create_ms)
+    ));
+}

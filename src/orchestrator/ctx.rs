@@ -499,7 +499,7 @@ impl Ctx {
                 deadline: true,
                 why: format!(
                     "the step's deadline of {} passes before the next attempt (in {})",
-                    format_elapsed(b.budget),
+                    crate::util::duration::format_duration(b.budget),
                     format_elapsed(wait)
                 ),
             });
