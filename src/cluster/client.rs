@@ -6,6 +6,7 @@
 use std::ffi::OsStr;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde::Serialize;
@@ -292,7 +293,7 @@ pub async fn connect_with(
     let config = kube::Config::from_custom_kubeconfig(kc, &options)
         .await
         .map_err(|e| context_err(e.to_string()))?;
-    let client = kube::Client::try_from(config).map_err(|e| context_err(e.to_string()))?;
+    let client = client_from_config(config).map_err(|e| context_err(e.to_string()))?;
     let info = ContextInfo {
         context: resolved.context,
         server: resolved.server,
@@ -301,6 +302,24 @@ pub async fn connect_with(
         files,
     };
     Ok((client, info))
+}
+
+/// A connection is made within this, or the request fails (kube's default is 30 s).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The client every part of the console uses, built from `config` with one retry layer only:
+/// kube's default retry policy (429/503/504 retried up to 15 times, backoff up to 1,000 s,
+/// honouring Retry-After, all invisible) is turned off, because it multiplied with the
+/// orchestrator's visible retries into a silent 45-minute hang (issue 8). The watchers and log
+/// followers have their own backoff; the orchestrator retries visibly, every call bounded.
+///
+/// No read timeout: watch streams are quiet for minutes when nothing changes, and kube-runtime's
+/// watcher has its own idle timeout. The orchestrator bounds its calls itself
+/// (`orchestrator::kapi::CALL_TIMEOUT`).
+pub fn client_from_config(mut config: kube::Config) -> Result<kube::Client, kube::Error> {
+    config.default_retry = false;
+    config.connect_timeout = Some(CONNECT_TIMEOUT);
+    kube::Client::try_from(config)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::ctx::{Ctx, Failure, backoff};
+use super::ctx::{Attempt, Ctx, Failure, backoff};
 use super::destroy::{delete_one, stopped, verify_gone};
 use super::inventory::create_rank;
 use super::kapi;
@@ -47,6 +47,11 @@ pub(crate) async fn converge(
     rules: Rules,
     wait_budget: Duration,
 ) -> Result<Vec<ObjectId>, Failure> {
+    // The whole step within `wait_budget` unless the caller bounded it already (the rollback
+    // bounds itself by --timeout + --ready-timeout and waits less for old objects).
+    if ctx.remaining().is_none() {
+        ctx.bound(wait_budget);
+    }
     let mut order: Vec<&Value> = desired.iter().collect();
     order.sort_by_key(|m| kind_of(m).map(create_rank).unwrap_or(u8::MAX));
     let mut standing = Vec::new();
@@ -91,13 +96,14 @@ async fn converge_one(
         }
         // The final existence check, right before creating.
         ctx.info(step, format!("Checking if {} {name} exists", kind.name()));
-        let existing = match kapi::get(&ctx.client, &ns, kind, &name).await {
+        let what = || format!("get {} {ns}/{name}", kind.name());
+        let existing = match ctx
+            .call(what, kapi::get(&ctx.client, &ns, kind, &name))
+            .await
+        {
             Ok(e) => e,
             Err(e) if e.transient() => {
-                ctx.retry(step, format!("{}; retrying", e.what), Some(e.message));
-                if !ctx.pause(backoff(attempt)).await {
-                    return Err(stopped(step));
-                }
+                ctx.after_transient(step, attempt_of(&e, attempt)).await?;
                 continue;
             }
             Err(e) => return Err(Failure::failed(step, e.to_string())),
@@ -145,6 +151,7 @@ async fn converge_one(
             }
             let budget = wait_budget
                 .saturating_sub(started.elapsed())
+                .min(ctx.remaining().unwrap_or(wait_budget))
                 .max(Duration::from_secs(1));
             verify_gone(
                 ctx,
@@ -158,7 +165,11 @@ async fn converge_one(
             continue;
         }
         ctx.info(step, format!("Attempting to create {} {name}", kind.name()));
-        match kapi::create(&ctx.client, &ns, kind, manifest).await {
+        let what = || format!("create {} {ns}/{name}", kind.name());
+        match ctx
+            .call(what, kapi::create(&ctx.client, &ns, kind, manifest))
+            .await
+        {
             Ok(created) => {
                 let id = object_id(kind, &ns, &created);
                 ctx.api(
@@ -172,7 +183,10 @@ async fn converge_one(
                 ctx.persist_cached(step)?;
                 return Ok(id);
             }
-            Err(e) if e.code == Some(409) || e.transient() => {
+            Err(e) if e.transient() => {
+                ctx.after_transient(step, attempt_of(&e, attempt)).await?;
+            }
+            Err(e) if e.code == Some(409) => {
                 // AlreadyExists ("object is being deleted", or a racing creator): back to the
                 // existence check, which waits for it to go or removes it.
                 let wait = backoff(attempt);
@@ -209,6 +223,19 @@ async fn converge_one(
     }
 }
 
+/// Attempt `number` of a create (409s and transient failures count alike) as the retry line
+/// tells it.
+fn attempt_of(e: &kapi::ApiFailure, number: u32) -> Attempt<'_> {
+    Attempt {
+        what: &e.what,
+        code: e.code,
+        retry_after: e.retry_after,
+        message: e.message.clone(),
+        number,
+        of: CREATE_ATTEMPTS,
+    }
+}
+
 fn describe_owner(is_old: bool, ours: bool) -> &'static str {
     match (is_old, ours) {
         (true, _) => "the object from before the operation",
@@ -233,6 +260,8 @@ pub(crate) async fn verify_ready(
     standing: &[ObjectId],
     deadline: Duration,
 ) -> Result<(), Failure> {
+    // Within the step's own bound too (the rollback's: --timeout + --ready-timeout in all).
+    let deadline = ctx.remaining().map_or(deadline, |r| r.min(deadline));
     let started = Instant::now();
     for id in standing {
         let budget = deadline.saturating_sub(started.elapsed());

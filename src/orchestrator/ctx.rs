@@ -13,6 +13,10 @@ use super::lease::LeaseLock;
 use super::progress::{OpEvent, OpResult, Progress, Step, StepState};
 use super::record::{ObjectId, OpRecord, StepRecord};
 
+mod retry;
+use retry::default_budget;
+pub(crate) use retry::*;
+
 /// Why a plan stopped: the step, how it maps to an exit code, and what to tell the operator.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Failure {
@@ -62,6 +66,15 @@ pub(crate) struct Ctx {
     pub recovering: bool,
     /// Objects whose finalizers the policy did not allow stripping (for the advice at the end).
     pub blocked_by: Vec<ObjectId>,
+    /// When the running step must end (see [`Ctx::bound`]); `None`: its waits bound it.
+    bound: Option<Bound>,
+}
+
+/// A step's deadline: its budget and the instant it runs out.
+#[derive(Debug, Clone, Copy)]
+struct Bound {
+    until: Instant,
+    budget: Duration,
 }
 
 impl Ctx {
@@ -88,6 +101,7 @@ impl Ctx {
             backup_written: false,
             recovering: false,
             blocked_by: Vec::new(),
+            bound: None,
         }
     }
 
@@ -142,6 +156,10 @@ impl Ctx {
     pub async fn begin(&mut self, step: Step, message: impl Into<String>) -> Result<(), Failure> {
         let message = message.into();
         self.step_retries = 0;
+        self.bound = default_budget(step).map(|budget| Bound {
+            until: Instant::now() + budget,
+            budget,
+        });
         self.rec.step = step;
         self.record(step, StepState::Running, &message);
         self.send(step, StepState::Running, message, None);
@@ -252,60 +270,4 @@ impl Ctx {
             _ = tokio::time::sleep(d) => true,
         }
     }
-}
-
-/// Attempts for a call that fails transiently (throttled, server error, no answer).
-pub(crate) const TRANSIENT_ATTEMPTS: u32 = 5;
-
-/// An HTTP answer worth another try: none at all, 429, or a server error.
-pub(crate) fn transient_code(code: Option<u16>) -> bool {
-    code.is_none_or(|c| c == 429 || c >= 500)
-}
-
-impl Ctx {
-    /// Runs `call` until it succeeds, fails for good, or [`TRANSIENT_ATTEMPTS`] are used up;
-    /// every retry is a visible `retrying` line. `call` must not borrow the context (clone
-    /// what it needs).
-    pub async fn retrying<T, E, F, Fut>(
-        &mut self,
-        step: Step,
-        what: &str,
-        transient: impl Fn(&E) -> bool,
-        mut call: F,
-    ) -> Result<T, E>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, E>>,
-        E: std::fmt::Display,
-    {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match call().await {
-                Ok(v) => return Ok(v),
-                Err(e) if attempt < TRANSIENT_ATTEMPTS && transient(&e) => {
-                    let wait = backoff(attempt);
-                    self.retry(
-                        step,
-                        format!(
-                            "{what} failed; retry {attempt}/{} in {}",
-                            TRANSIENT_ATTEMPTS - 1,
-                            crate::util::duration::format_elapsed(wait)
-                        ),
-                        Some(crate::text::sanitize(&e.to_string()).into_owned()),
-                    );
-                    if !self.pause(wait).await {
-                        return Err(e);
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-}
-
-/// Backoff before retry `attempt` (1-based): 200 ms doubling, at most 5 s.
-pub(crate) fn backoff(attempt: u32) -> Duration {
-    let ms = 200u64.saturating_mul(1u64 << attempt.saturating_sub(1).min(5));
-    Duration::from_millis(ms.min(5_000))
 }

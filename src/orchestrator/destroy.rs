@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use super::ctx::{Ctx, Failure, backoff};
+use super::ctx::{Attempt, Ctx, Failure, backoff};
 use super::kapi;
 use super::progress::{EscalationChoice, OpEvent, OpKind, OpResult, Question, Step, StuckObject};
 use super::record::ObjectId;
@@ -34,13 +34,15 @@ pub(crate) async fn delete_one(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let current = match kapi::get(&ctx.client, &id.namespace, kind, &id.name).await {
+        let what = || format!("get {} {}/{}", id.kind, id.namespace, id.name);
+        let current = match ctx
+            .call(what, kapi::get(&ctx.client, &id.namespace, kind, &id.name))
+            .await
+        {
             Ok(c) => c,
-            Err(e) if e.transient() && attempt < DELETE_ATTEMPTS => {
-                ctx.retry(step, format!("{}; retrying", e.what), Some(e.message));
-                if !ctx.pause(backoff(attempt)).await {
-                    return Err(stopped(step));
-                }
+            Err(e) if e.transient() => {
+                ctx.after_transient(step, delete_attempt(&e, attempt))
+                    .await?;
                 continue;
             }
             Err(e) => {
@@ -77,7 +79,9 @@ pub(crate) async fn delete_one(
             step,
             format!("Attempting to delete {} {}", id.kind, id.name),
         );
-        match kapi::delete(&ctx.client, &id.namespace, kind, &id.name, &id.uid, grace).await {
+        let what = || format!("delete {} {}/{}", id.kind, id.namespace, id.name);
+        let deleted = kapi::delete(&ctx.client, &id.namespace, kind, &id.name, &id.uid, grace);
+        match ctx.call(what, deleted).await {
             Ok(answer) => {
                 ctx.api(step, "Delete API call successful", answer);
                 if !ctx.deleted.contains(id) {
@@ -94,18 +98,9 @@ pub(crate) async fn delete_one(
                 );
                 return Ok(());
             }
-            Err(e) if e.transient() && attempt < DELETE_ATTEMPTS => {
-                ctx.retry(
-                    step,
-                    format!(
-                        "ApiException when deleting {} {}; retrying",
-                        id.kind, id.name
-                    ),
-                    Some(e.message),
-                );
-                if !ctx.pause(backoff(attempt)).await {
-                    return Err(stopped(step));
-                }
+            Err(e) if e.transient() => {
+                ctx.after_transient(step, delete_attempt(&e, attempt))
+                    .await?;
             }
             Err(e) => {
                 let hint = if e.code == Some(403) {
@@ -127,6 +122,18 @@ pub(crate) async fn delete_one(
                 ));
             }
         }
+    }
+}
+
+/// Attempt `number` of a delete's get or delete call, as the retry line tells it.
+fn delete_attempt(e: &kapi::ApiFailure, number: u32) -> Attempt<'_> {
+    Attempt {
+        what: &e.what,
+        code: e.code,
+        retry_after: e.retry_after,
+        message: e.message.clone(),
+        number,
+        of: DELETE_ATTEMPTS,
     }
 }
 

@@ -212,8 +212,20 @@ pub(crate) async fn run_rollback(
     // The operator's cancel must not cancel the rollback it triggered.
     ctx.stop = tokio_util::sync::CancellationToken::new();
     ctx.step_retries = 0;
-    ctx.begin(Step::Rollback, "recreating the endpoint from the backup")
-        .await?;
+    // The rollback is bounded as a whole: --timeout for recreating (waits for old objects,
+    // creates and their retries) plus --ready-timeout for readiness.
+    let bound = req.timeout + req.ready_timeout;
+    ctx.begin(
+        Step::Rollback,
+        format!(
+            "recreating the endpoint from the backup (at most {}: --timeout {} + --ready-timeout {})",
+            crate::util::duration::format_duration(bound),
+            crate::util::duration::format_duration(req.timeout),
+            crate::util::duration::format_duration(req.ready_timeout)
+        ),
+    )
+    .await?;
+    ctx.bound(bound);
     let old: HashSet<String> = ctx.rec.old_objects.iter().map(|o| o.uid.clone()).collect();
     let backup = ctx.rec.backup.clone();
     // Objects that just failed to go will not go now; do not wait another full deadline.

@@ -1,5 +1,10 @@
 //! The few API calls plans make, on any of the endpoint's kinds through one dynamic client, with
 //! errors that keep the HTTP code and the API's message (sanitised) for the progress lines.
+//! Every call is bounded ([`CALL_TIMEOUT`]): a server that never answers is a transient failure
+//! ("no answer within 30s"), retried visibly like a 503, never a silent hang.
+
+use std::future::Future;
+use std::time::Duration;
 
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::core::{ApiResource, DynamicObject};
@@ -19,19 +24,63 @@ pub struct ApiFailure {
     pub message: String,
     /// The Status reason (`AlreadyExists`, `Conflict`, `NotFound`, ...), empty when none.
     pub reason: String,
+    /// The server's `retryAfterSeconds` (429, 503), when it gave one.
+    pub retry_after: Option<Duration>,
+}
+
+/// How long one API call of an operation may take before it counts as unanswered. Watches are
+/// not calls: they are long-lived and bounded by their step's deadline instead.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why a call ended without an answer, as a `kube::Error` so every caller's error path (status
+/// code `None`: transient) handles it like a dropped connection.
+#[derive(Debug, thiserror::Error)]
+#[error("no answer within {}", crate::util::duration::format_elapsed(*.0))]
+pub struct NoAnswer(pub Duration);
+
+/// `fut`, or a [`NoAnswer`] error after `limit`.
+pub async fn within<T>(
+    limit: Duration,
+    fut: impl Future<Output = kube::Result<T>>,
+) -> kube::Result<T> {
+    match tokio::time::timeout(limit, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(kube::Error::Service(Box::new(NoAnswer(limit)))),
+    }
+}
+
+/// `fut` bounded by [`CALL_TIMEOUT`].
+pub async fn bounded<T>(fut: impl Future<Output = kube::Result<T>>) -> kube::Result<T> {
+    within(CALL_TIMEOUT, fut).await
+}
+
+/// The `retryAfterSeconds` of an API error's Status (the apiserver sets it with 429 and 503;
+/// kube does not expose the `Retry-After` header, and the two carry the same value).
+pub fn retry_after_of(err: &kube::Error) -> Option<Duration> {
+    match err {
+        kube::Error::Api(s) => s
+            .details
+            .as_ref()
+            .map(|d| d.retry_after_seconds)
+            .filter(|&secs| secs > 0)
+            .map(|secs| Duration::from_secs(u64::from(secs))),
+        _ => None,
+    }
 }
 
 impl ApiFailure {
     pub fn new(what: impl Into<String>, err: &kube::Error) -> ApiFailure {
-        let reason = match err {
-            kube::Error::Api(s) => s.reason.clone(),
-            _ => String::new(),
+        let (reason, message) = match err {
+            kube::Error::Api(s) => (s.reason.clone(), describe_kube_error(err)),
+            kube::Error::Service(e) if e.is::<NoAnswer>() => (String::new(), e.to_string()),
+            _ => (String::new(), describe_kube_error(err)),
         };
         ApiFailure {
             what: what.into(),
             code: status_code(err),
-            message: describe_kube_error(err),
+            message,
             reason,
+            retry_after: retry_after_of(err),
         }
     }
 
@@ -98,7 +147,7 @@ pub async fn get(
     kind: Kind,
     name: &str,
 ) -> Result<Option<Value>, ApiFailure> {
-    match api(client, ns, kind).get_opt(name).await {
+    match bounded(api(client, ns, kind).get_opt(name)).await {
         Ok(o) => Ok(o.map(|o| to_value(&o, kind))),
         Err(e) => Err(ApiFailure::new(
             format!("get {} {ns}/{name}", kind.name()),
@@ -113,8 +162,7 @@ pub async fn list(client: &kube::Client, ns: &str, kind: Kind) -> Result<Vec<Val
     let mut out = Vec::new();
     let mut lp = ListParams::default().limit(500);
     loop {
-        let page = api
-            .list(&lp)
+        let page = bounded(api.list(&lp))
             .await
             .map_err(|e| ApiFailure::new(format!("list {} in {ns}", kinds::plural(kind)), &e))?;
         out.extend(page.items.iter().map(|o| to_value(o, kind)));
@@ -143,7 +191,7 @@ pub async fn delete(
     if let Some(g) = grace {
         dp = dp.grace_period(g);
     }
-    match api(client, ns, kind).delete(name, &dp).await {
+    match bounded(api(client, ns, kind).delete(name, &dp)).await {
         Ok(either) => Ok(if either.is_left() {
             "200 OK (deletion started)".to_string()
         } else {
@@ -174,11 +222,9 @@ pub async fn create(
         code: None,
         message: format!("manifest is not an object: {e}"),
         reason: String::new(),
+        retry_after: None,
     })?;
-    match api(client, ns, kind)
-        .create(&PostParams::default(), &obj)
-        .await
-    {
+    match bounded(api(client, ns, kind).create(&PostParams::default(), &obj)).await {
         Ok(o) => Ok(to_value(&o, kind)),
         Err(e) => Err(ApiFailure::new(what, &e)),
     }
@@ -202,10 +248,14 @@ pub async fn strip_finalizers(
         code: None,
         message: e.to_string(),
         reason: String::new(),
+        retry_after: None,
     })?;
-    match api(client, ns, kind)
-        .patch(name, &PatchParams::default(), &Patch::<()>::Json(ops))
-        .await
+    match bounded(api(client, ns, kind).patch(
+        name,
+        &PatchParams::default(),
+        &Patch::<()>::Json(ops),
+    ))
+    .await
     {
         Ok(o) => Ok(to_value(&o, kind)),
         Err(e) => Err(ApiFailure::new(
@@ -227,9 +277,10 @@ pub async fn create_event(
         code: None,
         message: e.to_string(),
         reason: String::new(),
+        retry_after: None,
     })?;
     let api: Api<Event> = Api::namespaced(client.clone(), ns);
-    api.create(&PostParams::default(), &ev)
+    bounded(api.create(&PostParams::default(), &ev))
         .await
         .map(|_| ())
         .map_err(|e| ApiFailure::new(format!("create event in {ns}"), &e))

@@ -4,11 +4,16 @@
 //!
 //! Every write is resourceVersion-checked (create, or replace carrying the version just read;
 //! delete with uid + resourceVersion preconditions): the API server, not a read-then-write race
-//! on our side, decides who wins. A lease is live while `renewTime + leaseDurationSeconds` is in
-//! the future; a holder that dies simply stops renewing and the lease expires. Other consoles read
+//! on our side, decides who wins. A holder that dies simply stops renewing and the lease
+//! expires: one duration after the last change seen by the console that wants it, on that
+//! console's clock (`expiry.rs`), so neither a skewed holder clock nor a renewTime in 2099
+//! decides. Other consoles read
 //! it through [`crate::cluster::derive::lease_info`], so the annotations written here are the
 //! ones that function reads.
 
+mod expiry;
+#[cfg(test)]
+mod expiry_tests;
 mod renew;
 #[cfg(test)]
 mod tests;
@@ -33,10 +38,15 @@ use crate::cluster::kinds::{
     LEASE_MODE_ANNOTATION, LEASE_OPERATION_ANNOTATION, LEASE_STEP_ANNOTATION, lease_name,
 };
 use crate::cluster::model::Mode;
+use crate::orchestrator::kapi::bounded;
 use crate::orchestrator::progress::Step;
 use crate::text::sanitize;
 use crate::util::age::format_age_secs;
 
+pub use expiry::MAX_WINDOW;
+use expiry::{
+    DEFAULT_WINDOW, Seen, Verdict, judge, observe_window, unsure_message, watch_for_renewal,
+};
 use renew::{Inner, WriteError};
 
 /// Label on every lease this console writes, so an admin can list them.
@@ -154,7 +164,7 @@ pub struct LockRequest {
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     /// Someone else holds the lease (and it is live).
-    #[error("{}", held_message(namespace, endpoint, holder, operation_id.as_deref(), step.as_deref(), *held_for, *expires_in))]
+    #[error("{}", held_message(namespace, endpoint, holder, operation_id.as_deref(), step.as_deref(), HeldTimes { held_for: *held_for, expires_in: *expires_in, window: *window }))]
     Held {
         namespace: String,
         endpoint: String,
@@ -162,7 +172,10 @@ pub enum LockError {
         operation_id: Option<String>,
         step: Option<String>,
         held_for: Option<Duration>,
+        /// As seen from here: at most `window`.
         expires_in: Duration,
+        /// How long this console waits for a renewal before it judges the lease expired.
+        window: Duration,
     },
     /// A request failed: what was done ("create lease llm-prod/llmops-console-x"), the API's
     /// answer and its HTTP code.
@@ -171,7 +184,16 @@ pub enum LockError {
         what: String,
         message: String,
         code: Option<u16>,
+        /// The server's Retry-After (429, 503), when it named one.
+        retry_after: Option<Duration>,
     },
+}
+
+/// The times in a refusal.
+struct HeldTimes {
+    held_for: Option<Duration>,
+    expires_in: Duration,
+    window: Duration,
 }
 
 fn held_message(
@@ -180,8 +202,7 @@ fn held_message(
     holder: &str,
     operation_id: Option<&str>,
     step: Option<&str>,
-    held_for: Option<Duration>,
-    expires_in: Duration,
+    times: HeldTimes,
 ) -> String {
     let secs = |d: Duration| format_age_secs(i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     let mut parts = Vec::new();
@@ -191,6 +212,11 @@ fn held_message(
     if let Some(step) = step {
         parts.push(format!("step {step}"));
     }
+    let HeldTimes {
+        held_for,
+        expires_in,
+        window,
+    } = times;
     if let Some(d) = held_for {
         parts.push(format!("held for {}", secs(d)));
     }
@@ -200,7 +226,16 @@ fn held_message(
     } else {
         format!("{}; {expiry}", parts.join(", "))
     };
-    format!("{namespace}/{endpoint} is locked by {holder} ({detail})")
+    let recover = operation_id
+        .map(|op| format!("; or finish that operation with `llmops-console recover {op} --resume`"))
+        .unwrap_or_default();
+    format!(
+        "{namespace}/{endpoint} is locked by {holder} ({detail}). If {holder} is gone, the lease \
+         expires {} after its last renewal as seen from here: run this again then (it watches the \
+         lease for up to {} and takes it over if nobody renews it){recover}",
+        secs(window),
+        secs(window)
+    )
 }
 
 /// The code, unless the message already starts with it (kube API errors do: "409 Conflict: ...").
@@ -217,29 +252,38 @@ impl LockError {
             what: what.into(),
             message: describe_kube_error(err),
             code: status_code(err),
+            retry_after: crate::orchestrator::kapi::retry_after_of(err),
         }
     }
 
     /// The refusal for a live lease held by someone else, read as other consoles read it.
-    fn held(namespace: &str, endpoint: &str, lease: &Lease, now: Timestamp) -> LockError {
+    /// `seen_change`: the lease changed while this console watched it (a renewal seen from
+    /// here), with the watch window; it then expires a window from now. Otherwise its
+    /// renewTime, as its holder's clock wrote it, says when, but never later than a window.
+    fn held(
+        namespace: &str,
+        endpoint: &str,
+        lease: &Lease,
+        now: Timestamp,
+        seen_change: Option<Duration>,
+    ) -> LockError {
         let info = lease_info(lease, now);
         let clean = |s: &str| sanitize(s).into_owned();
-        let duration = lease
-            .spec
-            .as_ref()
-            .and_then(|s| s.lease_duration_seconds)
-            .unwrap_or(0);
+        let window = seen_change.unwrap_or_else(|| observe_window(lease, DEFAULT_WINDOW));
         let since = |t: Timestamp| Duration::try_from(now.duration_since(t)).ok();
-        let expires_in = info
-            .renewed
-            .or(info.acquired)
-            .and_then(|t| {
-                let until = t
-                    .checked_add(jiff::SignedDuration::from_secs(i64::from(duration)))
-                    .ok()?;
-                Duration::try_from(until.duration_since(now)).ok()
-            })
-            .unwrap_or_default();
+        let expires_in = match seen_change {
+            Some(w) => w,
+            None => info
+                .renewed
+                .or(info.acquired)
+                .and_then(|t| {
+                    let secs = i64::try_from(window.as_secs()).unwrap_or(i64::MAX);
+                    let until = t.checked_add(jiff::SignedDuration::from_secs(secs)).ok()?;
+                    Duration::try_from(until.duration_since(now)).ok()
+                })
+                .unwrap_or_default()
+                .min(window),
+        };
         LockError::Held {
             namespace: namespace.to_string(),
             endpoint: endpoint.to_string(),
@@ -252,6 +296,7 @@ impl LockError {
             step: info.step.as_deref().map(clean),
             held_for: info.acquired.and_then(since),
             expires_in,
+            window,
         }
     }
 }
@@ -266,25 +311,41 @@ pub struct LeaseLock {
 }
 
 impl LeaseLock {
+    /// [`LeaseLock::acquire_with`] telling nothing along the way.
     pub async fn acquire(
         client: &kube::Client,
         req: LockRequest,
         settings: LeaseSettings,
     ) -> Result<LeaseLock, LockError> {
+        Self::acquire_with(client, req, settings, &|_| {}).await
+    }
+
+    /// Takes the lease: creates it, or replaces one that is free, expired as seen from here, or
+    /// eligible for takeover; refuses one that is live. `notify` is told when the lease must be
+    /// watched before it can be judged (see [`judge`]).
+    pub async fn acquire_with(
+        client: &kube::Client,
+        req: LockRequest,
+        settings: LeaseSettings,
+        notify: &(dyn Fn(String) + Send + Sync),
+    ) -> Result<LeaseLock, LockError> {
         let api: Api<Lease> = Api::namespaced(client.clone(), &req.namespace);
         let name = lease_name(&req.endpoint);
         let what = |verb: &str| format!("{verb} lease {}/{name}", req.namespace);
         let mut create = true;
+        // Set once the lease was watched for a whole window without a change: a later change
+        // (our conditioned replace met a 409) is a renewal seen from here.
+        let mut watched = false;
         for _ in 0..MAX_ROUNDS {
             if create {
                 let fresh = desired(&req, &settings, &name, None, Timestamp::now());
-                match api.create(&PostParams::default(), &fresh).await {
+                match bounded(api.create(&PostParams::default(), &fresh)).await {
                     Ok(lease) => return Ok(Self::start(api, req, settings, lease)),
                     Err(e) if status_code(&e) == Some(409) => {}
                     Err(e) => return Err(LockError::api(what("create"), &e)),
                 }
             }
-            let existing = match api.get_opt(&name).await {
+            let existing = match bounded(api.get_opt(&name)).await {
                 Ok(Some(l)) => l,
                 // Released between our create and this read: the name is free again.
                 Ok(None) => {
@@ -294,20 +355,57 @@ impl LeaseLock {
                 Err(e) => return Err(LockError::api(what("read"), &e)),
             };
             let now = Timestamp::now();
-            if lease_info(&existing, now).live && !takeover_eligible(&req, &existing) {
-                return Err(LockError::held(
-                    &req.namespace,
-                    &req.endpoint,
-                    &existing,
-                    now,
-                ));
-            }
-            let next = desired(&req, &settings, &name, Some(&existing), now);
-            match api.replace(&name, &PostParams::default(), &next).await {
+            let base = match judge(&req, &settings, &existing, now) {
+                Verdict::Free => existing,
+                Verdict::Live => {
+                    return Err(LockError::held(
+                        &req.namespace,
+                        &req.endpoint,
+                        &existing,
+                        now,
+                        None,
+                    ));
+                }
+                Verdict::Unsure(window) if watched => {
+                    // It changed after a whole window of watching: someone renews it.
+                    return Err(LockError::held(
+                        &req.namespace,
+                        &req.endpoint,
+                        &existing,
+                        now,
+                        Some(window),
+                    ));
+                }
+                Verdict::Unsure(window) => {
+                    notify(unsure_message(&req, &existing, now, window));
+                    match watch_for_renewal(&api, &name, &existing, window).await {
+                        Seen::Unchanged => {
+                            watched = true;
+                            existing
+                        }
+                        Seen::Changed(current) => {
+                            return Err(LockError::held(
+                                &req.namespace,
+                                &req.endpoint,
+                                &current,
+                                Timestamp::now(),
+                                Some(window),
+                            ));
+                        }
+                        Seen::Gone => {
+                            create = true;
+                            continue;
+                        }
+                    }
+                }
+            };
+            let now = Timestamp::now();
+            let next = desired(&req, &settings, &name, Some(&base), now);
+            match bounded(api.replace(&name, &PostParams::default(), &next)).await {
                 Ok(lease) => {
                     tracing::info!(
                         lease = %format!("{}/{name}", req.namespace),
-                        previous = %sanitize(&lease_info(&existing, now).holder),
+                        previous = %sanitize(&lease_info(&base, now).holder),
                         "took over an expired or abandoned lease"
                     );
                     return Ok(Self::start(api, req, settings, lease));
@@ -322,6 +420,7 @@ impl LeaseLock {
             what: what("acquire"),
             message: format!("still contended after {MAX_ROUNDS} attempts; try again"),
             code: Some(409),
+            retry_after: None,
         })
     }
 
@@ -386,7 +485,7 @@ impl LeaseLock {
                 }),
                 ..DeleteParams::default()
             };
-            let err = match inner.api.delete(&inner.name, &params).await {
+            let err = match bounded(inner.api.delete(&inner.name, &params)).await {
                 Ok(_) => return Ok(()),
                 Err(e) => e,
             };
@@ -395,7 +494,7 @@ impl LeaseLock {
                     tracing::warn!(lease = %full, "lease was already gone at release");
                     return Ok(());
                 }
-                Some(409) => match inner.api.get_opt(&inner.name).await {
+                Some(409) => match bounded(inner.api.get_opt(&inner.name)).await {
                     Ok(Some(current)) if inner.is_ours(&current) => known = current,
                     Ok(Some(current)) => {
                         let holder = lease_info(&current, Timestamp::now()).holder;
@@ -425,6 +524,7 @@ impl LeaseLock {
             what: format!("delete lease {full}"),
             message: format!("still modified concurrently after {MAX_ROUNDS} attempts"),
             code: Some(409),
+            retry_after: None,
         })
     }
 }

@@ -67,6 +67,8 @@ pub enum PreflightError {
         what: String,
         message: String,
         code: Option<u16>,
+        /// The server's Retry-After (429, 503), when it named one.
+        retry_after: Option<std::time::Duration>,
     },
 }
 
@@ -120,7 +122,9 @@ pub async fn check(client: &kube::Client, needs: &[Need]) -> Result<(), Prefligh
             ..SelfSubjectAccessReview::default()
         };
         let api = api.clone();
-        async move { api.create(&PostParams::default(), &review).await }
+        async move {
+            crate::orchestrator::kapi::bounded(api.create(&PostParams::default(), &review)).await
+        }
     });
     let answers = join_all(reviews).await;
 
@@ -130,6 +134,7 @@ pub async fn check(client: &kube::Client, needs: &[Need]) -> Result<(), Prefligh
             what: format!("review permission to {need}"),
             message: describe_kube_error(&e),
             code: status_code(&e),
+            retry_after: crate::orchestrator::kapi::retry_after_of(&e),
         })?;
         let status = review.status.unwrap_or_default();
         if !status.allowed {

@@ -84,12 +84,16 @@ pub(crate) async fn take_lease(
         takeover,
     };
     let client = ctx.client.clone();
+    let notify = ctx.notifier(Step::Lock);
+    // One attempt may watch an untrusted lease for up to a window before judging it: it gets
+    // the whole step budget, not one call's timeout.
     let acquired = ctx
-        .retrying(
+        .retrying_within(
             Step::Lock,
             "take the lease",
+            super::ctx::STEP_BUDGET,
             |e: &LockError| matches!(e, LockError::Api { code, .. } if super::ctx::transient_code(*code)),
-            || LeaseLock::acquire(&client, request.clone(), LeaseSettings::default()),
+            || LeaseLock::acquire_with(&client, request.clone(), LeaseSettings::default(), &notify),
         )
         .await;
     match acquired {
@@ -99,7 +103,10 @@ pub(crate) async fn take_lease(
             ctx.done(Step::Lock, msg);
             Ok(())
         }
-        Err(e @ LockError::Held { .. }) => {
+        Err(super::ctx::Retried {
+            error: e @ LockError::Held { .. },
+            ..
+        }) => {
             let msg = format!("refused: {e}");
             ctx.failed(Step::Lock, msg.clone(), None);
             Err(Failure::new(Step::Lock, OpResult::LockHeld, msg))
@@ -107,7 +114,7 @@ pub(crate) async fn take_lease(
         Err(e) => {
             let msg = format!("cannot take the lock: {e}");
             ctx.failed(Step::Lock, msg.clone(), None);
-            Err(Failure::failed(Step::Lock, msg))
+            Err(Failure::new(Step::Lock, e.result(), msg))
         }
     }
 }
@@ -191,7 +198,7 @@ pub(crate) async fn preflight(ctx: &mut Ctx, needs: &[Need]) -> Result<(), Failu
         Err(e) => {
             let msg = format!("{e}; nothing was deleted");
             ctx.failed(Step::Preflight, msg.clone(), None);
-            Err(Failure::failed(Step::Preflight, msg))
+            Err(Failure::new(Step::Preflight, e.result(), msg))
         }
     }
 }
@@ -313,7 +320,10 @@ fn describe_change(c: &manifest::Change) -> String {
 }
 
 /// Writes the record into the backup ConfigMap, retrying transient failures.
-async fn write_backup(ctx: &mut Ctx, step: Step) -> Result<(), backup::BackupError> {
+async fn write_backup(
+    ctx: &mut Ctx,
+    step: Step,
+) -> Result<(), super::ctx::Retried<backup::BackupError>> {
     let client = ctx.client.clone();
     let rec = ctx.rec.clone();
     ctx.retrying(
@@ -357,7 +367,7 @@ pub(crate) async fn snapshot(
     if let Err(e) = write_backup(ctx, Step::Snapshot).await {
         let msg = format!("cannot write the backup ConfigMap: {e}; nothing was deleted");
         ctx.failed(Step::Snapshot, msg.clone(), None);
-        return Err(Failure::failed(Step::Snapshot, msg));
+        return Err(Failure::new(Step::Snapshot, e.result(), msg));
     }
     ctx.backup_written = true;
     ctx.done(

@@ -17,6 +17,7 @@ use super::{LockError, LockRequest, MAX_ROUNDS};
 use crate::cluster::derive::lease_info;
 use crate::cluster::error::status_code;
 use crate::cluster::kinds::LEASE_STEP_ANNOTATION;
+use crate::orchestrator::kapi::bounded;
 use crate::orchestrator::progress::Step;
 use crate::text::sanitize;
 
@@ -136,6 +137,7 @@ impl Inner {
                 what,
                 message: format!("the lock was lost earlier: {reason}"),
                 code: None,
+                retry_after: None,
             }));
         }
         for _ in 0..MAX_ROUNDS {
@@ -148,20 +150,17 @@ impl Inner {
             if let Some(spec) = next.spec.as_mut() {
                 spec.renew_time = Some(MicroTime(Timestamp::now()));
             }
-            let err = match self
-                .api
-                .replace(&self.name, &PostParams::default(), &next)
-                .await
-            {
-                Ok(written) => {
-                    st.lease = written;
-                    *self.renewed_at.lock().unwrap_or_else(|p| p.into_inner()) = stamped;
-                    return Ok(());
-                }
-                Err(e) => e,
-            };
+            let err =
+                match bounded(self.api.replace(&self.name, &PostParams::default(), &next)).await {
+                    Ok(written) => {
+                        st.lease = written;
+                        *self.renewed_at.lock().unwrap_or_else(|p| p.into_inner()) = stamped;
+                        return Ok(());
+                    }
+                    Err(e) => e,
+                };
             match status_code(&err) {
-                Some(409) => match self.api.get_opt(&self.name).await {
+                Some(409) => match bounded(self.api.get_opt(&self.name)).await {
                     Ok(Some(current)) if self.is_ours(&current) => {
                         st.lease.metadata.resource_version = current.metadata.resource_version;
                         st.lease.metadata.uid = current.metadata.uid;
@@ -172,6 +171,7 @@ impl Inner {
                             &self.endpoint,
                             &current,
                             Timestamp::now(),
+                            None,
                         )));
                     }
                     Ok(None) => return Err(self.lost_error(self.gone(&what))),
@@ -188,6 +188,7 @@ impl Inner {
             what,
             message: format!("still modified concurrently after {MAX_ROUNDS} attempts"),
             code: Some(409),
+            retry_after: None,
         }))
     }
 
@@ -199,6 +200,7 @@ impl Inner {
                 sanitize(&self.full_name())
             ),
             code: Some(404),
+            retry_after: None,
         }
     }
 }

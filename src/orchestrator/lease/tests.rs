@@ -10,7 +10,7 @@ use kube::api::{DeleteParams, PostParams};
 use super::testsim::{NS, TestSim, within};
 use super::*;
 
-fn request(endpoint: &str, holder: &str, op: &str, step: Step) -> LockRequest {
+pub(super) fn request(endpoint: &str, holder: &str, op: &str, step: Step) -> LockRequest {
     LockRequest {
         namespace: NS.to_string(),
         endpoint: endpoint.to_string(),
@@ -30,12 +30,12 @@ fn short() -> LeaseSettings {
     }
 }
 
-fn leases(sim: &TestSim) -> Api<Lease> {
+pub(super) fn leases(sim: &TestSim) -> Api<Lease> {
     Api::namespaced(sim.client.clone(), NS)
 }
 
 /// A lease as another console would have left it.
-fn foreign(
+pub(super) fn foreign(
     endpoint: &str,
     holder: &str,
     op: &str,
@@ -62,7 +62,7 @@ fn foreign(
     lease
 }
 
-async fn read(sim: &TestSim, endpoint: &str) -> Option<Lease> {
+pub(super) async fn read(sim: &TestSim, endpoint: &str) -> Option<Lease> {
     leases(sim)
         .get_opt(&lease_name(endpoint))
         .await
@@ -99,16 +99,21 @@ fn messages_name_everything() {
         step: Some("delete".into()),
         held_for: Some(Duration::from_secs(42)),
         expires_in: Duration::from_secs(12),
+        window: Duration::from_secs(15),
     };
     assert_eq!(
         held.to_string(),
         "llm-prod/llama is locked by alice@ops-1/4242 (operation redeploy-1, step delete, \
-         held for 42s; expires in 12s unless renewed)"
+         held for 42s; expires in 12s unless renewed). If alice@ops-1/4242 is gone, the lease \
+         expires 15s after its last renewal as seen from here: run this again then (it watches \
+         the lease for up to 15s and takes it over if nobody renews it); or finish that \
+         operation with `llmops-console recover redeploy-1 --resume`"
     );
     let api = LockError::Api {
         what: "create lease llm-prod/llmops-console-x".into(),
         message: "connection refused".into(),
         code: Some(503),
+        retry_after: None,
     };
     assert_eq!(
         api.to_string(),
@@ -165,7 +170,10 @@ async fn concurrent_acquires_have_exactly_one_winner() {
         // Every other round both find an expired lease and race to replace it: only the
         // resourceVersion check keeps the second replace from overwriting the first.
         if i % 2 == 1 {
-            let old = foreign(&endpoint, "gone@elsewhere/7", "op-0", 120, 60, 0);
+            let mut old = foreign(&endpoint, "gone@elsewhere/7", "op-0", 120, 60, 0);
+            // Expired by its renewTime, so watched for its duration before the race: keep
+            // that short.
+            old.spec.as_mut().unwrap().lease_duration_seconds = Some(1);
             leases(&sim)
                 .create(&PostParams::default(), &old)
                 .await
@@ -218,6 +226,7 @@ async fn held_names_holder_step_and_age() {
         step,
         held_for,
         expires_in,
+        ..
     } = &err
     else {
         panic!("expected Held, got {err}");
@@ -273,16 +282,24 @@ async fn held_by_a_running_lock_shows_its_current_step() {
 #[tokio::test]
 async fn expired_lease_is_taken_over() {
     let sim = TestSim::start().await;
-    let old = foreign("llama", "gone@elsewhere/7", "redeploy-0", 120, 60, 3);
+    let mut old = foreign("llama", "gone@elsewhere/7", "redeploy-0", 120, 60, 3);
+    old.spec.as_mut().unwrap().lease_duration_seconds = Some(2);
     leases(&sim)
         .create(&PostParams::default(), &old)
         .await
         .expect("create expired lease");
     let me = holder_identity();
     let req = request("llama", &me, "redeploy-1", Step::Lock);
+    let started = std::time::Instant::now();
     let lock = LeaseLock::acquire(&sim.client, req, LeaseSettings::default())
         .await
         .expect("takes over an expired lease");
+    // Expired by its renewTime, but judged by this clock: watched for its 2 s first.
+    assert!(
+        started.elapsed() >= Duration::from_millis(1900),
+        "taken over after {:?}, before its duration was watched",
+        started.elapsed()
+    );
     let lease = read(&sim, "llama").await.expect("lease");
     let info = lease_info(&lease, Timestamp::now());
     assert_eq!(info.holder, me);
@@ -419,8 +436,8 @@ async fn deleted_lease_fires_lost() {
 #[tokio::test]
 async fn transient_renewal_errors_keep_the_lock() {
     let sim = TestSim::start().await;
-    // 429 waits out Retry-After (1 s) inside the client's own retry, twice: a duration of 5 s
-    // leaves room for that, as 15 s does in real use.
+    // The client has no retry layer of its own: each failed renewal is retried by the renewal
+    // loop a quarter interval later; a duration of 5 s leaves room for slow CI.
     let settings = LeaseSettings {
         duration: Duration::from_secs(5),
         renew_every: Duration::from_millis(200),

@@ -122,7 +122,7 @@ pub async fn client_for(sim: &SimServer, user: &str) -> Client {
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
         .expect("config");
-    Client::try_from(config).expect("client")
+    crate::cluster::client::client_from_config(config).expect("client")
 }
 
 /// Awaits `fut`, failing the test after [`DEADLINE`] instead of hanging.
