@@ -225,21 +225,19 @@ impl ApiError {
             .iter()
             .map(|e| format!("{}: {}", e.field, e.detail))
             .collect();
-        let all = match each.as_slice() {
-            [one] => one.clone(),
-            many => format!("[{}]", many.join(", ")),
-        };
+        // `ErrorList.ToAggregate`: a message repeated by several errors is shown once.
+        let all = crate::sim::selectors::validation::aggregate(&each);
         let mut details = Self::details_for(name, group, kind);
         details["causes"] = errs
             .iter()
             .map(|e| json!({"reason": e.reason, "message": e.detail, "field": e.field}))
             .collect();
-        Self::new(
-            422,
-            "Invalid",
-            format!("{group_kind} \"{name}\" is invalid: {all}"),
-        )
-        .with_details(details)
+        let message = if all.is_empty() {
+            format!("{group_kind} \"{name}\" is invalid")
+        } else {
+            format!("{group_kind} \"{name}\" is invalid: {all}")
+        };
+        Self::new(422, "Invalid", message).with_details(details)
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {

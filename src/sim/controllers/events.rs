@@ -64,6 +64,18 @@ fn record_event_on(
     if let Some(h) = host {
         meta::set_field(&mut source, "host", json!(h));
     }
+    let mut reference = json!({
+        "kind": involved.get("kind").cloned().unwrap_or(Value::Null),
+        "namespace": meta::namespace(involved),
+        "name": meta::name(involved),
+        "uid": meta::uid(involved),
+        "apiVersion": involved.get("apiVersion").cloned().unwrap_or(Value::Null),
+        "resourceVersion": meta::resource_version(involved),
+    });
+    // Every ObjectReference field is omitempty: an object without a uid is referenced without one.
+    if let Some(r) = reference.as_object_mut() {
+        r.retain(|_, v| !v.is_null() && v.as_str() != Some(""));
+    }
     let event = json!({
         "apiVersion": "v1",
         "kind": "Event",
@@ -71,14 +83,7 @@ fn record_event_on(
             "name": format!("{}.{:016x}", meta::name(involved), next_suffix()),
             "namespace": ns,
         },
-        "involvedObject": {
-            "kind": involved.get("kind").cloned().unwrap_or(Value::Null),
-            "namespace": meta::namespace(involved),
-            "name": meta::name(involved),
-            "uid": meta::uid(involved),
-            "apiVersion": involved.get("apiVersion").cloned().unwrap_or(Value::Null),
-            "resourceVersion": meta::resource_version(involved),
-        },
+        "involvedObject": reference,
         "reason": reason,
         "message": message,
         "type": type_,
@@ -97,7 +102,9 @@ fn record_event_on(
     store.create(&EVENTS, ns, event, &opts)
 }
 
-type RepeatKey = (String, String, String, String, String);
+/// What client-go's aggregation compares (`getEventKey`): who reports, about which object (by
+/// kind, namespace, name and uid, so objects without a uid are not folded together), and what.
+type RepeatKey = [String; 9];
 
 /// Records events for the controllers, folding an identical repeat (same object, type, reason
 /// and message) into the existing Event's `count` instead of creating another one.
@@ -149,13 +156,25 @@ impl EventRecorder {
             "" => "default".to_string(),
             ns => ns.to_string(),
         };
-        let key: RepeatKey = (
+        let key: RepeatKey = [
+            format!("{by}\u{0}{}", host.unwrap_or("")),
+            involved
+                .get("kind")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            ns.clone(),
+            meta::name(involved).to_string(),
             meta::uid(involved).to_string(),
             type_.to_string(),
             reason.to_string(),
             message.to_string(),
-            ns.clone(),
-        );
+            involved
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+        ];
         let existing = self.recent().get(&key).cloned();
         if let Some(name) = existing {
             let now = meta::format_time(meta::now());
@@ -239,6 +258,25 @@ mod tests {
         rec.record(&d, WARNING, "X", "other", "c");
         let (events, _) = store.list(&EVENTS, Some("ns"), &|e| e["reason"] == "X");
         assert_eq!(events.len(), 2);
+
+        // References without a uid (an object a client describes, not one read back) are told
+        // apart by kind and name: neither object's event is folded into the other's.
+        for name in ["a", "b", "a"] {
+            let r = json!({"kind": "Pod", "apiVersion": "v1",
+                           "metadata": {"name": name, "namespace": "ns"}});
+            rec.record(&r, WARNING, "NoUid", "m", "c");
+        }
+        let (no_uid, _) = store.list(&EVENTS, Some("ns"), &|e| e["reason"] == "NoUid");
+        let mut seen: Vec<(String, i64)> = no_uid
+            .iter()
+            .map(|e| {
+                assert!(e["involvedObject"].get("uid").is_none(), "{e}");
+                let name = e["involvedObject"]["name"].as_str().unwrap().to_string();
+                (name, e["count"].as_i64().unwrap())
+            })
+            .collect();
+        seen.sort();
+        assert_eq!(seen, [("a".to_string(), 2), ("b".to_string(), 1)]);
         assert!(
             events
                 .iter()

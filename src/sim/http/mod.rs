@@ -11,8 +11,10 @@ mod query;
 mod response;
 mod rest;
 pub mod route;
+mod rv;
 mod table;
 mod watch;
+mod yaml_depth;
 
 use std::sync::{Arc, Mutex};
 

@@ -30,6 +30,18 @@ pub fn error_response(e: &ApiError) -> Response {
     resp
 }
 
+/// Adds one `Warning: 299 - "<text>"` header per warning, quoted as the apiserver quotes them
+/// (`"` and `\` escaped), as kubectl prints them (`Warning: <text>`).
+pub fn with_warnings(mut resp: Response, warnings: &[String]) -> Response {
+    for w in warnings {
+        let quoted = w.replace('\\', "\\\\").replace('"', "\\\"");
+        if let Ok(v) = HeaderValue::from_str(&format!("299 - \"{quoted}\"")) {
+            resp.headers_mut().append(header::WARNING, v);
+        }
+    }
+    resp
+}
+
 /// A streaming response (watch, log follow) fed by a channel of chunks.
 pub fn stream_response(
     content_type: &'static str,

@@ -9,7 +9,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::query::{Filter, WriteKind, dry_run_error};
-use super::response::{error_response, json_response};
+use super::response::{error_response, json_response, with_warnings};
 use super::table;
 use super::{ApiRequest, HttpState};
 use crate::sim::error::{ApiError, FieldError, success_status};
@@ -17,7 +17,9 @@ use crate::sim::kinds::ResourceType;
 use crate::sim::meta;
 use crate::sim::patch::{self, PatchType};
 use crate::sim::selectors::validation::go_quote;
-use crate::sim::store::{DeleteOptions, DeleteOutcome, Precondition, Propagation, WriteOptions};
+use crate::sim::store::{
+    DeleteOptions, DeleteOutcome, Precondition, Propagation, WriteOptions, validation,
+};
 
 mod review;
 mod scale;
@@ -36,6 +38,9 @@ pub struct PageCache {
 const PAGE_TTL: Duration = Duration::from_secs(300);
 
 pub async fn serve(st: &Arc<HttpState>, req: &ApiRequest) -> Response {
+    if let Err(e) = super::rv::gate(&st.ctx.store, req).await {
+        return error_response(&e);
+    }
     match handle(st, req) {
         Ok(resp) => resp,
         Err(e) => error_response(&e),
@@ -118,6 +123,11 @@ pub(super) fn parse_body(req: &ApiRequest) -> Result<Value, ApiError> {
         });
     }
     if ct.contains("yaml") {
+        if let Some((line, column)) = super::yaml_depth::too_deep(&req.body) {
+            return Err(ApiError::bad_request(format!(
+                "the body of the request could not be decoded as YAML: recursion limit exceeded at line {line} column {column}"
+            )));
+        }
         return serde_yaml_ng::from_slice::<Value>(&req.body).map_err(|e| {
             ApiError::bad_request(format!(
                 "the body of the request could not be decoded as YAML: {e}"
@@ -265,18 +275,24 @@ fn create(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
     let opts = write_options(req, WriteKind::Create)?;
     let body = parse_body(req)?;
     let obj = st.ctx.store.create(rt, req.route.ns(), body, &opts)?;
-    Ok(json_response(201, &obj))
+    Ok(written(201, &obj, None))
+}
+
+/// The answer to a successful write, with the warnings the written object draws.
+fn written(code: u16, obj: &Value, before: Option<&Value>) -> Response {
+    with_warnings(json_response(code, obj), &validation::warnings(obj, before))
 }
 
 fn update(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
     let rt = req.route.rt;
     let opts = write_options(req, WriteKind::Update)?;
     let body = parse_body(req)?;
+    let before = st.ctx.store.get(rt, req.route.ns(), name(req)?).ok();
     let obj = st
         .ctx
         .store
         .update(rt, req.route.ns(), name(req)?, body, &opts)?;
-    Ok(json_response(200, &obj))
+    Ok(written(200, &obj, before.as_deref()))
 }
 
 fn patch_object(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
@@ -312,6 +328,7 @@ fn patch_object(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiEr
         .field_manager
         .get_or_insert_with(|| "unknown".into())
         .clone();
+    let before = st.ctx.store.get(rt, req.route.ns(), name).ok();
     let obj =
         st.ctx
             .store
@@ -331,7 +348,7 @@ fn patch_object(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiEr
                 }
                 Ok(patched)
             })?;
-    Ok(json_response(200, &obj))
+    Ok(written(200, &obj, before.as_deref()))
 }
 
 /// Server-side apply: merges the applied configuration, tracking which manager owns which field;
@@ -357,10 +374,10 @@ fn apply(
                 let mut all = st.owners.lock().unwrap_or_else(|p| p.into_inner());
                 all.insert(meta::uid(&created).to_string(), owners);
             }
-            Ok(json_response(201, &created))
+            Ok(written(201, &created, None))
         }
         Err(e) => Err(e),
-        Ok(_) => {
+        Ok(before) => {
             let obj = st.ctx.store.patch(rt, ns, name, &opts, |current| {
                 let mut all = st.owners.lock().unwrap_or_else(|p| p.into_inner());
                 let owners = all.entry(meta::uid(current).to_string()).or_default();
@@ -372,7 +389,7 @@ fn apply(
                 }
                 Ok(out)
             })?;
-            Ok(json_response(200, &obj))
+            Ok(written(200, &obj, Some(&before)))
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Watch streams: one JSON event per line, synthetic ADDED for a watch from "now", resume from a
 //! resourceVersion, BOOKMARKs, 410 as an ERROR event, selector transitions as ADDED/DELETED, and
-//! endings on timeoutSeconds, on the drop-every fault, on an admin drop and at shutdown.
+//! endings on timeoutSeconds, on the drop-every fault, on an admin drop and at shutdown. A
+//! resourceVersion that is not a number or lies in the future is answered as in [`super::rv`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +15,7 @@ use tokio::sync::mpsc;
 use super::query::Filter;
 use super::response::{error_response, stream_response};
 use super::table::{self, TableOptions};
-use super::{ApiRequest, HttpState};
+use super::{ApiRequest, HttpState, rv};
 use crate::sim::error::ApiError;
 use crate::sim::faults::Faults;
 use crate::sim::kinds::ResourceType;
@@ -39,13 +40,11 @@ fn start(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
     let filter = Filter::from_query(&req.query, rt, req.route.namespace.as_deref())?;
     req.query.validate_list_options(true)?;
     let initial_events = req.query.flag("sendInitialEvents");
-    let from = match req.query.get("resourceVersion") {
+    let requested = rv::parse(req.query.get("resourceVersion")).map_err(rv::unparsable)?;
+    let from = match requested {
         _ if initial_events => WatchFrom::Current,
-        None | Some("0") => WatchFrom::Current,
-        Some(rv) => WatchFrom::After(
-            rv.parse()
-                .map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv:?}")))?,
-        ),
+        0 => WatchFrom::Current,
+        rv => WatchFrom::After(rv),
     };
     let bookmarks = req.query.flag("allowWatchBookmarks");
     let table = table::requested(&req.headers, &req.query)?;
@@ -55,6 +54,26 @@ fn start(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
         .filter(|t| *t > 0)
         .map_or(DEFAULT_TIMEOUT, |t| Duration::from_secs(t as u64));
     let (tx, rx) = mpsc::channel::<Bytes>(256);
+    if initial_events && requested > st.ctx.store.current_rv() {
+        // The initial state must be at least that fresh: wait for it as the watch cache does,
+        // else end with the 504 it gives up with, as an ERROR event.
+        let task = WatchTask::new(st, rt, filter, tx, bookmarks, true, table, timeout);
+        let store = st.ctx.store.clone();
+        tokio::spawn(async move {
+            if !rv::wait_for(&store, requested).await {
+                let e = rv::too_large(requested, store.current_rv(), Some(1));
+                let _ = task.tx.send(event_line("ERROR", &e.status_body())).await;
+                return;
+            }
+            match store.watch(rt, WatchFrom::Current) {
+                Ok(w) => task.run(w).await,
+                Err(e) => {
+                    let _ = task.tx.send(event_line("ERROR", &e.status_body())).await;
+                }
+            }
+        });
+        return Ok(stream_response("application/json", rx));
+    }
     match st.ctx.store.watch(rt, from) {
         Err(e) if e.code == 410 => {
             // Too old: 200 with one ERROR event, then the stream ends.
@@ -65,20 +84,16 @@ fn start(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
         }
         Err(e) => return Err(e),
         Ok(w) => {
-            let task = WatchTask {
-                json: st.json.clone(),
+            let task = WatchTask::new(
+                st,
                 rt,
                 filter,
                 tx,
                 bookmarks,
-                initial_events_bookmark: initial_events,
+                initial_events,
                 table,
-                headers_sent: false,
                 timeout,
-                faults: st.ctx.faults.clone(),
-                shutdown: st.shutdown.clone(),
-                dropped: st.drop_watches.subscribe(),
-            };
+            );
             tokio::spawn(task.run(w));
         }
     }
@@ -129,6 +144,33 @@ struct WatchTask {
 }
 
 impl WatchTask {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        st: &HttpState,
+        rt: &'static ResourceType,
+        filter: Filter,
+        tx: mpsc::Sender<Bytes>,
+        bookmarks: bool,
+        initial_events_bookmark: bool,
+        table: Option<TableOptions>,
+        timeout: Duration,
+    ) -> WatchTask {
+        WatchTask {
+            json: st.json.clone(),
+            rt,
+            filter,
+            tx,
+            bookmarks,
+            initial_events_bookmark,
+            table,
+            headers_sent: false,
+            timeout,
+            faults: st.ctx.faults.clone(),
+            shutdown: st.shutdown.clone(),
+            dropped: st.drop_watches.subscribe(),
+        }
+    }
+
     /// One event line; with Table output its object becomes a one-row Table, as the apiserver
     /// does for every event it encodes. Otherwise the bytes come from the shared cache of
     /// serialized versions (every watcher of a change sends the same bytes).
@@ -195,6 +237,7 @@ impl WatchTask {
         let mut fault_changes = self.faults.subscribe();
         let mut rx = w.rx;
         let mut last_rv = w.start_rv;
+        let mut caught_up = w.caught_up;
         for c in &w.initial {
             if let Some((kind, obj)) = self.translate(c) {
                 let line = self.line(kind, &obj);
@@ -234,14 +277,14 @@ impl WatchTask {
                         return;
                     }
                 }
-                _ = &mut pre_timeout, if pre_timeout_due => {
+                _ = &mut pre_timeout, if pre_timeout_due && caught_up => {
                     pre_timeout_due = false;
                     let line = self.bookmark_line(last_rv, false);
                     if self.tx.send(line).await.is_err() {
                         return;
                     }
                 }
-                _ = ticker.tick(), if self.bookmarks => {
+                _ = ticker.tick(), if self.bookmarks && caught_up => {
                     let line = self.bookmark_line(last_rv, false);
                     if self.tx.send(line).await.is_err() {
                         return;
@@ -249,6 +292,7 @@ impl WatchTask {
                 }
                 msg = rx.recv() => match msg {
                     Ok(c) => {
+                        caught_up |= c.rv >= w.start_rv;
                         if c.rv <= w.start_rv {
                             continue;
                         }

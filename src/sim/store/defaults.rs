@@ -8,7 +8,7 @@ use crate::sim::kinds::{self, ResourceType};
 use crate::sim::meta;
 
 const DNS1123_SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
-const DNS1123_LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+pub(super) const DNS1123_LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
 
 /// Kinds whose `metadata.generation` counts spec changes.
 pub fn tracks_generation(rt: &ResourceType) -> bool {
@@ -172,6 +172,10 @@ pub fn validate(rt: &ResourceType, obj: &Value) -> Result<(), ApiError> {
                 "Invalid value: labels must be a map of strings",
             ));
         }
+    }
+    let errs = super::validation::field_errors(rt, obj);
+    if !errs.is_empty() {
+        return Err(ApiError::invalid_fields(rt.group, rt.kind, name, &errs));
     }
     if rt == &kinds::DEPLOYMENTS || rt == &kinds::REPLICASETS {
         if let Some(r) = obj.pointer("/spec/replicas")

@@ -8,6 +8,7 @@
 mod defaults;
 mod delete;
 mod pod_defaults;
+pub mod validation;
 mod write;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -77,6 +78,10 @@ pub struct WatchStart {
     pub initial: Vec<Arc<Change>>,
     pub rx: broadcast::Receiver<Arc<Change>>,
     pub start_rv: u64,
+    /// Whether the store had reached the requested revision. A watch from a future revision
+    /// starts there (nothing older is sent) and, like the apiserver's cache watcher, sends no
+    /// bookmark until the store gets that far.
+    pub caught_up: bool,
 }
 
 type TypeKey = (&'static str, &'static str);
@@ -105,9 +110,15 @@ pub(crate) struct State {
     next_cluster_ip: u32,
 }
 
+/// How long a read waits for a resourceVersion the store has not reached (the apiserver's watch
+/// cache `blockTimeout`).
+pub const RV_BLOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 pub struct Store {
     state: Mutex<State>,
     tx: broadcast::Sender<Arc<Change>>,
+    /// [`RV_BLOCK_TIMEOUT`] unless a test shortens it, in milliseconds.
+    rv_block_timeout_ms: std::sync::atomic::AtomicU64,
 }
 
 impl Store {
@@ -124,7 +135,25 @@ impl Store {
                 next_cluster_ip: 10,
             }),
             tx,
+            rv_block_timeout_ms: std::sync::atomic::AtomicU64::new(
+                RV_BLOCK_TIMEOUT.as_millis() as u64
+            ),
         })
+    }
+
+    /// How long a get, list or watch waits for a future resourceVersion before answering 504.
+    pub fn rv_block_timeout(&self) -> std::time::Duration {
+        let ms = self
+            .rv_block_timeout_ms
+            .load(std::sync::atomic::Ordering::Relaxed);
+        std::time::Duration::from_millis(ms)
+    }
+
+    /// Shortens (or restores) that wait; for tests that send many such requests.
+    pub fn set_rv_block_timeout(&self, timeout: std::time::Duration) {
+        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self.rv_block_timeout_ms
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -229,10 +258,15 @@ impl Store {
                     .collect()
             }
         };
+        let requested = match from {
+            WatchFrom::Current => st.rv,
+            WatchFrom::After(rv) => rv,
+        };
         Ok(WatchStart {
             initial,
             rx,
-            start_rv: st.rv,
+            start_rv: st.rv.max(requested),
+            caught_up: requested <= st.rv,
         })
     }
 
