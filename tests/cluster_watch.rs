@@ -91,7 +91,13 @@ async fn watches_sync_and_many_changes_make_few_notices() {
         .iter()
         .find(|e| e.key.name == "llama-3-8b-instruct" && e.key.namespace == "llm-prod")
         .unwrap();
-    let deploy_uid = &llama.resources[0].children[0].uid;
+    let deploy_node = &llama.resources[0].children[0];
+    let deploy_query = EventQuery::Object {
+        uid: deploy_node.uid.clone(),
+        kind: deploy_node.kind.name().to_string(),
+        namespace: deploy_node.namespace.clone(),
+        name: deploy_node.name.clone(),
+    };
     let deploy = sim
         .ctx
         .store
@@ -115,7 +121,7 @@ async fn watches_sync_and_many_changes_make_few_notices() {
         Duration::from_secs(10),
         || async {
             (!watch
-                .events_for(&EventQuery::Uid(deploy_uid.clone()))
+                .events_for(&deploy_query)
                 .is_empty())
             .then_some(())
         },

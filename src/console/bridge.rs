@@ -150,7 +150,12 @@ impl Bridge {
             .object_json(target.kind, &target.namespace, &target.name);
         let events = self
             .watch
-            .events_for(&EventQuery::Uid(target.uid.clone()))
+            .events_for(&EventQuery::Object {
+                uid: target.uid.clone(),
+                kind: target.kind.name().to_string(),
+                namespace: target.namespace.clone(),
+                name: target.name.clone(),
+            })
             .iter()
             .map(|e| event_row(e, ""))
             .collect();
@@ -170,7 +175,13 @@ impl Bridge {
                 ep.resources.iter().collect();
             while let Some(node) = stack.pop() {
                 let label = format!("{}/{}", node.kind.short(), node.name);
-                for e in self.watch.events_for(&EventQuery::Uid(node.uid.clone())) {
+                let query = EventQuery::Object {
+                    uid: node.uid.clone(),
+                    kind: node.kind.name().to_string(),
+                    namespace: node.namespace.clone(),
+                    name: node.name.clone(),
+                };
+                for e in self.watch.events_for(&query) {
                     events.push(event_row(&e, &label));
                 }
                 stack.extend(node.children.iter());

@@ -13,8 +13,15 @@ use crate::cluster::model::EventView;
 /// Which object's events to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventQuery {
-    /// Events about exactly this object (not an earlier one of the same name).
-    Uid(String),
+    /// Events about exactly this object (not an earlier one of the same name), and those about
+    /// its kind, namespace and name that carry no `involvedObject.uid` at all: producers may
+    /// leave it out, and such events must not vanish from the panes.
+    Object {
+        uid: String,
+        kind: String,
+        namespace: String,
+        name: String,
+    },
     /// Events about any object of that kind, namespace and name (incl. earlier incarnations).
     Ref {
         kind: String,
@@ -46,7 +53,7 @@ pub struct EventIndex {
     by_object: HashMap<ObjKey, Vec<Stored>>,
     /// Event UID -> the object it is about.
     by_event: HashMap<String, ObjKey>,
-    /// Involved object UID -> key, for [`EventQuery::Uid`].
+    /// Involved object UID -> key, for [`EventQuery::Object`].
     by_involved: HashMap<String, ObjKey>,
     /// Every stored event, oldest first, for eviction.
     order: BTreeSet<OrderKey>,
@@ -219,17 +226,40 @@ impl EventIndex {
     /// The object's recent events, oldest first.
     pub fn events_for(&self, q: &EventQuery) -> Vec<EventView> {
         match q {
-            EventQuery::Uid(uid) => self
-                .by_involved
-                .get(uid)
-                .and_then(|k| self.by_object.get(k))
-                .map(|list| {
-                    list.iter()
-                        .filter(|s| s.view.involved_uid == *uid)
-                        .map(|s| s.view.clone())
-                        .collect()
-                })
-                .unwrap_or_default(),
+            EventQuery::Object {
+                uid,
+                kind,
+                namespace,
+                name,
+            } => {
+                let by_name = ObjKey {
+                    kind: kind.clone(),
+                    namespace: namespace.clone(),
+                    name: name.clone(),
+                };
+                // The uid's own key first (an event may name the object differently, e.g. no
+                // namespace), then the name's key for uid-less events.
+                let mut keys: Vec<&ObjKey> = self.by_involved.get(uid).into_iter().collect();
+                if !keys.contains(&&by_name) {
+                    keys.push(&by_name);
+                }
+                let mut out: Vec<EventView> = Vec::new();
+                for k in keys {
+                    let Some(list) = self.by_object.get(k) else {
+                        continue;
+                    };
+                    out.extend(
+                        list.iter()
+                            .filter(|s| {
+                                s.view.involved_uid == *uid
+                                    || (s.view.involved_uid.is_empty() && *k == by_name)
+                            })
+                            .map(|s| s.view.clone()),
+                    );
+                }
+                out.sort_by_key(|v| v.last_seen);
+                out
+            }
             EventQuery::Ref {
                 kind,
                 namespace,
@@ -268,6 +298,37 @@ mod tests {
 
     fn at(i: u32) -> String {
         format!("2026-11-01T10:{:02}:{:02}Z", i / 60, i % 60)
+    }
+
+    fn by_uid(name: &str, uid: &str) -> EventQuery {
+        EventQuery::Object {
+            uid: uid.into(),
+            kind: "Pod".into(),
+            namespace: "ns".into(),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn events_without_an_involved_uid_stay_with_their_object() {
+        let mut ix = EventIndex::new(10, 10);
+        ix.apply(&watcher::Event::Apply(event("e1", "p", "u", &at(1), "Pulled")));
+        ix.apply(&watcher::Event::Apply(event("e2", "p", "", &at(2), "NoUid")));
+        // Another incarnation of the name: not this object's.
+        ix.apply(&watcher::Event::Apply(event("e3", "p", "old", &at(3), "Old")));
+        let reasons: Vec<String> = ix
+            .events_for(&by_uid("p", "u"))
+            .into_iter()
+            .map(|v| v.reason)
+            .collect();
+        assert_eq!(reasons, ["Pulled", "NoUid"]);
+        // Only uid-less events known: still shown.
+        let only: Vec<String> = ix
+            .events_for(&by_uid("p", "never-seen"))
+            .into_iter()
+            .map(|v| v.reason)
+            .collect();
+        assert_eq!(only, ["NoUid"]);
     }
 
     fn by_ref(name: &str) -> EventQuery {
@@ -318,7 +379,7 @@ mod tests {
         // 3 of b (per object), and of a only the newest that fit in 5 overall.
         assert_eq!(ix.len(), 5);
         assert_eq!(ix.events_for(&by_ref("b")).len(), 3);
-        assert_eq!(ix.events_for(&EventQuery::Uid("ua".into())).len(), 2);
+        assert_eq!(ix.events_for(&by_uid("a", "ua")).len(), 2);
     }
 
     #[test]
@@ -326,12 +387,12 @@ mod tests {
         let mut ix = EventIndex::new(10, 10);
         ix.apply(&watcher::Event::Apply(event("e", "p", "u", &at(1), "A")));
         ix.apply(&watcher::Event::Apply(event("e", "p", "u", &at(2), "B")));
-        let got = ix.events_for(&EventQuery::Uid("u".into()));
+        let got = ix.events_for(&by_uid("p", "u"));
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].reason, "B");
         ix.apply(&watcher::Event::Delete(event("e", "p", "u", &at(2), "B")));
         assert!(ix.is_empty());
-        assert!(ix.events_for(&EventQuery::Uid("u".into())).is_empty());
+        assert!(ix.events_for(&by_uid("p", "u")).is_empty());
     }
 
     #[test]
@@ -359,7 +420,7 @@ mod tests {
         ix.apply(&watcher::Event::Apply(event("e1", "p", "old", &at(1), "A")));
         ix.apply(&watcher::Event::Apply(event("e2", "p", "new", &at(2), "B")));
         assert_eq!(ix.events_for(&by_ref("p")).len(), 2);
-        let new = ix.events_for(&EventQuery::Uid("new".into()));
+        let new = ix.events_for(&by_uid("p", "new"));
         assert_eq!(new.len(), 1);
         assert_eq!(new[0].reason, "B");
     }
