@@ -5,6 +5,7 @@
 
 mod commands;
 mod print;
+mod unfinished;
 
 use std::io::{BufRead, IsTerminal, Write};
 

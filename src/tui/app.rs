@@ -465,7 +465,8 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         | Msg::OpQuestion { .. }
         | Msg::OpFinished(_)
         | Msg::OpEndedWithoutResult { .. }
-        | Msg::UnfinishedOps(_) => super::operation::on_msg(app, msg),
+        | Msg::UnfinishedOps(_)
+        | Msg::UnfinishedFound(_) => super::operation::on_msg(app, msg),
         Msg::EditSource { endpoint, object } => {
             super::edit::on_source(app, endpoint, object, &mut fx);
         }

@@ -59,6 +59,7 @@ pub(crate) fn on_msg(app: &mut App, msg: Msg) {
             app.ops.unfinished = lines;
             app.say(Level::Warn, text);
         }
+        Msg::UnfinishedFound(ops) => app.ops.unfinished_ops = ops,
         _ => {}
     }
 }

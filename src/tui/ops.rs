@@ -8,7 +8,7 @@ use jiff::Timestamp;
 
 use crate::cluster::model::EndpointKey;
 use crate::orchestrator::progress::{OpKind, Outcome, Progress, Step, StepState, StuckObject};
-use crate::orchestrator::{EndpointId, Request};
+use crate::orchestrator::{EndpointId, OpState, Request};
 
 /// Progress lines kept per operation; a stuck deletion retried for minutes must not grow
 /// without bound.
@@ -57,6 +57,27 @@ pub struct QuestionView {
     pub about: String,
     pub prompt: String,
     pub stuck: Vec<StuckObject>,
+}
+
+/// An operation an earlier run (or another console) left unfinished on one endpoint, as the
+/// redeploy dialog offers it: continue it or roll it back, instead of a new redeploy that its
+/// backup would refuse.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnfinishedOp {
+    pub op_id: String,
+    pub kind: OpKind,
+    pub endpoint: EndpointId,
+    pub step: Step,
+    pub state: OpState,
+    /// `journal`, `cluster` or `journal+cluster`.
+    pub found_in: String,
+    pub holder: String,
+}
+
+impl UnfinishedOp {
+    pub fn is_for(&self, key: &EndpointKey) -> bool {
+        self.endpoint.namespace == key.namespace && self.endpoint.name == key.name
+    }
 }
 
 /// How an operation stands.
@@ -187,6 +208,9 @@ pub struct OpsState {
     pub scroll: usize,
     /// Unfinished operations of earlier runs, as found at start.
     pub unfinished: Vec<String>,
+    /// The unfinished operations as last listed (at start and after each operation ends),
+    /// newest first: `r` on their endpoint offers them.
+    pub unfinished_ops: Vec<UnfinishedOp>,
 }
 
 impl OpsState {
@@ -195,13 +219,27 @@ impl OpsState {
         self.ops.iter().rev().find(|o| o.is_for(key))
     }
 
+    /// The newest unfinished operation on `key`'s endpoint that this console is not running.
+    pub fn unfinished_on(&self, key: &EndpointKey) -> Option<&UnfinishedOp> {
+        self.unfinished_ops
+            .iter()
+            .filter(|u| self.by_id(&u.op_id).is_none_or(|o| !o.is_active()))
+            .find(|u| u.is_for(key))
+    }
+
+    /// The newest view of `op_id` (a recovery continues an operation under its own id, so an
+    /// earlier view of it may be there, finished).
     pub fn by_id(&self, op_id: &str) -> Option<&OpView> {
-        self.ops.iter().find(|o| o.op_id.as_deref() == Some(op_id))
+        self.ops
+            .iter()
+            .rev()
+            .find(|o| o.op_id.as_deref() == Some(op_id))
     }
 
     fn by_id_mut(&mut self, op_id: &str) -> Option<&mut OpView> {
         self.ops
             .iter_mut()
+            .rev()
             .find(|o| o.op_id.as_deref() == Some(op_id))
     }
 
