@@ -342,7 +342,12 @@ pub fn render_table(report: &StatusReport) -> String {
         .map(|ep| {
             let mut status = format!("{:?}", ep.health);
             if let Some(u) = unfinished_of(report, &ep.key.namespace, &ep.key.name) {
-                status = format!("{status}; {}", unfinished_cell(u));
+                status = if ep.resources.is_empty() {
+                    // Only its lease is left: the operation is what there is to say.
+                    unfinished_cell(u)
+                } else {
+                    format!("{status}; {}", unfinished_cell(u))
+                };
             }
             [
                 sanitize(&ep.key.namespace).into_owned(),
@@ -419,6 +424,9 @@ pub fn render_json(report: &StatusReport) -> String {
                 "unfinished".into(),
                 serde_json::to_value(u).unwrap_or_default(),
             );
+            if ep.resources.is_empty() {
+                map.insert("health".into(), "Unfinished".into());
+            }
         }
         items.push(v);
     }
