@@ -84,10 +84,16 @@ fn already_stuck_endpoints_are_refused_in_preflight_and_the_named_command_works(
         "inferenceservice.finalizers",
         "nothing was deleted or backed up",
         "`llmops-console redeploy llm-prod/llama-3-70b-instruct --finalizers strip`",
-        "`llmops-console strip-finalizers llm-prod/isvc/llama-3-70b-instruct`",
+        // Not strip-finalizers on the InferenceService: nothing is backed up yet, its spec
+        // would be lost with it.
+        "not strip-finalizers on the endpoint's own objects",
     ] {
         assert!(msg.contains(want), "no {want:?} in {msg}");
     }
+    assert!(
+        !msg.contains("`llmops-console strip-finalizers"),
+        "advises a strip that loses the spec: {msg}"
+    );
     assert!(
         c.backup(&ep.ns, &ep.name).is_none(),
         "a backup ConfigMap was written"

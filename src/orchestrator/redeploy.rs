@@ -221,6 +221,7 @@ async fn refuse_unfinished_or_stuck(
         req.finalizers,
         req.timeout,
         &crate::text::sanitize(&fix),
+        true,
     )
 }
 

@@ -111,6 +111,7 @@ fn refuse_stuck_targets(
         policy,
         req.timeout,
         &crate::text::sanitize(&fix),
+        false,
     )
 }
 

@@ -125,11 +125,16 @@ pub(crate) async fn gone_but_unfinished(ctx: &Ctx, req: &Request) -> Option<Stri
 /// overdue: with `never` the operation waits at most the deadline for each object, so one held
 /// for longer than that before the operation started is not being finalized and never will be
 /// by waiting; one held for a few seconds (a controller still at work) gets its deadline.
+///
+/// `recreates`: the plan recreates the endpoint from its backup (redeploy). `strip-finalizers`
+/// is then offered only for Pods and ReplicaSets: on the objects a redeploy recreates it would
+/// end their deletion before any backup is taken, and their spec with it.
 pub fn stuck_refusal<'a>(
     objects: impl Iterator<Item = (&'a ObjectId, &'a Value)>,
     policy: EscalationPolicy,
     timeout: Duration,
     fix: &str,
+    recreates: bool,
 ) -> Option<String> {
     if policy != EscalationPolicy::Never {
         return None;
@@ -139,8 +144,10 @@ pub fn stuck_refusal<'a>(
         return None;
     }
     let list: Vec<String> = stuck.iter().map(stuck_line).collect();
+    let regrown = |s: &StuckObject| matches!(s.object.kind.as_str(), "Pod" | "ReplicaSet");
     let strips: Vec<String> = stuck
         .iter()
+        .filter(|s| !recreates || regrown(s))
         .map(|s| {
             let kind = Kind::parse(&s.object.kind)
                 .map_or_else(|| s.object.kind.clone(), |k| k.short().to_string());
@@ -151,14 +158,25 @@ pub fn stuck_refusal<'a>(
             )
         })
         .collect();
-    Some(format!(
+    let mut msg = format!(
         "{}, longer than the deletion deadline ({}): with --finalizers never this cannot \
-         finish, so nothing was deleted or backed up. What works: `{fix}`, or remove the \
-         finalizers first with {}",
+         finish, so nothing was deleted or backed up. What works: `{fix}`",
         list.join("; "),
-        format_duration(timeout),
-        strips.join(", ")
-    ))
+        format_duration(timeout)
+    );
+    if !strips.is_empty() {
+        msg.push_str(&format!(
+            ", or remove the finalizers first with {}",
+            strips.join(", ")
+        ));
+    }
+    if recreates && stuck.iter().any(|s| !regrown(s)) {
+        msg.push_str(
+            " (not strip-finalizers on the endpoint's own objects: it would end their deletion \
+             before anything is backed up, and their spec would be lost)",
+        );
+    }
+    Some(msg)
 }
 
 /// `InferenceService llm-prod/x Terminating for 12m behind finalizer inferenceservice.finalizers`
@@ -183,8 +201,9 @@ pub(crate) fn refuse_stuck<'a>(
     policy: EscalationPolicy,
     timeout: Duration,
     fix: &str,
+    recreates: bool,
 ) -> Result<(), Failure> {
-    match stuck_refusal(objects, policy, timeout, fix) {
+    match stuck_refusal(objects, policy, timeout, fix, recreates) {
         None => Ok(()),
         Some(msg) => {
             ctx.failed(Step::Preflight, msg.clone(), None);
@@ -219,8 +238,9 @@ mod tests {
         let old = object(12 * 60, &["inferenceservice.finalizers"]);
         let fresh = object(3, &["inferenceservice.finalizers"]);
         let graceful = object(12 * 60, &[]);
-        let one =
-            |o: &(ObjectId, Value), p| stuck_refusal(std::iter::once((&o.0, &o.1)), p, t, "fix");
+        let one = |o: &(ObjectId, Value), p| {
+            stuck_refusal(std::iter::once((&o.0, &o.1)), p, t, "fix", false)
+        };
         let msg = one(&old, EscalationPolicy::Never).expect("refused");
         assert!(msg.contains("inferenceservice.finalizers"), "{msg}");
         assert!(msg.contains("for 12m"), "{msg}");
@@ -229,6 +249,20 @@ mod tests {
             msg.contains("`llmops-console strip-finalizers llm-prod/isvc/llama`"),
             "{msg}"
         );
+        // A redeploy would lose the InferenceService's spec to strip-finalizers: not offered.
+        let redeploy = stuck_refusal(
+            std::iter::once((&old.0, &old.1)),
+            EscalationPolicy::Never,
+            t,
+            "fix",
+            true,
+        )
+        .expect("refused");
+        assert!(
+            !redeploy.contains("`llmops-console strip-finalizers"),
+            "{redeploy}"
+        );
+        assert!(redeploy.contains("spec would be lost"), "{redeploy}");
         assert_eq!(one(&old, EscalationPolicy::Strip), None);
         assert_eq!(one(&old, EscalationPolicy::Ask), None);
         assert_eq!(
