@@ -296,8 +296,10 @@ async fn unfinished_lines(engine: &Engine) -> (Vec<String>, Vec<UnfinishedOp>) {
             )
         })
         .collect();
+    // The redeploy dialog offers only operations that hold their endpoint (with a backup).
     let ops = found
         .into_iter()
+        .filter(crate::orchestrator::unfinished::holds)
         .map(|u| UnfinishedOp {
             op_id: u.record.id,
             kind: u.record.kind,

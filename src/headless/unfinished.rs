@@ -61,7 +61,7 @@ pub(super) async fn before_redeploy(
         }
         return Ok(Next::Redeploy);
     };
-    let resume = resume_words(global, args, &u.record.id);
+    let resume = resume_words(args, &u.record.id);
     if args.continue_unfinished {
         if args.output == ProgressFormat::Text {
             eprintln!(
@@ -106,7 +106,7 @@ async fn refusal_message(
 ) -> String {
     let ep = &args.endpoint;
     let id = &u.record.id;
-    let resume = shell_line(&resume_words(global, args, id), global, &ep.namespace);
+    let resume = shell_line(&resume_words(args, id), global, &ep.namespace);
     let rollback_words = vec!["recover".to_string(), id.clone(), "--rollback".to_string()];
     let rollback = shell_line(&rollback_words, global, &ep.namespace);
     let mut msg = refusal(
@@ -140,7 +140,7 @@ async fn lease_names(engine: &Engine, ns: &str, name: &str, op_id: &str) -> bool
 
 /// `recover OP --resume` with the redeploy's options (and `--yes` when recover takes it and the
 /// redeploy had it: its confirmation is then the one already given).
-fn resume_words(_global: &GlobalArgs, args: &RedeployArgs, op_id: &str) -> Vec<String> {
+fn resume_words(args: &RedeployArgs, op_id: &str) -> Vec<String> {
     let mut words = vec![
         "recover".to_string(),
         op_id.to_string(),

@@ -19,8 +19,12 @@ use crate::text::sanitize;
 use crate::util::age::format_age_secs;
 use crate::util::duration::format_duration;
 
-/// The unfinished operations of `namespace/name` (journal or backup ConfigMap, as `recover
-/// --list` finds them), newest first, and problems reading either.
+/// The unfinished operations of `namespace/name` that hold it (journal or backup ConfigMap, as
+/// `recover --list` finds them), newest first, and problems reading either.
+///
+/// Only operations with a backup hold an endpoint: one stopped before its snapshot deleted
+/// nothing, and a force-delete or strip recreates nothing, so a new redeploy has nothing of
+/// theirs to finish or to overwrite (`recover --list` still shows them).
 pub async fn of_endpoint(
     engine: &Engine,
     namespace: &str,
@@ -29,9 +33,15 @@ pub async fn of_endpoint(
     let (all, notes) = recover::list(engine).await;
     let mine = all
         .into_iter()
-        .filter(|u| u.record.endpoint.namespace == namespace && u.record.endpoint.name == name)
+        .filter(|u| holds(u) && u.record.endpoint.namespace == namespace)
+        .filter(|u| u.record.endpoint.name == name)
         .collect();
     (mine, notes)
+}
+
+/// Whether an unfinished operation holds its endpoint (see [`of_endpoint`]).
+pub fn holds(u: &Unfinished) -> bool {
+    !u.record.backup.is_empty()
 }
 
 /// `operation OP of HOLDER (redeploy at verify-deletion, needs-recovery, found in journal)`,
