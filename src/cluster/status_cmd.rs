@@ -297,7 +297,7 @@ fn unfinished_of<'a>(report: &'a StatusReport, ns: &str, name: &str) -> Option<&
 
 /// Unfinished operations whose endpoint has no objects left (a row of their own), one per
 /// endpoint.
-fn gone<'a>(report: &'a StatusReport) -> Vec<&'a UnfinishedOp> {
+fn gone(report: &StatusReport) -> Vec<&UnfinishedOp> {
     let mut out: Vec<&UnfinishedOp> = Vec::new();
     for u in &report.unfinished {
         let shown = report
