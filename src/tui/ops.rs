@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::cluster::model::EndpointKey;
+use crate::cluster::model::{EndpointKey, EndpointView, Health, Mode};
 use crate::orchestrator::progress::{OpKind, Outcome, Progress, Step, StepState, StuckObject};
 use crate::orchestrator::{EndpointId, OpState, Request};
 
@@ -78,6 +78,62 @@ impl UnfinishedOp {
     pub fn is_for(&self, key: &EndpointKey) -> bool {
         self.endpoint.namespace == key.namespace && self.endpoint.name == key.name
     }
+}
+
+/// The uid of a row made for an unfinished operation whose endpoint has no row of its own.
+const UNFINISHED_ROW: &str = "unfinished:";
+
+/// Whether `view` is such a row.
+pub fn is_unfinished_row(view: &EndpointView) -> bool {
+    view.uid.starts_with(UNFINISHED_ROW)
+}
+
+/// The endpoint rows, plus one per unfinished operation (in the console's namespace `scope`)
+/// whose endpoint has none: its objects are gone after a crash, and the row is where `r` offers
+/// to continue it or roll it back. Rows made earlier are replaced.
+pub fn with_unfinished(
+    mut views: Vec<EndpointView>,
+    ops: &[UnfinishedOp],
+    scope: Option<&str>,
+) -> Vec<EndpointView> {
+    views.retain(|v| !is_unfinished_row(v));
+    let mut added = false;
+    for u in ops {
+        let ep = &u.endpoint;
+        let in_scope = scope.is_none_or(|ns| ns == ep.namespace);
+        let shown = views
+            .iter()
+            .any(|v| v.key.namespace == ep.namespace && v.key.name == ep.name);
+        if !in_scope || shown {
+            continue;
+        }
+        views.push(EndpointView {
+            key: EndpointKey {
+                namespace: ep.namespace.clone(),
+                name: ep.name.clone(),
+                mode: ep.mode.unwrap_or(Mode::Kserve),
+            },
+            uid: format!("{UNFINISHED_ROW}{}", u.op_id),
+            health: Health::Failed,
+            ready: 0,
+            desired: 0,
+            created: None,
+            lease: None,
+            resources: Vec::new(),
+            oldest_terminating: None,
+            reasons: vec![format!(
+                "unfinished operation {} ({} at {}): r continues it or rolls it back",
+                u.op_id,
+                u.kind.name(),
+                u.step
+            )],
+        });
+        added = true;
+    }
+    if added {
+        views.sort_by(|a, b| a.key.cmp(&b.key));
+    }
+    views
 }
 
 /// How an operation stands.

@@ -129,6 +129,50 @@ fn once_nothing_is_unfinished_r_is_a_plain_redeploy_again() {
     let mut other = left_behind();
     other.endpoint.name = "other".into();
     let mut app = super::app();
-    feed(&mut app, [Msg::UnfinishedFound(vec![other]), key('r')]);
-    assert!(app.confirm().is_some_and(|c| c.unfinished.is_none()));
+    feed(&mut app, [Msg::UnfinishedFound(vec![other]), key('/')]);
+    type_text(&mut app, "llama-prod");
+    feed(&mut app, [special(Key::Enter), key('r')]);
+    let c = app.confirm().expect("the dialog is open");
+    assert_eq!(c.endpoint.name, "llama-prod");
+    assert!(c.unfinished.is_none());
+}
+
+/// Case 10 in the console: an unfinished operation whose endpoint has no objects left gets a
+/// row of its own (it would otherwise be nowhere to select), kept across cluster updates and
+/// gone once nothing is unfinished; `r` on it offers the recovery.
+#[test]
+fn an_endpoint_whose_objects_are_gone_keeps_a_row_for_its_unfinished_operation() {
+    let mut app = app();
+    let mut gone = left_behind();
+    gone.op_id = "redeploy-vanished-1".into();
+    gone.endpoint.name = "vanished".into();
+    feed(&mut app, [Msg::UnfinishedFound(vec![gone.clone()])]);
+    assert!(app.visible_endpoints().any(|e| e.key.name == "vanished"));
+    // A cluster update does not drop it.
+    feed(&mut app, [Msg::Endpoints(crate::tui::fixtures::fleet())]);
+    feed(&mut app, [key('/')]);
+    type_text(&mut app, "vanished");
+    feed(&mut app, [special(Key::Enter)]);
+    assert_eq!(
+        app.selected_endpoint().map(|e| e.key.name.as_str()),
+        Some("vanished")
+    );
+    let screen = text(&render(&app, 200, 50));
+    assert!(screen.contains("⚠ Unfinished"), "{screen}");
+    feed(&mut app, [key('r')]);
+    assert_eq!(
+        app.confirm()
+            .and_then(|c| c.unfinished.as_ref())
+            .map(|u| u.op_id.as_str()),
+        Some("redeploy-vanished-1")
+    );
+    type_text(&mut app, "vanished");
+    let fx = feed(&mut app, [special(Key::Enter)]);
+    assert_eq!(
+        recovery(&fx).map(|(op, m, _)| (op, m)),
+        Some(("redeploy-vanished-1".to_string(), RecoverMode::Resume))
+    );
+    // Recovered: listed again with nothing left, the row goes.
+    feed(&mut app, [Msg::UnfinishedFound(vec![]), special(Key::Esc)]);
+    assert!(!app.endpoints.iter().any(|e| e.key.name == "vanished"));
 }
