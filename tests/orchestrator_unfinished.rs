@@ -227,6 +227,19 @@ fn a_redeploy_left_unfinished_is_named_by_the_next_and_continue_finishes_it() {
         "a refused redeploy changed the cluster: {writes:#?}"
     );
 
+    // --continue deletes and creates: without --yes (and no terminal) it is refused, as any
+    // destructive command.
+    let unconfirmed = con.run(
+        &["redeploy", &ep.arg(), "--finalizers", "strip", "--continue"],
+        DEADLINE,
+    );
+    unconfirmed.expect_code(2);
+    let writes = writes_since(&c, seq);
+    assert!(
+        writes.is_empty(),
+        "an unconfirmed --continue changed the cluster: {writes:#?}"
+    );
+
     // --continue adopts it with the new options: recover's own code path, to the end.
     let mut cont = json_args.clone();
     cont.push("--continue");

@@ -63,6 +63,21 @@ pub(super) async fn before_redeploy(
     };
     let resume = resume_words(args, &u.record.id);
     if args.continue_unfinished {
+        // Until `recover` confirms by itself (then it gets --yes or asks), confirm here: it
+        // deletes and creates like the redeploy it replaces.
+        if !recover_takes_yes() {
+            super::confirm(
+                args.yes,
+                &format!(
+                    "continue {} on {}/{}: delete what is left of its old objects, create the spec \
+                     it decided",
+                    describe(u),
+                    ep.namespace,
+                    ep.name
+                ),
+                &ep.name,
+            )?;
+        }
         if args.output == ProgressFormat::Text {
             eprintln!(
                 "continuing {}: {}",
