@@ -265,6 +265,11 @@ pub struct RedeployArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub overrides: Vec<SetOverride>,
 
+    /// Continue the endpoint's unfinished operation instead (`recover OP --resume` with these
+    /// --finalizers/--timeout/--ready-timeout/-o); without one there is nothing to continue
+    #[arg(long = "continue", conflicts_with = "overrides")]
+    pub continue_unfinished: bool,
+
     /// Progress output format
     #[arg(short = 'o', long = "output", value_name = "FORMAT", value_enum, default_value_t = ProgressFormat::Text)]
     pub output: ProgressFormat,

@@ -119,12 +119,7 @@ async fn watches_sync_and_many_changes_make_few_notices() {
     eventually(
         "events for the predictor",
         Duration::from_secs(10),
-        || async {
-            (!watch
-                .events_for(&deploy_query)
-                .is_empty())
-            .then_some(())
-        },
+        || async { (!watch.events_for(&deploy_query).is_empty()).then_some(()) },
     )
     .await;
     let manifest = watch

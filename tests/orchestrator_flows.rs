@@ -261,19 +261,42 @@ fn unfinished_ops(con: &Console) -> (Run, Vec<String>) {
     (list, ops)
 }
 
-/// Acceptance 2: `--finalizers never` fails and explains; then the way on that works whatever
-/// the failed run left (`strip-finalizers`, then `recover OP --resume`, both named in its
-/// output) brings the endpoint back Ready.
+/// Acceptance 2: `--finalizers never` on an endpoint that gets stuck during the operation (its
+/// InferenceService's finalizer is never removed once deleted) fails and explains; then the way
+/// on that works whatever the failed run left (`strip-finalizers`, then `recover OP --resume`,
+/// both named in its output) brings the endpoint back Ready. (One stuck before the operation
+/// starts is refused in preflight instead: issue 8, case 5.)
 #[test]
 fn stuck_finalizer_is_named_then_strip_finalizers_and_recover_bring_it_back() {
     let c = Cluster::start("stuck-finalizer");
     let con = Console::new(&c);
-    let ep = Ep::kserve("llm-prod", "llama-3-70b-instruct");
-    let failed = never_strip_fails_and_explains(&c, &con, &ep);
+    let ep = Ep::kserve("llm-prod", "llama-3-8b-instruct");
+    ep.wait_ready(&c, DEADLINE);
+    let failed = con.run(
+        &[
+            "redeploy",
+            &ep.arg(),
+            "--yes",
+            "--finalizers",
+            "never",
+            "--timeout",
+            "3s",
+        ],
+        DEADLINE,
+    );
+    failed.expect_code(1);
+    for text in [
+        "llama-3-8b-instruct",
+        "inferenceservice.finalizers",
+        "--finalizers strip",
+        "strip-finalizers",
+    ] {
+        failed.expect_text(text);
+    }
     let strip = con.run(
         &[
             "strip-finalizers",
-            "llm-prod/inferenceservice/llama-3-70b-instruct",
+            "llm-prod/inferenceservice/llama-3-8b-instruct",
             "--yes",
         ],
         DEADLINE,
@@ -299,9 +322,8 @@ fn stuck_finalizer_is_named_then_strip_finalizers_and_recover_bring_it_back() {
     assert!(c.backup(&ep.ns, &ep.name).is_none(), "backup left behind");
 }
 
-/// Acceptance 2, as the failure message words it. The stuck InferenceService cannot be rolled
-/// back either (it is still Terminating), so the operation is kept for `recover` and the advice
-/// must name that operation with `--finalizers strip`; following it word for word works.
+/// Acceptance 2, as the refusal words it (issue 8, case 5: refused in preflight, nothing left
+/// unfinished); following its advice word for word works.
 #[test]
 fn stuck_finalizer_advice_of_the_failed_run_works_as_written() {
     let c = Cluster::start("stuck-finalizer");
@@ -309,21 +331,20 @@ fn stuck_finalizer_advice_of_the_failed_run_works_as_written() {
     let ep = Ep::kserve("llm-prod", "llama-3-70b-instruct");
     let run = never_strip_fails_and_explains(&c, &con, &ep);
     let (_, ops) = unfinished_ops(&con);
-    let [op] = ops.as_slice() else {
-        panic!(
-            "expected exactly the failed operation to be unfinished: {ops:?}\n{}",
-            run.explain()
-        );
-    };
-    let advice = format!("llmops-console recover {op} --resume --finalizers strip");
+    assert!(
+        ops.is_empty(),
+        "left unfinished: {ops:?}\n{}",
+        run.explain()
+    );
+    let advice = format!("llmops-console redeploy {} --finalizers strip", ep.arg());
     run.expect_text(&advice);
     let again = con.run(
         &[
-            "recover",
-            op,
-            "--resume",
+            "redeploy",
+            &ep.arg(),
             "--finalizers",
             "strip",
+            "--yes",
             "-o",
             "json",
         ],

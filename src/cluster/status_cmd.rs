@@ -14,10 +14,11 @@ use super::client::{ClusterTarget, ContextInfo, Scope, connect};
 use super::derive::{GroupingConfig, derive_endpoints};
 use super::error::{ClusterError, describe_kube_error, status_code};
 use super::kinds::{self, LEASE_PREFIX, inference_service_resource};
-use super::model::{EndpointView, Kind};
+use super::model::{EndpointView, Kind, Mode};
 use super::snapshot::SnapshotBuilder;
 use crate::text::sanitize;
 use crate::util::age::format_age;
+use serde::Serialize;
 
 /// Objects per list page, as kubectl and the watcher ask.
 const PAGE: u32 = 500;
@@ -27,6 +28,9 @@ const PAGE: u32 = 500;
 pub struct StatusReport {
     pub context: ContextInfo,
     pub endpoints: Vec<EndpointView>,
+    /// Operations left unfinished (a crash, a rollback that could not finish), newest first:
+    /// shown on their endpoint's row, or as a row of their own when its objects are gone.
+    pub unfinished: Vec<UnfinishedOp>,
     /// Kinds that could not be listed (RBAC, KServe not installed); they count as empty.
     pub notices: Vec<String>,
     pub now: Timestamp,
@@ -96,16 +100,101 @@ impl ListFailure<'_> {
     }
 }
 
-/// Connects, lists every kind once, derives the endpoints.
+/// An unfinished operation as `status` names it (the fields of `recover --list`, plus the
+/// command that continues it).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnfinishedOp {
+    pub id: String,
+    pub kind: String,
+    pub namespace: String,
+    pub endpoint: String,
+    pub mode: Option<Mode>,
+    pub step: String,
+    pub state: String,
+    pub started: String,
+    pub holder: String,
+    /// `journal` (this machine), `cluster` (backup ConfigMap), or `journal+cluster`.
+    pub found_in: String,
+    /// `llmops-console recover OP --resume -n NS`
+    pub command: String,
+}
+
+/// Connects, lists every kind once, derives the endpoints, and adds the unfinished operations of
+/// this machine's journal and the cluster's backup ConfigMaps.
 pub async fn collect(
     target: &ClusterTarget,
     cfg: &GroupingConfig,
 ) -> Result<StatusReport, ClusterError> {
     let (client, info) = connect(target).await?;
-    collect_with(client, info, cfg).await
+    let journal = crate::config::paths::Paths::discover()
+        .ok()
+        .map(|p| p.journal_dir());
+    let mut report = collect_with(client.clone(), info.clone(), cfg).await?;
+    let (unfinished, notes) = unfinished_ops(client, info, cfg, journal).await;
+    report.unfinished = unfinished;
+    report.notices.extend(notes);
+    Ok(report)
 }
 
-/// [`collect`] with a client already made.
+/// Unfinished operations in the report's scope, as `recover --list` finds them (the journal
+/// at `journal`, if any, and the backup ConfigMaps), and problems reading them.
+pub async fn unfinished_ops(
+    client: kube::Client,
+    info: ContextInfo,
+    cfg: &GroupingConfig,
+    journal: Option<std::path::PathBuf>,
+) -> (Vec<UnfinishedOp>, Vec<String>) {
+    use crate::orchestrator::{Engine, EngineSettings};
+    let scope_ns = info.scope.namespace().map(str::to_string);
+    let server = info.server.clone();
+    // Without a state directory only the cluster's copies count.
+    let journal_dir =
+        journal.unwrap_or_else(|| std::path::PathBuf::from("/nonexistent/llmops-journal"));
+    let engine = Engine::new(
+        client,
+        info,
+        EngineSettings {
+            audit_log: journal_dir.join("unused-audit.log"),
+            journal_dir,
+            grouping: cfg.clone(),
+            holder: String::new(),
+        },
+    );
+    let (found, notes) = crate::orchestrator::recover::list(&engine).await;
+    let ops = found
+        .into_iter()
+        // A journal record of another cluster is not this one's to report.
+        .filter(|u| u.found_in != "journal" || u.record.server == server)
+        .filter(|u| {
+            scope_ns
+                .as_deref()
+                .is_none_or(|ns| u.record.endpoint.namespace == ns)
+        })
+        .map(|u| {
+            let r = &u.record;
+            UnfinishedOp {
+                command: format!(
+                    "llmops-console recover {} --resume -n {}",
+                    r.id, r.endpoint.namespace
+                ),
+                id: r.id.clone(),
+                kind: r.kind.name().to_string(),
+                namespace: r.endpoint.namespace.clone(),
+                endpoint: r.endpoint.name.clone(),
+                mode: r.endpoint.mode,
+                step: r.step.name().to_string(),
+                state: r.state.name().to_string(),
+                started: r.started.to_string(),
+                holder: r.holder.clone(),
+                found_in: u.found_in.clone(),
+            }
+        })
+        .collect();
+    (ops, notes)
+}
+
+/// [`collect`] with a client already made, without the unfinished operations.
 pub async fn collect_with(
     client: kube::Client,
     info: ContextInfo,
@@ -160,6 +249,7 @@ pub async fn collect_with(
     Ok(StatusReport {
         context: info,
         endpoints,
+        unfinished: Vec::new(),
         notices,
         now,
     })
@@ -189,6 +279,50 @@ fn lease_cell(ep: &EndpointView) -> String {
     }
 }
 
+/// `Unfinished (operation OP at verify-deletion; llmops-console recover OP --resume -n NS)`
+pub fn unfinished_cell(u: &UnfinishedOp) -> String {
+    format!(
+        "Unfinished (operation {} at {}; {})",
+        u.id, u.step, u.command
+    )
+}
+
+/// The unfinished operation of `key`'s endpoint, if any (the newest).
+fn unfinished_of<'a>(report: &'a StatusReport, ns: &str, name: &str) -> Option<&'a UnfinishedOp> {
+    report
+        .unfinished
+        .iter()
+        .find(|u| u.namespace == ns && u.endpoint == name)
+}
+
+/// Unfinished operations whose endpoint has no objects left (a row of their own), one per
+/// endpoint.
+fn gone(report: &StatusReport) -> Vec<&UnfinishedOp> {
+    let mut out: Vec<&UnfinishedOp> = Vec::new();
+    for u in &report.unfinished {
+        let shown = report
+            .endpoints
+            .iter()
+            .any(|e| e.key.namespace == u.namespace && e.key.name == u.endpoint);
+        if !shown
+            && !out
+                .iter()
+                .any(|o| o.namespace == u.namespace && o.endpoint == u.endpoint)
+        {
+            out.push(u);
+        }
+    }
+    out
+}
+
+fn mode_word(mode: Option<Mode>) -> String {
+    match mode {
+        Some(Mode::Kserve) => "kserve".to_string(),
+        Some(Mode::Raw) => "raw".to_string(),
+        None => "-".to_string(),
+    }
+}
+
 /// Aligned columns, every cluster-supplied string neutralised for the terminal.
 pub fn render_table(report: &StatusReport) -> String {
     let now = report.now;
@@ -202,18 +336,24 @@ pub fn render_table(report: &StatusReport) -> String {
         "TERMINATING",
         "LEASE",
     ];
-    let rows: Vec<[String; 8]> = report
+    let mut rows: Vec<[String; 8]> = report
         .endpoints
         .iter()
         .map(|ep| {
+            let mut status = format!("{:?}", ep.health);
+            if let Some(u) = unfinished_of(report, &ep.key.namespace, &ep.key.name) {
+                status = if ep.resources.is_empty() {
+                    // Only its lease is left: the operation is what there is to say.
+                    unfinished_cell(u)
+                } else {
+                    format!("{status}; {}", unfinished_cell(u))
+                };
+            }
             [
                 sanitize(&ep.key.namespace).into_owned(),
                 sanitize(&ep.key.name).into_owned(),
-                match ep.key.mode {
-                    super::model::Mode::Kserve => "kserve".to_string(),
-                    super::model::Mode::Raw => "raw".to_string(),
-                },
-                format!("{:?}", ep.health),
+                mode_word(Some(ep.key.mode)),
+                sanitize(&status).into_owned(),
                 format!("{}/{}", ep.ready, ep.desired),
                 ep.created
                     .map_or_else(|| "-".to_string(), |c| format_age(c, now)),
@@ -222,6 +362,20 @@ pub fn render_table(report: &StatusReport) -> String {
             ]
         })
         .collect();
+    for u in gone(report) {
+        rows.push([
+            sanitize(&u.namespace).into_owned(),
+            sanitize(&u.endpoint).into_owned(),
+            mode_word(u.mode),
+            sanitize(&unfinished_cell(u)).into_owned(),
+            "-".to_string(),
+            "-".to_string(),
+            "-".to_string(),
+            "-".to_string(),
+        ]);
+    }
+    // Stable: the derived order (namespace, name, mode) stays; gone endpoints join it.
+    rows.sort_by(|a, b| (&a[0], &a[1]).cmp(&(&b[0], &b[1])));
     let mut out = String::new();
     if rows.is_empty() {
         let scope = report.context.scope.to_string();
@@ -257,10 +411,44 @@ pub fn render_table(report: &StatusReport) -> String {
 }
 
 /// The endpoints as a JSON array; DEL, C1 and bidi controls are escaped as `\uXXXX` too
-/// (serde_json leaves them raw), so it is terminal-safe.
+/// (serde_json leaves them raw), so it is terminal-safe. An endpoint with
+/// an unfinished operation carries it as `unfinished`; one whose objects are gone is an entry of
+/// the same shape with health `Unfinished` and no resources.
 pub fn render_json(report: &StatusReport) -> String {
-    crate::text::to_json_pretty(&report.endpoints).unwrap_or_else(|e| {
-        // EndpointView is plain data; this cannot fail, but never panic over output.
+    let mut items: Vec<serde_json::Value> = Vec::new();
+    for ep in &report.endpoints {
+        let mut v = serde_json::to_value(ep).unwrap_or(serde_json::Value::Null);
+        if let (Some(u), Some(map)) = (
+            unfinished_of(report, &ep.key.namespace, &ep.key.name),
+            v.as_object_mut(),
+        ) {
+            map.insert(
+                "unfinished".into(),
+                serde_json::to_value(u).unwrap_or_default(),
+            );
+            if ep.resources.is_empty() {
+                map.insert("health".into(), "Unfinished".into());
+            }
+        }
+        items.push(v);
+    }
+    for u in gone(report) {
+        items.push(serde_json::json!({
+            "key": {"namespace": u.namespace, "name": u.endpoint, "mode": u.mode},
+            "uid": "",
+            "health": "Unfinished",
+            "ready": 0,
+            "desired": 0,
+            "created": null,
+            "lease": null,
+            "resources": [],
+            "oldest_terminating": null,
+            "reasons": [unfinished_cell(u)],
+            "unfinished": u,
+        }));
+    }
+    crate::text::to_json_pretty(&items).unwrap_or_else(|e| {
+        // Plain data; this cannot fail, but never panic over output.
         format!("{{\"error\": {:?}}}", e.to_string())
     })
 }

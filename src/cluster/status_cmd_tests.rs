@@ -19,6 +19,7 @@ fn report(fixture: &str, now: &str) -> StatusReport {
             files: vec![],
         },
         endpoints: derive_endpoints(&snap, &GroupingConfig::default(), now),
+        unfinished: vec![],
         notices: vec![],
         now,
     }
@@ -82,4 +83,83 @@ fn no_endpoints_says_where_it_looked() {
         "No endpoints found in namespace llm-dev.\n"
     );
     assert_eq!(render_json(&r), "[]");
+}
+
+fn unfinished(ns: &str, name: &str, id: &str) -> UnfinishedOp {
+    UnfinishedOp {
+        id: id.into(),
+        kind: "redeploy".into(),
+        namespace: ns.into(),
+        endpoint: name.into(),
+        mode: Some(Mode::Raw),
+        step: "verify-deletion".into(),
+        state: "running".into(),
+        started: "2026-11-01T11:58:00Z".into(),
+        holder: "ops@host/42".into(),
+        found_in: "cluster".into(),
+        command: format!("llmops-console recover {id} --resume -n {ns}"),
+    }
+}
+
+/// Issue 8, case 10: an endpoint whose objects are gone but whose backup exists is listed as
+/// unfinished (table and JSON), naming the operation and the command; one that still has its
+/// objects carries the operation on its own row.
+#[test]
+fn unfinished_operations_are_named_also_when_the_objects_are_gone() {
+    let mut r = report("isvc-terminating.json", "2026-11-01T12:00:00Z");
+    r.unfinished = vec![
+        unfinished("orch", "ep", "redeploy-ep-1"),
+        unfinished("llm-prod", "llama-3-70b-instruct", "redeploy-llama-2"),
+    ];
+    let table = render_table(&r);
+    let gone = table
+        .lines()
+        .find(|l| l.starts_with("orch "))
+        .unwrap_or_else(|| panic!("no row for the gone endpoint:\n{table}"));
+    assert!(
+        gone.contains(
+            "Unfinished (operation redeploy-ep-1 at verify-deletion; llmops-console recover \
+             redeploy-ep-1 --resume -n orch)"
+        ),
+        "{table}"
+    );
+    let stuck = table
+        .lines()
+        .find(|l| l.contains("llama-3-70b"))
+        .unwrap_or("");
+    assert!(
+        stuck.contains("Terminating; Unfinished (operation redeploy-llama-2 at"),
+        "{table}"
+    );
+    // Sorted among the others: llm-prod before orch.
+    assert!(
+        table.lines().nth(1).unwrap_or("").starts_with("llm-prod"),
+        "{table}"
+    );
+
+    let v: serde_json::Value = serde_json::from_str(&render_json(&r)).unwrap();
+    let eps = v.as_array().unwrap();
+    assert_eq!(eps.len(), 2, "{v:#}");
+    let gone = eps.iter().find(|e| e["key"]["name"] == "ep").unwrap();
+    assert_eq!(gone["health"], "Unfinished");
+    assert_eq!(gone["unfinished"]["id"], "redeploy-ep-1");
+    assert_eq!(gone["unfinished"]["step"], "verify-deletion");
+    assert_eq!(gone["unfinished"]["foundIn"], "cluster");
+    assert_eq!(
+        gone["unfinished"]["command"],
+        "llmops-console recover redeploy-ep-1 --resume -n orch"
+    );
+    let stuck = eps
+        .iter()
+        .find(|e| e["key"]["name"] == "llama-3-70b-instruct")
+        .unwrap();
+    assert_eq!(stuck["health"], "Terminating");
+    assert_eq!(stuck["unfinished"]["id"], "redeploy-llama-2");
+}
+
+#[test]
+fn a_planted_operation_id_cannot_reach_the_terminal_raw() {
+    let mut r = report("healthy.json", "2026-11-01T12:00:00Z");
+    r.unfinished = vec![unfinished("x", "y", "op\x1b[2J")];
+    assert!(!render_table(&r).contains('\x1b'));
 }

@@ -16,6 +16,7 @@ use crate::cluster::{GroupingConfig, derive_endpoints};
 use crate::config::theme::Theme;
 use crate::orchestrator::Engine;
 use crate::tui::msg::{self, Effect, EventRow, Msg, ObjectRef};
+use crate::tui::ops::UnfinishedOp;
 
 use super::ops::{OpItem, Operations};
 
@@ -58,7 +59,8 @@ impl Bridge {
             // of the first picture.
             let (engine, to_app) = (engine.clone(), to_app.clone());
             tokio::spawn(async move {
-                let lines = unfinished_lines(&engine).await;
+                let (lines, found) = unfinished_lines(&engine).await;
+                let _ = to_app.send(Msg::UnfinishedFound(found)).await;
                 if !lines.is_empty() {
                     let _ = to_app.send(Msg::UnfinishedOps(lines)).await;
                 }
@@ -84,7 +86,14 @@ impl Bridge {
                 item = op_items.recv() => match item {
                     // The sender lives in `ops`: never closed while the loop runs.
                     None => Ok(()),
-                    Some(item) => Self::forward(&mut ops, item, &to_app).await,
+                    Some(item) => {
+                        let ended = matches!(item.1, Some(crate::orchestrator::OpEvent::Finished(_)));
+                        let sent = Self::forward(&mut ops, item, &to_app).await;
+                        if ended {
+                            self.relist_unfinished(&to_app);
+                        }
+                        sent
+                    }
                 },
                 ev = log_events.recv() => match ev {
                     None => Ok(()),
@@ -109,6 +118,18 @@ impl Bridge {
         match ops.on_item(item) {
             Some(m) => to_app.send(m).await.map_err(|_| ()),
             None => Ok(()),
+        }
+    }
+
+    /// After an operation ended: what is unfinished now (it may have left one, or finished
+    /// one), for the redeploy dialog. Off the loop: it reads the journal and the cluster.
+    fn relist_unfinished(&self, to_app: &mpsc::Sender<Msg>) {
+        if let Ok(engine) = &self.engine {
+            let (engine, to_app) = (engine.clone(), to_app.clone());
+            tokio::spawn(async move {
+                let (_, found) = unfinished_lines(&engine).await;
+                let _ = to_app.send(Msg::UnfinishedFound(found)).await;
+            });
         }
     }
 
@@ -241,6 +262,11 @@ impl Bridge {
                 Err(e) => Msg::Notice(format!("theme: {e}")),
             },
             Effect::StartOperation(req) => ops.start(req),
+            Effect::RecoverOperation {
+                op_id,
+                mode,
+                request,
+            } => ops.recover(&op_id, mode, request),
             Effect::CancelOperation { op_id } => match ops.cancel(&op_id) {
                 Some(m) => m,
                 None => return Ok(()),
@@ -258,13 +284,13 @@ impl Bridge {
 }
 
 /// `<id> (redeploy serving/llama-prod at verify-deletion, journal)` for every unfinished
-/// operation.
-async fn unfinished_lines(engine: &Engine) -> Vec<String> {
+/// operation, and the same as data for the redeploy dialog.
+async fn unfinished_lines(engine: &Engine) -> (Vec<String>, Vec<UnfinishedOp>) {
     let (found, notes) = crate::orchestrator::recover::list(engine).await;
     for n in notes {
         tracing::warn!("looking for unfinished operations: {n}");
     }
-    found
+    let lines = found
         .iter()
         .map(|u| {
             let r = &u.record;
@@ -278,7 +304,22 @@ async fn unfinished_lines(engine: &Engine) -> Vec<String> {
                 u.found_in
             )
         })
-        .collect()
+        .collect();
+    // The redeploy dialog offers only operations that hold their endpoint (with a backup).
+    let ops = found
+        .into_iter()
+        .filter(crate::orchestrator::unfinished::holds)
+        .map(|u| UnfinishedOp {
+            op_id: u.record.id,
+            kind: u.record.kind,
+            endpoint: u.record.endpoint,
+            step: u.record.step,
+            state: u.record.state,
+            found_in: u.found_in,
+            holder: u.record.holder,
+        })
+        .collect();
+    (lines, ops)
 }
 
 fn state_word(s: crate::orchestrator::OpState) -> &'static str {

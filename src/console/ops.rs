@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::headless::print::{outcome_text, progress_line, stderr_line};
 use crate::headless::signals::Signals;
 use crate::orchestrator::progress::{EscalationChoice, OpEvent};
-use crate::orchestrator::{Engine, Request, StartError};
+use crate::orchestrator::{Engine, RecoverMode, RecoverOptions, Request, StartError};
 use crate::text::sanitize;
 use crate::tui::msg::Msg;
 
@@ -52,30 +52,60 @@ impl Operations {
             }
         };
         match engine.start(req.clone()) {
-            Ok(handle) => {
-                let op_id = handle.op_id.clone();
-                self.tokens.insert(op_id.clone(), handle.cancel);
-                let tx = self.tx.clone();
-                let id = op_id.clone();
-                let mut events = handle.events;
-                tokio::spawn(async move {
-                    while let Some(ev) = events.recv().await {
-                        if tx.send((id.clone(), Some(ev))).is_err() {
-                            return;
-                        }
-                    }
-                    let _ = tx.send((id, None));
-                });
-                Msg::OpStarted {
-                    op_id,
-                    request: req,
-                }
-            }
+            Ok(handle) => self.follow_handle(handle, req),
             Err(e @ StartError::Busy(_)) => Msg::OpStartFailed {
                 endpoint: req.endpoint,
                 error: e.to_string(),
             },
         }
+    }
+
+    /// A confirmed recovery of the unfinished operation `op_id` through the engine; its events
+    /// come back as the operation `request` names (policy and deadlines from it).
+    pub fn recover(&mut self, op_id: &str, mode: RecoverMode, request: Request) -> Msg {
+        let engine = match &self.engine {
+            Ok(e) => e,
+            Err(why) => {
+                return Msg::OpStartFailed {
+                    endpoint: request.endpoint,
+                    error: format!("no operations in this console: {why}"),
+                };
+            }
+        };
+        let options = RecoverOptions {
+            finalizers: request.finalizers,
+            timeout: request.timeout,
+            ready_timeout: request.ready_timeout,
+        };
+        match engine.recover(op_id, mode, options) {
+            Ok(handle) => self.follow_handle(handle, request),
+            Err(e) => Msg::OpStartFailed {
+                endpoint: request.endpoint,
+                error: e.to_string(),
+            },
+        }
+    }
+
+    /// Forwards a started operation's events and remembers its cancellation token.
+    fn follow_handle(
+        &mut self,
+        handle: crate::orchestrator::OperationHandle,
+        request: Request,
+    ) -> Msg {
+        let op_id = handle.op_id.clone();
+        self.tokens.insert(op_id.clone(), handle.cancel);
+        let tx = self.tx.clone();
+        let id = op_id.clone();
+        let mut events = handle.events;
+        tokio::spawn(async move {
+            while let Some(ev) = events.recv().await {
+                if tx.send((id.clone(), Some(ev))).is_err() {
+                    return;
+                }
+            }
+            let _ = tx.send((id, None));
+        });
+        Msg::OpStarted { op_id, request }
     }
 
     pub fn cancel(&mut self, op_id: &str) -> Option<Msg> {

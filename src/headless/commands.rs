@@ -15,7 +15,7 @@ use crate::orchestrator::{
 
 use super::{Early, block_on, conclude, confirm, engine, follow};
 
-fn policy(p: FinalizerPolicy) -> EscalationPolicy {
+pub(super) fn policy(p: FinalizerPolicy) -> EscalationPolicy {
     match p {
         FinalizerPolicy::Never => EscalationPolicy::Never,
         FinalizerPolicy::Strip => EscalationPolicy::Strip,
@@ -38,9 +38,20 @@ fn endpoint_id(ns: &str, name: &str) -> EndpointId {
 }
 
 pub fn redeploy(global: &GlobalArgs, args: &RedeployArgs) -> Exit {
-    block_on("redeploy", async {
+    // Set when the endpoint's unfinished operation is to be continued (`--continue`): `recover`
+    // itself runs it once this runtime is gone, so its confirmations and output apply.
+    let mut adopt: Option<(GlobalArgs, RecoverArgs)> = None;
+    let exit = block_on("redeploy", async {
         let ep = &args.endpoint;
         let engine = engine(global, &target_in(global, &ep.namespace)).await?;
+        match super::unfinished::before_redeploy(&engine, global, args).await? {
+            super::unfinished::Next::Redeploy => {}
+            super::unfinished::Next::Refused(exit) => return Ok(exit),
+            super::unfinished::Next::Continue(g, r) => {
+                adopt = Some((g, *r));
+                return Ok(Exit::Ok);
+            }
+        }
         confirm(
             args.yes,
             &format!(
@@ -58,7 +69,11 @@ pub fn redeploy(global: &GlobalArgs, args: &RedeployArgs) -> Exit {
             .start(req)
             .map_err(|e| Early(Exit::LockHeld, e.to_string()))?;
         Ok(conclude(follow(handle, args.output).await, args.output))
-    })
+    });
+    match adopt {
+        Some((g, r)) => recover(&g, &r),
+        None => exit,
+    }
 }
 
 pub fn force_delete(global: &GlobalArgs, args: &ForceDeleteArgs) -> Exit {

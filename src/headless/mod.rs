@@ -6,6 +6,7 @@
 mod commands;
 pub mod print;
 pub(crate) mod signals;
+mod unfinished;
 
 use std::io::{BufRead, IsTerminal, Write};
 

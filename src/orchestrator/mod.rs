@@ -24,6 +24,7 @@ mod redeploy;
 pub mod request;
 mod run;
 mod single;
+pub mod unfinished;
 pub mod wait;
 
 pub use engine::{

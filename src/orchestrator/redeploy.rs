@@ -58,6 +58,12 @@ pub(crate) async fn lock(
     {
         Ok(inv) => inv,
         Err(InventoryError::NotFound(ep)) => {
+            // Objects gone after a crash: the operation that deleted them is the answer, not
+            // "no endpoint".
+            if let Some(msg) = super::unfinished::gone_but_unfinished(ctx, req).await {
+                ctx.failed(Step::Lock, msg.clone(), None);
+                return Err(Failure::new(Step::Lock, OpResult::LockHeld, msg));
+            }
             let msg = InventoryError::NotFound(ep).to_string();
             ctx.failed(Step::Lock, msg.clone(), None);
             return Err(Failure::new(Step::Lock, OpResult::Usage, msg));
@@ -201,6 +207,29 @@ pub(crate) async fn preflight(ctx: &mut Ctx, needs: &[Need]) -> Result<(), Failu
             Err(Failure::new(Step::Preflight, e.result(), msg))
         }
     }
+}
+
+/// Before the snapshot, under the lease: an unfinished operation on the endpoint (its backup
+/// would refuse this one only after promising much), or objects already stuck on finalizers that
+/// the policy cannot get past. Either refuses with nothing deleted or backed up.
+async fn refuse_unfinished_or_stuck(
+    ctx: &mut Ctx,
+    inv: &Inventory,
+    req: &Request,
+) -> Result<(), Failure> {
+    super::unfinished::refuse_unfinished(ctx, req).await?;
+    let fix = format!(
+        "llmops-console redeploy {} --finalizers strip",
+        inv.endpoint
+    );
+    super::unfinished::refuse_stuck(
+        ctx,
+        inv.members.iter().map(|m| (&m.id, &m.json)),
+        req.finalizers,
+        req.timeout,
+        &crate::text::sanitize(&fix),
+        true,
+    )
 }
 
 /// Objects Terminating since before the operation, for longer than the deletion deadline:
@@ -390,6 +419,9 @@ pub(crate) async fn run(ctx: &mut Ctx, req: &Request) -> PlanEnd {
         Err(f) => return end(Phase::BeforeDelete, Err(f)),
     };
     if let Err(f) = preflight(ctx, &needs(&inv0, true, req.finalizers, &[])).await {
+        return end(Phase::BeforeDelete, Err(f));
+    }
+    if let Err(f) = refuse_unfinished_or_stuck(ctx, &inv0, req).await {
         return end(Phase::BeforeDelete, Err(f));
     }
     // Read again under the lock: what the first read saw may have changed before it was taken,

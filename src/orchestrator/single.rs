@@ -92,6 +92,29 @@ async fn journal_snapshot(ctx: &mut Ctx, members: &[&Member]) -> Result<(), Fail
     Ok(())
 }
 
+/// Force-delete with `never` cannot get past a finalizer: targets already stuck on one for
+/// longer than the deadline are refused before the journal snapshot, naming what works.
+fn refuse_stuck_targets(
+    ctx: &mut Ctx,
+    req: &Request,
+    members: &[&Member],
+    policy: EscalationPolicy,
+) -> Result<(), Failure> {
+    let mut fix = format!("llmops-console force-delete {}", req.endpoint);
+    if let Some(t) = &req.target {
+        fix.push_str(&format!(" --kind {} --name {}", t.kind.short(), t.name));
+    }
+    fix.push_str(" --finalizers strip");
+    super::unfinished::refuse_stuck(
+        ctx,
+        members.iter().map(|m| (&m.id, &m.json)),
+        policy,
+        req.timeout,
+        &crate::text::sanitize(&fix),
+        false,
+    )
+}
+
 pub(crate) async fn force_delete(ctx: &mut Ctx, req: &Request) -> PlanEnd {
     let opening = format!("Starting force-delete for endpoint {}", req.endpoint);
     let (inv, members) = match open(ctx, req, &opening).await {
@@ -104,6 +127,9 @@ pub(crate) async fn force_delete(ctx: &mut Ctx, req: &Request) -> PlanEnd {
     // CLI's `never` reports it.
     let policy = req.finalizers;
     if let Err(f) = preflight(ctx, &needs(&inv, false, policy, &kinds)).await {
+        return end(Phase::BeforeDelete, Err(f));
+    }
+    if let Err(f) = refuse_stuck_targets(ctx, req, &members, policy) {
         return end(Phase::BeforeDelete, Err(f));
     }
     if let Err(f) = journal_snapshot(ctx, &members).await {

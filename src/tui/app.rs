@@ -410,7 +410,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::Tick(now) => on_tick(app, now),
         Msg::Resize { width, height } => app.size = (width, height),
         Msg::Endpoints(views) => {
-            app.endpoints = views;
+            app.endpoints = super::ops::with_unfinished(
+                views,
+                &app.ops.unfinished_ops,
+                app.opts.namespace.as_deref(),
+            );
             app.last_update = Some(app.now);
             app.table.rebuild(&app.endpoints);
             app.rebuild_tree();
@@ -465,7 +469,8 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         | Msg::OpQuestion { .. }
         | Msg::OpFinished(_)
         | Msg::OpEndedWithoutResult { .. }
-        | Msg::UnfinishedOps(_) => super::operation::on_msg(app, msg),
+        | Msg::UnfinishedOps(_)
+        | Msg::UnfinishedFound(_) => super::operation::on_msg(app, msg),
         Msg::EditSource { endpoint, object } => {
             super::edit::on_source(app, endpoint, object, &mut fx);
         }

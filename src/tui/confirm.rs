@@ -7,10 +7,11 @@ use serde_json::Value;
 use crate::cluster::model::{EndpointKey, EndpointView, Kind, ResourceNode};
 use crate::config::keymap::{Key, KeySpec};
 use crate::orchestrator::progress::OpKind;
-use crate::orchestrator::{EndpointId, EscalationPolicy, ObjectTarget, Request};
+use crate::orchestrator::{EndpointId, EscalationPolicy, ObjectTarget, RecoverMode, Request};
 
 use super::app::{App, Level, Pane, Tab};
 use super::msg::{Effect, ObjectRef};
+use super::ops::UnfinishedOp;
 use super::text::sanitize;
 
 /// Longer than any Kubernetes name: typing past it is a mistake, not a name.
@@ -31,6 +32,11 @@ pub struct Confirm {
     pub diff: Vec<String>,
     /// Lines scrolled in the dialog's body (long trees).
     pub scroll: usize,
+    /// Redeploy of an endpoint with an unfinished operation: the dialog offers to continue it
+    /// or roll it back instead (a new redeploy would be refused by its backup).
+    pub unfinished: Option<UnfinishedOp>,
+    /// What Enter does with `unfinished` (Tab switches).
+    pub recover_mode: RecoverMode,
 }
 
 impl Confirm {
@@ -44,6 +50,32 @@ impl Confirm {
             edited: None,
             diff: Vec::new(),
             scroll: 0,
+            unfinished: None,
+            recover_mode: RecoverMode::Resume,
+        }
+    }
+
+    /// The recovery this dialog starts instead of a redeploy: the unfinished operation's id,
+    /// the mode, and the request its operation tab shows (policy `ask`: the operator answers).
+    pub fn recovery(&self) -> Option<(String, RecoverMode, Request)> {
+        let u = self.unfinished.as_ref()?;
+        let mut req = Request::new(
+            u.kind,
+            EndpointId {
+                namespace: self.endpoint.namespace.clone(),
+                name: self.endpoint.name.clone(),
+                mode: Some(self.endpoint.mode),
+            },
+        );
+        req.finalizers = EscalationPolicy::Ask;
+        Some((u.op_id.clone(), self.recover_mode, req))
+    }
+
+    /// `continue it (resume)` / `roll it back`.
+    pub fn recover_words(&self) -> &'static str {
+        match self.recover_mode {
+            RecoverMode::Resume => "continue it (resume)",
+            RecoverMode::Rollback => "roll it back",
         }
     }
 
@@ -130,7 +162,11 @@ pub(crate) fn open(app: &mut App, kind: OpKind) {
         _ if app.focus == Pane::Resources => app.tree.selected().map(|r| r.object_ref()),
         _ => None,
     };
-    app.confirm = Some(Confirm::new(kind, endpoint, target));
+    let mut c = Confirm::new(kind, endpoint, target);
+    if kind == OpKind::Redeploy {
+        c.unfinished = app.ops.unfinished_on(&c.endpoint).cloned();
+    }
+    app.confirm = Some(c);
 }
 
 pub(crate) fn on_key(app: &mut App, key: KeySpec, fx: &mut Vec<Effect>) {
@@ -140,6 +176,20 @@ pub(crate) fn on_key(app: &mut App, key: KeySpec, fx: &mut Vec<Effect>) {
     match key.key {
         Key::Esc => close(app),
         Key::Char('c') if key.ctrl => close(app),
+        Key::Enter if c.matches() && c.unfinished.is_some() => {
+            let Some((op_id, mode, request)) = c.recovery() else {
+                return;
+            };
+            app.confirm = None;
+            app.ops.begin(&request, app.now);
+            app.tab = Tab::Operation;
+            app.focus = Pane::Bottom;
+            fx.push(Effect::RecoverOperation {
+                op_id,
+                mode,
+                request,
+            });
+        }
         Key::Enter if c.matches() => {
             let req = c.request();
             app.confirm = None;
@@ -157,6 +207,12 @@ pub(crate) fn on_key(app: &mut App, key: KeySpec, fx: &mut Vec<Effect>) {
         }
         Key::Backspace => {
             c.typed.pop();
+        }
+        Key::Tab if c.unfinished.is_some() => {
+            c.recover_mode = match c.recover_mode {
+                RecoverMode::Resume => RecoverMode::Rollback,
+                RecoverMode::Rollback => RecoverMode::Resume,
+            };
         }
         Key::Tab if c.kind == OpKind::ForceDelete => c.strip_too = !c.strip_too,
         Key::Up => c.scroll = c.scroll.saturating_sub(1),

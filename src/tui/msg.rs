@@ -139,6 +139,9 @@ pub enum Msg {
     /// At start: operations an earlier run left unfinished (journal or backup ConfigMaps), one
     /// line each. Only shown: `recover` is the operator's call.
     UnfinishedOps(Vec<String>),
+    /// The unfinished operations, listed again (at start and after every operation of this
+    /// console ends): replaces what the redeploy dialog offers.
+    UnfinishedFound(Vec<crate::tui::ops::UnfinishedOp>),
     /// The answer to [`Effect::PrepareEdit`]: the endpoint's root object as the cluster has it
     /// (None: not in the watch store).
     EditSource {
@@ -180,6 +183,14 @@ pub enum Effect {
     /// A confirmed operation: `Engine::start`, answered with `Msg::OpStarted` (or
     /// `Msg::OpStartFailed`), then its events as `Msg::Op*`.
     StartOperation(Request),
+    /// A confirmed recovery of an unfinished operation: `Engine::recover` (policy `ask`, the
+    /// request's deadlines), answered like [`Effect::StartOperation`] with `request` as the
+    /// operation's request.
+    RecoverOperation {
+        op_id: String,
+        mode: crate::orchestrator::RecoverMode,
+        request: Request,
+    },
     /// Fire the operation's cancellation token; its `Msg::OpFinished` says how it ended.
     CancelOperation {
         op_id: String,

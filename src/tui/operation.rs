@@ -59,6 +59,17 @@ pub(crate) fn on_msg(app: &mut App, msg: Msg) {
             app.ops.unfinished = lines;
             app.say(Level::Warn, text);
         }
+        Msg::UnfinishedFound(ops) => {
+            app.ops.unfinished_ops = ops;
+            // Endpoints whose objects are gone get a row of their own (or lose it).
+            app.endpoints = super::ops::with_unfinished(
+                std::mem::take(&mut app.endpoints),
+                &app.ops.unfinished_ops,
+                app.opts.namespace.as_deref(),
+            );
+            app.table.rebuild(&app.endpoints);
+            app.rebuild_tree();
+        }
         _ => {}
     }
 }

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::cluster::model::EndpointKey;
+use crate::cluster::model::{EndpointKey, EndpointView, Health, Mode};
 use crate::orchestrator::progress::{OpKind, Outcome, Progress, Step, StepState, StuckObject};
-use crate::orchestrator::{EndpointId, Request};
+use crate::orchestrator::{EndpointId, OpState, Request};
 
 /// Progress lines kept per operation; a stuck deletion retried for minutes must not grow
 /// without bound.
@@ -60,6 +60,83 @@ pub struct QuestionView {
     pub kind: Option<OpKind>,
     pub prompt: String,
     pub stuck: Vec<StuckObject>,
+}
+
+/// An operation an earlier run (or another console) left unfinished on one endpoint, as the
+/// redeploy dialog offers it: continue it or roll it back, instead of a new redeploy that its
+/// backup would refuse.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnfinishedOp {
+    pub op_id: String,
+    pub kind: OpKind,
+    pub endpoint: EndpointId,
+    pub step: Step,
+    pub state: OpState,
+    /// `journal`, `cluster` or `journal+cluster`.
+    pub found_in: String,
+    pub holder: String,
+}
+
+impl UnfinishedOp {
+    pub fn is_for(&self, key: &EndpointKey) -> bool {
+        self.endpoint.namespace == key.namespace && self.endpoint.name == key.name
+    }
+}
+
+/// The uid of a row made for an unfinished operation whose endpoint has no row of its own.
+const UNFINISHED_ROW: &str = "unfinished:";
+
+/// Whether `view` is such a row.
+pub fn is_unfinished_row(view: &EndpointView) -> bool {
+    view.uid.starts_with(UNFINISHED_ROW)
+}
+
+/// The endpoint rows, plus one per unfinished operation (in the console's namespace `scope`)
+/// whose endpoint has none: its objects are gone after a crash, and the row is where `r` offers
+/// to continue it or roll it back. Rows made earlier are replaced.
+pub fn with_unfinished(
+    mut views: Vec<EndpointView>,
+    ops: &[UnfinishedOp],
+    scope: Option<&str>,
+) -> Vec<EndpointView> {
+    views.retain(|v| !is_unfinished_row(v));
+    let mut added = false;
+    for u in ops {
+        let ep = &u.endpoint;
+        let in_scope = scope.is_none_or(|ns| ns == ep.namespace);
+        let shown = views
+            .iter()
+            .any(|v| v.key.namespace == ep.namespace && v.key.name == ep.name);
+        if !in_scope || shown {
+            continue;
+        }
+        views.push(EndpointView {
+            key: EndpointKey {
+                namespace: ep.namespace.clone(),
+                name: ep.name.clone(),
+                mode: ep.mode.unwrap_or(Mode::Kserve),
+            },
+            uid: format!("{UNFINISHED_ROW}{}", u.op_id),
+            health: Health::Failed,
+            ready: 0,
+            desired: 0,
+            created: None,
+            lease: None,
+            resources: Vec::new(),
+            oldest_terminating: None,
+            reasons: vec![format!(
+                "unfinished operation {} ({} at {}): r continues it or rolls it back",
+                u.op_id,
+                u.kind.name(),
+                u.step
+            )],
+        });
+        added = true;
+    }
+    if added {
+        views.sort_by(|a, b| a.key.cmp(&b.key));
+    }
+    views
 }
 
 /// How an operation stands.
@@ -190,6 +267,9 @@ pub struct OpsState {
     pub scroll: usize,
     /// Unfinished operations of earlier runs, as found at start.
     pub unfinished: Vec<String>,
+    /// The unfinished operations as last listed (at start and after each operation ends),
+    /// newest first: `r` on their endpoint offers them.
+    pub unfinished_ops: Vec<UnfinishedOp>,
 }
 
 impl OpsState {
@@ -198,13 +278,27 @@ impl OpsState {
         self.ops.iter().rev().find(|o| o.is_for(key))
     }
 
+    /// The newest unfinished operation on `key`'s endpoint that this console is not running.
+    pub fn unfinished_on(&self, key: &EndpointKey) -> Option<&UnfinishedOp> {
+        self.unfinished_ops
+            .iter()
+            .filter(|u| self.by_id(&u.op_id).is_none_or(|o| !o.is_active()))
+            .find(|u| u.is_for(key))
+    }
+
+    /// The newest view of `op_id` (a recovery continues an operation under its own id, so an
+    /// earlier view of it may be there, finished).
     pub fn by_id(&self, op_id: &str) -> Option<&OpView> {
-        self.ops.iter().find(|o| o.op_id.as_deref() == Some(op_id))
+        self.ops
+            .iter()
+            .rev()
+            .find(|o| o.op_id.as_deref() == Some(op_id))
     }
 
     fn by_id_mut(&mut self, op_id: &str) -> Option<&mut OpView> {
         self.ops
             .iter_mut()
+            .rev()
             .find(|o| o.op_id.as_deref() == Some(op_id))
     }
 

@@ -312,10 +312,28 @@ mod tests {
     #[test]
     fn events_without_an_involved_uid_stay_with_their_object() {
         let mut ix = EventIndex::new(10, 10);
-        ix.apply(&watcher::Event::Apply(event("e1", "p", "u", &at(1), "Pulled")));
-        ix.apply(&watcher::Event::Apply(event("e2", "p", "", &at(2), "NoUid")));
+        ix.apply(&watcher::Event::Apply(event(
+            "e1",
+            "p",
+            "u",
+            &at(1),
+            "Pulled",
+        )));
+        ix.apply(&watcher::Event::Apply(event(
+            "e2",
+            "p",
+            "",
+            &at(2),
+            "NoUid",
+        )));
         // Another incarnation of the name: not this object's.
-        ix.apply(&watcher::Event::Apply(event("e3", "p", "old", &at(3), "Old")));
+        ix.apply(&watcher::Event::Apply(event(
+            "e3",
+            "p",
+            "old",
+            &at(3),
+            "Old",
+        )));
         let reasons: Vec<String> = ix
             .events_for(&by_uid("p", "u"))
             .into_iter()

@@ -19,6 +19,7 @@ mod headless;
 mod op_snapshots;
 mod ops;
 mod snapshots;
+mod unfinished;
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

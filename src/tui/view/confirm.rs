@@ -9,10 +9,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 
 use crate::cluster::model::{EndpointView, Kind, Mode, ResourceNode};
+use crate::orchestrator::RecoverMode;
 use crate::orchestrator::progress::OpKind;
 
 use super::super::app::App;
 use super::super::confirm::{Confirm, affected, recreated};
+use super::super::ops::UnfinishedOp;
 use super::super::text::sanitize;
 use super::super::tree::{TreeRow, flatten};
 use super::layout::centered;
@@ -88,8 +90,69 @@ fn recreated_line(view: &EndpointView, n: &ResourceNode) -> String {
     s
 }
 
+/// The redeploy dialog of an endpoint with an unfinished operation: what it is, and the two
+/// ways on (Tab switches); a new redeploy is not one of them, its backup would refuse it.
+fn unfinished_body(app: &App, c: &Confirm, u: &UnfinishedOp, width: usize) -> Vec<Line<'static>> {
+    let p = &app.palette;
+    let head = format!(
+        "Operation {} of {} ({} at {}, {}, found in {}) did not finish on this endpoint. Its \
+         backup holds the endpoint: a new redeploy would be refused until it is continued or \
+         rolled back.",
+        sanitize(&u.op_id),
+        sanitize(&u.holder),
+        u.kind.name(),
+        u.step,
+        u.state.name(),
+        sanitize(&u.found_in)
+    );
+    let mut out: Vec<Line<'static>> = wrap(&head, width, " ").into_iter().map(Line::raw).collect();
+    out.push(section(app, " What to do (tab switches):"));
+    let choices = [
+        (
+            RecoverMode::Resume,
+            "continue it (resume): delete what is left of the old objects, create the spec it \
+             decided, wait until ready; stuck finalizers are asked about",
+        ),
+        (
+            RecoverMode::Rollback,
+            "roll it back: recreate the endpoint from its backup, as it was before",
+        ),
+    ];
+    for (mode, text) in choices {
+        let on = c.recover_mode == mode;
+        let mark = if on { "(•)" } else { "( )" };
+        let style = if on { p.title } else { p.muted };
+        for (i, l) in wrap(text, width.saturating_sub(6), "")
+            .into_iter()
+            .enumerate()
+        {
+            let lead = if i == 0 {
+                format!("  {mark} ")
+            } else {
+                "      ".to_string()
+            };
+            out.push(Line::styled(format!("{lead}{l}"), style));
+        }
+    }
+    let flag = match c.recover_mode {
+        RecoverMode::Resume => "--resume",
+        RecoverMode::Rollback => "--rollback",
+    };
+    out.push(Line::styled(
+        format!(
+            " Same as: llmops-console recover {} {flag}",
+            sanitize(&u.op_id)
+        ),
+        p.muted,
+    ));
+    out
+}
+
 /// The dialog's scrolling body.
 pub fn body(app: &App, c: &Confirm, width: usize) -> Vec<Line<'static>> {
+    if let Some(u) = &c.unfinished {
+        return unfinished_body(app, c, u, width);
+    }
     let p = &app.palette;
     let mut out: Vec<Line<'static>> = wrap(intro(c), width, " ")
         .into_iter()
@@ -184,6 +247,9 @@ fn title(c: &Confirm) -> String {
         sanitize(&c.endpoint.namespace),
         sanitize(&c.endpoint.name)
     );
+    if c.unfinished.is_some() {
+        return format!(" Unfinished operation on {ep} ");
+    }
     match &c.target {
         Some(t) => format!(
             " {} {}/{} of {ep} ",
@@ -241,7 +307,11 @@ pub fn draw(frame: &mut Frame, app: &App, c: &Confirm, area: Rect) {
         Line::styled(
             format!(
                 " enter: {} · esc: cancel, nothing is done{more}",
-                c.kind.name()
+                if c.unfinished.is_some() {
+                    c.recover_words()
+                } else {
+                    c.kind.name()
+                }
             ),
             p.muted,
         ),

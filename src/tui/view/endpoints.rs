@@ -51,6 +51,9 @@ fn status_cell<'a>(e: &EndpointView, app: &App) -> Cell<'a> {
         };
         return Cell::from(text).style(terminating_style(p, stuck));
     }
+    if super::super::ops::is_unfinished_row(e) {
+        return Cell::from("⚠ Unfinished").style(p.error);
+    }
     let text = format!("{} {}", health_symbol(e.health), health_word(e.health));
     Cell::from(text).style(p.health(e.health))
 }
