@@ -98,6 +98,21 @@ pub(crate) async fn finish(ctx: &mut Ctx, req: &Request, end: PlanEnd) -> Outcom
     } else if result == OpResult::Cancelled && end.phase == Phase::Created {
         message.push_str("; the new spec is in place, its readiness was not verified");
     }
+    let removable = backup_removable(ctx, end.phase);
+    if may_have_backup(ctx) && !removable && !state.unfinished() {
+        // A backup that stays belongs to an unfinished operation, which `recover --list`
+        // shows: nothing else would ever read it again.
+        let before_changes = ctx.recovering && end.phase == Phase::BeforeDelete;
+        state = if before_changes {
+            ctx.unfinished_state.unwrap_or(OpState::NeedsRecovery)
+        } else {
+            OpState::NeedsRecovery
+        };
+        message.push_str(&kept_note(ctx, before_changes));
+    }
+    if ctx.discarding && result == OpResult::Succeeded {
+        state = OpState::Discarded;
+    }
     if let Some(advice) = advice(ctx, state) {
         message.push_str(&advice);
     }
@@ -110,14 +125,23 @@ pub(crate) async fn finish(ctx: &mut Ctx, req: &Request, end: PlanEnd) -> Outcom
             format!("Failed to redeploy endpoint {}", ctx.rec.endpoint),
         );
     }
+    // Nothing happened to the endpoint when a recovery stopped before changing anything: no
+    // Event on it.
+    let event =
+        !(ctx.recovering && end.phase == Phase::BeforeDelete && result != OpResult::Succeeded);
     record_and_release(
         ctx,
         req,
-        result,
-        state,
-        &message,
-        (rollback.as_deref(), rolled_back),
-        &standing,
+        Ending {
+            result,
+            state,
+            message: &message,
+            rollback: rollback.as_deref(),
+            rolled_back,
+            standing: &standing,
+            remove_backup: removable && may_have_backup(ctx),
+            event,
+        },
     )
     .await;
     Outcome {
@@ -133,6 +157,64 @@ pub(crate) async fn finish(ctx: &mut Ctx, req: &Request, end: PlanEnd) -> Outcom
         retries: ctx.retries,
         elapsed: ctx.elapsed(),
         journal: Some(ctx.journal.path_of(&ctx.rec.id)),
+    }
+}
+
+/// Whether the operation may remove its endpoint's backup ConfigMap now. Only when the
+/// endpoint was verified ready on a spec the record holds, when the user discards the backup,
+/// or when the operation wrote the backup itself and provably changed nothing (it stopped in
+/// lock, preflight or snapshot with no delete or create made): the endpoint is then exactly as
+/// backed up, and a backup left behind would only block the next operation. A refused or failed
+/// operation never removes a backup otherwise, its own or another's.
+pub(crate) fn backup_removable(ctx: &Ctx, phase: Phase) -> bool {
+    ctx.discarding
+        || ctx.verified_on.is_some()
+        || (ctx.backup_written
+            && !ctx.recovering
+            && phase == Phase::BeforeDelete
+            && touched_nothing(ctx))
+}
+
+/// No delete or create call was made: every step this operation started is one that only reads
+/// or writes its own records.
+fn touched_nothing(ctx: &Ctx) -> bool {
+    ctx.deleted.is_empty()
+        && ctx.rec.created.is_empty()
+        && ctx.rec.steps.iter().all(|s| {
+            matches!(
+                s.step,
+                Step::Lock | Step::Preflight | Step::Snapshot | Step::Finish
+            )
+        })
+}
+
+/// A backup ConfigMap of this operation may be in the cluster: it wrote one, or it recovers an
+/// operation that has one.
+fn may_have_backup(ctx: &Ctx) -> bool {
+    ctx.backup_written || (ctx.recovering && !ctx.rec.backup.is_empty())
+}
+
+/// Where the kept backup is and how to go on from it.
+fn kept_note(ctx: &Ctx, before_changes: bool) -> String {
+    let id = &ctx.rec.id;
+    let cm = format!(
+        "{}/{}",
+        ctx.rec.endpoint.namespace,
+        backup::backup_name(&ctx.rec.endpoint.name)
+    );
+    if before_changes {
+        format!(
+            ". Nothing was changed: the backup (ConfigMap {cm}) and the record stay as they \
+             were; `llmops-console recover {id} --resume` (or --rollback) goes on once that is \
+             fixed"
+        )
+    } else {
+        format!(
+            ". The backup is kept until the endpoint is verified (ConfigMap {cm}, journal {}): \
+             `llmops-console recover {id} --resume` verifies it, `--rollback` goes back to it, \
+             `--discard` drops it",
+            ctx.journal.path_of(id).display()
+        )
     }
 }
 
@@ -195,6 +277,7 @@ pub(crate) async fn run_rollback(
     };
     let standing = converge(ctx, Step::Rollback, &backup, &old, Rules::Rollback, budget).await?;
     verify_ready(ctx, Step::Rollback, &standing, req.ready_timeout).await?;
+    ctx.verified_on = Some(super::ctx::Verified::Backup);
     ctx.done(
         Step::Rollback,
         "endpoint restored from the backup and ready",
@@ -202,15 +285,31 @@ pub(crate) async fn run_rollback(
     Ok(())
 }
 
-async fn record_and_release(
-    ctx: &mut Ctx,
-    req: &Request,
+/// How an operation ended, for the record.
+struct Ending<'a> {
     result: OpResult,
     state: OpState,
-    message: &str,
-    (rollback, rolled_back): (Option<&str>, bool),
-    standing: &[ObjectId],
-) {
+    message: &'a str,
+    rollback: Option<&'a str>,
+    rolled_back: bool,
+    standing: &'a [ObjectId],
+    /// Remove the backup ConfigMap ([`backup_removable`]).
+    remove_backup: bool,
+    /// Record an Event on the endpoint.
+    event: bool,
+}
+
+async fn record_and_release(ctx: &mut Ctx, req: &Request, ending: Ending<'_>) {
+    let Ending {
+        result,
+        state,
+        message,
+        rollback,
+        rolled_back,
+        standing,
+        remove_backup,
+        event: record_event,
+    } = ending;
     ctx.step_retries = 0;
     let _ = ctx.begin(Step::Finish, "recording the result").await;
     let full = match rollback {
@@ -230,9 +329,11 @@ async fn record_and_release(
         })
         .cloned();
     if result != OpResult::LockHeld
+        && record_event
         && let Some(obj) = about
     {
         let (reason, type_) = match (result, rolled_back) {
+            (OpResult::Succeeded, _) if ctx.discarding => ("BackupDiscarded", "Normal"),
             (OpResult::Succeeded, _) if ctx.recovering => ("Recovered", "Normal"),
             (OpResult::Succeeded, _) => (event_reason(req, true), "Normal"),
             (_, true) => ("RolledBack", "Warning"),
@@ -266,7 +367,7 @@ async fn record_and_release(
     }
     ctx.rec.state = state;
     ctx.rec.result = Some(full);
-    if !state.unfinished() && ctx.backup_written {
+    if remove_backup {
         let client = ctx.client.clone();
         let (ns, name, id) = (
             ctx.rec.endpoint.namespace.clone(),

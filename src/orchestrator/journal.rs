@@ -358,6 +358,7 @@ mod tests {
             holder: "ops@host/1".into(),
             context: "ctx".into(),
             server: "https://k8s".into(),
+            cluster_uid: None,
             started: t,
             updated: t,
             state: OpState::Running,
