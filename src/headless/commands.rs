@@ -226,10 +226,16 @@ pub(crate) async fn recover_operation(
         ),
     };
     if !yes && !std::io::stdin().is_terminal() {
+        let anyway = if plan.problems.is_empty() {
+            String::new()
+        } else {
+            "; the plan could not run anyway (CANNOT RUN above)".to_string()
+        };
         return Err(Early(
             Exit::Usage,
             format!(
-                "refusing to {what} without --yes: stdin is not a terminal to confirm on;                  nothing was changed"
+                "refusing to {what} without --yes: stdin is not a terminal to confirm on; \
+                 nothing was changed{anyway}"
             ),
         ));
     }

@@ -348,15 +348,13 @@ impl BackupCopy {
                 .map(|m| format!("`{m}`"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let foreign = self.managers.iter().any(|m| m != MANAGED_BY);
-            format!(
-                "{list} (the cluster's managedFields{})",
-                if foreign {
-                    format!("; not only {MANAGED_BY}")
-                } else {
-                    String::new()
-                }
-            )
+            let ours = self.managers.iter().filter(|m| *m == MANAGED_BY).count();
+            let verdict = match ours {
+                0 => format!(": not by {MANAGED_BY}"),
+                n if n == self.managers.len() => String::new(),
+                _ => format!(": not only by {MANAGED_BY}"),
+            };
+            format!("{list} (per the cluster's managedFields{verdict})")
         };
         let line = format!(
             "found only in the cluster (ConfigMap {}), written by {writer}, claims holder {} \

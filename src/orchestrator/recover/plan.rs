@@ -222,11 +222,16 @@ pub(crate) async fn plan(
         stuck: Vec::new(),
         no_backup: None,
     };
-    if let Source::Cluster(copy) = &plan.source
-        && let Some(p) = copy.misplaced()
-    {
-        plan.problems.push(p);
-        return Ok(plan);
+    if let Source::Cluster(copy) = &plan.source {
+        plan.warnings.push(
+            "this record was not written by this machine: what it claims (holder, operation, \
+             objects, manifests) is unverified"
+                .to_string(),
+        );
+        if let Some(p) = copy.misplaced() {
+            plan.problems.push(p);
+            return Ok(plan);
+        }
     }
     if plan.record.kind != OpKind::Redeploy && !plan.record.backup.is_empty() {
         plan.problems.push(format!(
@@ -270,6 +275,8 @@ pub(crate) async fn plan(
     }
     plan.problems.extend(problems);
     if !plan.problems.is_empty() {
+        // Refused, but shown: what it would have created says who wrote it.
+        plan.warnings.extend(spec.iter().flat_map(checks::dangers));
         return Ok(plan);
     }
     let inv = match inventory::read(&engine.client, &plan.endpoint, grouping).await {
@@ -492,7 +499,7 @@ async fn plan_object(
 }
 
 /// Warnings: dangerous pod specs, images the endpoint did not run, a cluster copy that differs
-/// from the journal, a record that came only from the cluster.
+/// from the journal.
 fn warn(plan: &mut RecoveryPlan, inv: Option<&Inventory>) {
     let mut known: BTreeSet<String> = inv
         .iter()
@@ -544,15 +551,6 @@ fn warn(plan: &mut RecoveryPlan, inv: Option<&Inventory>) {
                 .into_owned(),
             );
         }
-    }
-    if let Source::Cluster(copy) = &plan.source {
-        lines.insert(
-            0,
-            format!(
-                "the record is {}: what it says was not written by this machine",
-                copy.describe(&plan.record.holder)
-            ),
-        );
     }
     plan.warnings.extend(lines);
 }

@@ -40,6 +40,8 @@ impl RecoveryPlan {
                     crate::orchestrator::backup::backup_name(&self.endpoint.name)
                 ));
             }
+            // Refused before it was worked out: nothing to show but why.
+            _ if !self.problems.is_empty() && self.objects.is_empty() => {}
             _ if self.no_backup.is_some() => {
                 out.push(format!(
                     "  nothing to converge to: {}",
