@@ -341,7 +341,10 @@ fn fault_cell(step: &'static str, col: Col) -> String {
     if rc != 0 && !matches!(state.as_str(), "failed" | "cancelled") {
         // Left for recovery: the manifests must be held, and recover must finish it.
         assert_backed_up(&c, &con, &op, &before, &what);
-        let rec = con.run(&["recover", &op, "--rollback", "-o", "json"], DEADLINE);
+        let rec = con.run(
+            &["recover", &op, "--rollback", "--yes", "-o", "json"],
+            DEADLINE,
+        );
         rec.expect_code(0);
         runs.push(rec);
         note = " (recover)";
@@ -399,7 +402,7 @@ fn kill_cell(step: &'static str, col: Col) -> String {
         );
         SpecIs::Old
     } else {
-        let rec = con.run(&["recover", &op, mode, "-o", "json"], DEADLINE);
+        let rec = con.run(&["recover", &op, mode, "--yes", "-o", "json"], DEADLINE);
         let ok = rec.code == Some(0);
         runs.push(rec);
         assert!(

@@ -457,3 +457,87 @@ fn journals_of_other_clusters_are_not_listed_as_unfinished_here() {
     other.expect_code(2);
     other.expect_text("ran against http://127.0.0.1:1");
 }
+
+/// Item 1, the exception: a redeploy cancelled right after writing its own backup, before any
+/// delete, removes that backup (the endpoint is exactly as backed up; a backup left behind
+/// would only block the next redeploy). The backup write is slowed so the Ctrl-C lands in it.
+#[test]
+fn a_redeploy_cancelled_before_deleting_removes_its_own_backup() {
+    let c = Cluster::start(&scenario("trust"));
+    let con = Console::new(&c);
+    let before = ep().wait_ready(&c, DEADLINE);
+    c.admin(
+        reqwest::Method::POST,
+        "faults/latency",
+        Some(json!({"verb": "create", "resource": "configmaps", "ms": 2000})),
+    );
+    let mut running = con.spawn(&["redeploy", "orch/ep", "--yes", "-o", "json"]);
+    running.wait_line(DEADLINE, |l| l.contains("manifests written to journal"));
+    running.sigint();
+    let run = running.finish(DEADLINE);
+    run.expect_code(1);
+    assert_eq!(run.result()["result"], "cancelled", "{}", run.explain());
+    let op = run.result()["op_id"].as_str().expect("op_id").to_string();
+    assert!(
+        run.progress("delete", "running").is_empty(),
+        "the cancel came too late to test this: deletion started\n{}",
+        run.explain()
+    );
+    assert!(
+        c.backup("orch", "ep").is_none(),
+        "the cancelled redeploy left its backup behind\n{}",
+        run.explain()
+    );
+    assert_eq!(con.journal(&op)["state"], "cancelled");
+    assert_eq!(ep().ready(&c).expect("Ready").uids(), before.uids());
+}
+
+/// Item 1: a redeploy cancelled during verify-ready leaves the new spec unverified, so its
+/// backup stays and the operation is listed (needs-recovery); `recover --resume` verifies it and
+/// only then removes the backup.
+#[test]
+fn a_backup_stays_until_the_endpoint_is_verified() {
+    let c = Cluster::start(&scenario("trust"));
+    let con = Console::new(&c);
+    let before = ep().wait_ready(&c, DEADLINE);
+    let image = format!("image={NEW_IMAGE}");
+    let mut running = con.spawn(&[
+        "redeploy", "orch/ep", "--yes", "--set", &image, "-o", "json",
+    ]);
+    assert!(running.wait_step("verify-deletion", DEADLINE).is_some());
+    // No new pods: verify-ready cannot end before the Ctrl-C.
+    c.controller("deployment", "down");
+    assert!(
+        running.wait_step("verify-ready", DEADLINE).is_some(),
+        "{}",
+        running.stderr()
+    );
+    running.sigint();
+    let run = running.finish(DEADLINE);
+    run.expect_code(1);
+    let op = run.result()["op_id"].as_str().expect("op_id").to_string();
+    assert_eq!(
+        backup_op(&c, "orch", "ep").as_deref(),
+        Some(op.as_str()),
+        "the backup went although the new spec was never verified\n{}",
+        run.explain()
+    );
+    assert_eq!(con.journal(&op)["state"], "needs-recovery");
+    run.expect_text(&format!("llmops-console recover {op} --resume"));
+    let (list, rows) = listed(&con, &[]);
+    assert!(ids(&rows).contains(&op), "{}", list.explain());
+    c.controller("deployment", "up");
+    let resumed = con.run(
+        &["recover", &op, "--resume", "--yes", "-o", "json"],
+        DEADLINE,
+    );
+    resumed.expect_code(0);
+    let after = ep()
+        .ready(&c)
+        .unwrap_or_else(|why| panic!("not Ready: {why}\n{}", resumed.explain()));
+    assert_eq!(after.spec_is(&before, "ep", NEW_IMAGE), SpecIs::New);
+    assert!(
+        c.backup("orch", "ep").is_none(),
+        "backup left after verification"
+    );
+}
