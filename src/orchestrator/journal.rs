@@ -369,6 +369,7 @@ mod tests {
             overrides: vec!["image=x".into()],
             created: Vec::new(),
             steps: Vec::new(),
+            adopted_from: None,
             result: None,
         }
     }

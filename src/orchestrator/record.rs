@@ -124,6 +124,11 @@ pub struct OpRecord {
     pub created: Vec<ObjectId>,
     #[serde(default)]
     pub steps: Vec<StepRecord>,
+    /// Set when this machine's journal took the record over from a backup ConfigMap found only
+    /// in the cluster (a recovery started from it): where it came from. The record stays
+    /// unverified for what it claims, although it now sits in the journal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopted_from: Option<String>,
     /// Final message, once finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<String>,

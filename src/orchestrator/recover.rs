@@ -46,14 +46,25 @@ impl Source {
 
     /// One line for lists and confirmations, sanitised.
     pub fn describe(&self, rec: &OpRecord) -> String {
-        match self {
-            Source::Journal => "this machine's journal".to_string(),
-            Source::JournalAndCluster { configmap } => format!(
-                "this machine's journal, and backup ConfigMap {}",
-                crate::text::sanitize(configmap)
-            ),
+        let adopted = rec
+            .adopted_from
+            .as_ref()
+            .map(|a| format!(" (taken over from a backup {a})"))
+            .unwrap_or_default();
+        crate::text::sanitize(&match self {
+            Source::Journal => format!("this machine's journal{adopted}"),
+            Source::JournalAndCluster { configmap } => {
+                format!("this machine's journal{adopted}, and backup ConfigMap {configmap}")
+            }
             Source::Cluster(copy) => copy.describe(&rec.holder),
-        }
+        })
+        .into_owned()
+    }
+
+    /// Whether what the record claims was written elsewhere: found only in the cluster, or
+    /// taken over into the journal from there.
+    pub fn unverified(&self, rec: &OpRecord) -> bool {
+        matches!(self, Source::Cluster(_)) || rec.adopted_from.is_some()
     }
 }
 

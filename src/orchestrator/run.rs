@@ -45,6 +45,7 @@ pub(crate) fn new_record(engine: &Engine, req: &Request, id: String) -> OpRecord
             .collect(),
         created: Vec::new(),
         steps: Vec::new(),
+        adopted_from: None,
         result: None,
     }
 }

@@ -57,6 +57,13 @@ pub(crate) async fn run(
     }
     let mut rec = plan.record.clone();
     rec.state = OpState::Running;
+    // The journal takes the record over (it must survive this run); where it came from stays
+    // in it, so it is never mistaken for this machine's own later.
+    if let super::Source::Cluster(copy) = &plan.source
+        && rec.adopted_from.is_none()
+    {
+        rec.adopted_from = Some(copy.describe(&rec.holder));
+    }
     // The plan touches the endpoint's namespace only; a record naming more does not carry it
     // into a rollback either.
     rec.old_objects

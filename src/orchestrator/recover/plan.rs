@@ -128,6 +128,11 @@ impl RecoveryPlan {
     pub fn cluster_only(&self) -> bool {
         matches!(self.source, Source::Cluster(_))
     }
+
+    /// Whether the record's claims were written elsewhere ([`Source::unverified`]).
+    pub fn unverified(&self) -> bool {
+        self.source.unverified(&self.record)
+    }
 }
 
 /// The spec a resume goes to: as decided, else the backup with the operation's overrides.
@@ -222,6 +227,13 @@ pub(crate) async fn plan(
         stuck: Vec::new(),
         no_backup: None,
     };
+    if plan.record.adopted_from.is_some() && !matches!(plan.source, Source::Cluster(_)) {
+        plan.warnings.push(
+            "this record was taken over from a backup found only in the cluster: what it claims \
+             (holder, operation, objects, manifests) is unverified"
+                .to_string(),
+        );
+    }
     if let Source::Cluster(copy) = &plan.source {
         plan.warnings.push(
             "this record was not written by this machine: what it claims (holder, operation, \
@@ -507,7 +519,7 @@ fn warn(plan: &mut RecoveryPlan, inv: Option<&Inventory>) {
         .flat_map(|m| checks::images(&m.json))
         .collect();
     // The journal is this machine's own record of what ran; a cluster copy is not evidence.
-    if !plan.cluster_only() {
+    if !plan.unverified() {
         known.extend(plan.record.backup.iter().flat_map(checks::images));
     }
     let asked: BTreeSet<String> = plan

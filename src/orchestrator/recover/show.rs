@@ -141,7 +141,11 @@ impl RecoveryPlan {
                 "claimedHolder": sanitize(&self.record.holder),
                 "verified": false,
             }),
-            other => json!({"foundIn": other.word(), "verified": true}),
+            other => json!({
+                "foundIn": other.word(),
+                "verified": !self.unverified(),
+                "takenOverFrom": self.record.adopted_from.as_deref().map(sanitize),
+            }),
         };
         json!({
             "plan": {
