@@ -541,3 +541,248 @@ fn a_backup_stays_until_the_endpoint_is_verified() {
         "backup left after verification"
     );
 }
+
+const STEPS: [&str; 9] = [
+    "lock",
+    "preflight",
+    "snapshot",
+    "delete",
+    "verify-deletion",
+    "decide-spec",
+    "create",
+    "verify-ready",
+    "finish",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Col {
+    LockRefused,
+    PlantedCopy,
+}
+
+impl Col {
+    fn title(self) -> &'static str {
+        match self {
+            Col::LockRefused => "lock refused in resume",
+            Col::PlantedCopy => "planted backup",
+        }
+    }
+}
+
+/// Another host takes the endpoint's lock for an hour (replacing the killed run's lease, or
+/// creating one).
+fn lock_elsewhere(c: &Cluster) {
+    let spec = json!({
+        "holderIdentity": "intruder@elsewhere/4242", "leaseDurationSeconds": 3600,
+        "acquireTime": micro_now(), "renewTime": micro_now(),
+    });
+    match c.lease("orch", "ep") {
+        Some(mut lease) => {
+            lease["spec"] = spec;
+            lease["metadata"]["annotations"]["llmops.io/operation-id"] = json!("other-op-1");
+            c.replace(K::Lease, "orch", "llmops-console-ep", &lease);
+        }
+        None => {
+            let lease = json!({
+                "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                "metadata": {"name": "llmops-console-ep", "namespace": "orch",
+                             "annotations": {"llmops.io/operation-id": "other-op-1"}},
+                "spec": spec,
+            });
+            c.create(K::Lease, "orch", &lease);
+        }
+    }
+}
+
+/// Writes a made-up record for operation `op` into orch/ep's backup ConfigMap (over the real
+/// one when it is `op`'s; as a new ConfigMap otherwise). Gives the operation id planted.
+fn plant_over(c: &Cluster, op: &str) -> String {
+    match c.backup("orch", "ep") {
+        Some(mut cm) if cm["metadata"]["annotations"]["llmops.io/operation-id"] == op => {
+            cm["data"]["operation.json"] = json!(planted_record(c, op, "orch", "ep").to_string());
+            c.replace(K::ConfigMap, "orch", "llmops-console-backup-ep", &cm);
+            op.to_string()
+        }
+        _ => {
+            let planted = "redeploy-ep-20261201T000000000Z-999";
+            plant(
+                c,
+                "orch",
+                "llmops-console-backup-ep",
+                &planted_record(c, planted, "orch", "ep"),
+            );
+            planted.to_string()
+        }
+    }
+}
+
+fn matrix_cell(step: &'static str, col: Col) -> String {
+    let what = format!("{step} x {}", col.title());
+    let c = Cluster::start(&scenario("trust"));
+    let con = Console::new(&c);
+    let before = ep().wait_ready(&c, DEADLINE);
+    let op = kill_at(&con, step);
+    let (_, rows) = listed(&con, &[]);
+    let listed_op = ids(&rows).contains(&op);
+    let mut runs: Vec<Run> = Vec::new();
+    let mut note = String::new();
+    let mut discard_after = Vec::new();
+    match col {
+        Col::LockRefused => {
+            let backup_before = backup_op(&c, "orch", "ep");
+            lock_elsewhere(&c);
+            if listed_op {
+                let refused = con.run(&["recover", &op, "--resume", "--yes"], DEADLINE);
+                refused.expect_code(3);
+                assert_eq!(
+                    backup_op(&c, "orch", "ep"),
+                    backup_before,
+                    "{what}: the refused recovery changed the backup\n{}",
+                    refused.explain()
+                );
+                let (_, rows) = listed(&con, &[]);
+                assert!(ids(&rows).contains(&op), "{what}: no longer listed");
+                runs.push(refused);
+                note.push_str("3 ");
+            }
+            c.delete(K::Lease, "orch", "llmops-console-ep");
+        }
+        Col::PlantedCopy => {
+            let planted = plant_over(&c, &op);
+            // From another machine: only the (planted) cluster copy is there.
+            let elsewhere = Console::new(&c);
+            let seq = c.audit_seq();
+            let refused = elsewhere.run(&["recover", &planted, "--resume", "--yes"], DEADLINE);
+            refused.expect_code(1);
+            refused.expect_text("manifest Deployment evil");
+            let writes = writes_since(&c, seq);
+            assert!(
+                writes.is_empty(),
+                "{what}: planted backup wrote: {writes:#?}"
+            );
+            note.push_str("1 ");
+            runs.push(refused);
+            if planted != op {
+                discard_after.push((elsewhere, planted));
+            }
+        }
+    }
+    if listed_op {
+        let resumed = con.run(
+            &["recover", &op, "--resume", "--yes", "-o", "json"],
+            DEADLINE,
+        );
+        let ok = resumed.code == Some(0);
+        runs.push(resumed);
+        assert!(
+            ok,
+            "{what}: resume failed\n{}",
+            runs.iter()
+                .map(Run::explain)
+                .collect::<Vec<_>>()
+                .join("\n\n")
+        );
+    }
+    // A backup planted beside an operation that had none yet: its owner (the other machine)
+    // drops it once the lock is free (the killed run's lease expired: deleted here).
+    for (elsewhere, planted) in discard_after {
+        c.delete(K::Lease, "orch", "llmops-console-ep");
+        let d = elsewhere.run(&["recover", &planted, "--discard", "--yes"], DEADLINE);
+        d.expect_code(0);
+        runs.push(d);
+    }
+    let explain = || {
+        runs.iter()
+            .map(Run::explain)
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    };
+    let after = ep()
+        .ready(&c)
+        .unwrap_or_else(|why| panic!("{what}: not Ready at the end: {why}\n{}", explain()));
+    let spec = after.spec_is(&before, "ep", NEW_IMAGE);
+    let before_delete = matches!(step, "lock" | "preflight" | "snapshot");
+    assert!(
+        spec == SpecIs::New || (before_delete && spec == SpecIs::Old),
+        "{what}: wrong spec at the end: {spec:?}\n{}",
+        explain()
+    );
+    assert!(c.lease("orch", "ep").is_none(), "{what}: lease left behind");
+    assert!(
+        c.backup("orch", "ep").is_none(),
+        "{what}: backup left behind\n{}",
+        explain()
+    );
+    let how = if listed_op { "--resume" } else { "unlisted" };
+    format!("K {note}{how} {} R", spec.word())
+}
+
+/// Starts the redeploy with `--set image=NEW`, kills it with -9 when `step` starts; its op id.
+fn kill_at(con: &Console, step: &str) -> String {
+    let image = format!("image={NEW_IMAGE}");
+    let mut running = con.spawn(&[
+        "redeploy", "orch/ep", "--yes", "--set", &image, "-o", "json",
+    ]);
+    let line = running
+        .wait_step(step, DEADLINE)
+        .unwrap_or_else(|| panic!("the redeploy ended before {step}:\n{}", running.stderr()));
+    running.kill9();
+    serde_json::from_str::<Value>(&line).expect("JSON progress")["op_id"]
+        .as_str()
+        .expect("op_id")
+        .to_string()
+}
+
+/// The fault matrix's new columns, for every step: kill -9, then (a) another host holds the lock
+/// while `recover --resume` runs (refused, exit 3, backup and listing intact), or (b) the backup
+/// ConfigMap is replaced by a planted record (refused from another machine, exit 1, no write);
+/// then this machine's `recover --resume` ends Ready with lease and backup gone. Printed.
+#[test]
+fn lock_refusal_and_planted_backups_at_every_step_keep_the_endpoint_recoverable() {
+    let mut jobs: Vec<orchestrator::Job<'static, Result<String, String>>> = Vec::new();
+    for step in STEPS {
+        for col in [Col::LockRefused, Col::PlantedCopy] {
+            let job: Box<dyn FnOnce() -> Result<String, String> + Send> = Box::new(move || {
+                std::panic::catch_unwind(|| matrix_cell(step, col)).map_err(|e| {
+                    e.downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_else(|| "(no message)".into())
+                })
+            });
+            jobs.push((format!("{step} x {}", col.title()), job));
+        }
+    }
+    let mut results = orchestrator::parallel(3, jobs).into_iter();
+    let mut failures = Vec::new();
+    let mut table = format!(
+        "{:<16}| {:<26}| {:<26}\n",
+        "step \\ fault",
+        Col::LockRefused.title(),
+        Col::PlantedCopy.title()
+    );
+    for step in STEPS {
+        table.push_str(&format!("{step:<16}"));
+        for col in [Col::LockRefused, Col::PlantedCopy] {
+            let cell = match results.next().expect("a result per cell") {
+                Ok(cell) => cell,
+                Err(why) => {
+                    failures.push(format!("--- {step} x {}:\n{why}", col.title()));
+                    "FAILED".to_string()
+                }
+            };
+            table.push_str(&format!("| {cell:<26}"));
+        }
+        table.push('\n');
+    }
+    common::shout(&format!(
+        "trust matrix (cell: K = killed with -9, exit code of the refused recovery, then \
+         recover --resume; spec at the end, R = Ready):\n{table}"
+    ));
+    assert!(
+        failures.is_empty(),
+        "{} cells failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}

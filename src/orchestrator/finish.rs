@@ -98,17 +98,17 @@ pub(crate) async fn finish(ctx: &mut Ctx, req: &Request, end: PlanEnd) -> Outcom
     } else if result == OpResult::Cancelled && end.phase == Phase::Created {
         message.push_str("; the new spec is in place, its readiness was not verified");
     }
-    let removable = backup_removable(ctx, end.phase);
-    if may_have_backup(ctx) && !removable && !state.unfinished() {
+    let removable = backup_removable(ctx, end.phase, result);
+    if ctx.recovering && end.phase == Phase::BeforeDelete && result != OpResult::Succeeded {
+        // A recovery that stopped before changing anything (refused by the lock, preflight, a
+        // stuck finalizer) leaves the record as it found it.
+        state = ctx.unfinished_state.unwrap_or(OpState::NeedsRecovery);
+        message.push_str(&kept_note(ctx, true));
+    } else if may_have_backup(ctx) && !removable && !state.unfinished() {
         // A backup that stays belongs to an unfinished operation, which `recover --list`
         // shows: nothing else would ever read it again.
-        let before_changes = ctx.recovering && end.phase == Phase::BeforeDelete;
-        state = if before_changes {
-            ctx.unfinished_state.unwrap_or(OpState::NeedsRecovery)
-        } else {
-            OpState::NeedsRecovery
-        };
-        message.push_str(&kept_note(ctx, before_changes));
+        state = OpState::NeedsRecovery;
+        message.push_str(&kept_note(ctx, false));
     }
     if ctx.discarding && result == OpResult::Succeeded {
         state = OpState::Discarded;
@@ -166,8 +166,8 @@ pub(crate) async fn finish(ctx: &mut Ctx, req: &Request, end: PlanEnd) -> Outcom
 /// lock, preflight or snapshot with no delete or create made): the endpoint is then exactly as
 /// backed up, and a backup left behind would only block the next operation. A refused or failed
 /// operation never removes a backup otherwise, its own or another's.
-pub(crate) fn backup_removable(ctx: &Ctx, phase: Phase) -> bool {
-    ctx.discarding
+pub(crate) fn backup_removable(ctx: &Ctx, phase: Phase, result: OpResult) -> bool {
+    (ctx.discarding && result == OpResult::Succeeded)
         || ctx.verified_on.is_some()
         || (ctx.backup_written
             && !ctx.recovering
@@ -203,10 +203,14 @@ fn kept_note(ctx: &Ctx, before_changes: bool) -> String {
         backup::backup_name(&ctx.rec.endpoint.name)
     );
     if before_changes {
+        let backup = if may_have_backup(ctx) {
+            format!("the backup (ConfigMap {cm}) and ")
+        } else {
+            String::new()
+        };
         format!(
-            ". Nothing was changed: the backup (ConfigMap {cm}) and the record stay as they \
-             were; `llmops-console recover {id} --resume` (or --rollback) goes on once that is \
-             fixed"
+            ". Nothing was changed: {backup}the record stay as they were; `llmops-console \
+             recover {id} --resume` (or --rollback, --discard) goes on once that is fixed"
         )
     } else {
         format!(
