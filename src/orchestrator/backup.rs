@@ -139,8 +139,9 @@ fn refuse_other(namespace: &str, name: &str, owner: Option<&str>, mine: &str) ->
             let other = sanitize(other);
             format!(
                 "it holds the backup of unfinished operation {other}, not {mine}: finish or undo \
-                 that one first (llmops-console recover {other} --resume or --rollback); it is \
-                 never overwritten"
+                 that one first (llmops-console recover {other} --resume or --rollback; \
+                 --discard drops the backup and leaves the endpoint as it is); it is never \
+                 overwritten"
             )
         }
         None => "it exists but names no operation (no annotation, unreadable record): inspect it \
