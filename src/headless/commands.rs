@@ -161,10 +161,15 @@ pub fn recover(global: &GlobalArgs, args: &RecoverArgs) -> Exit {
                     notes.push(n);
                 }
                 for n in notes {
-                    eprintln!(
-                        "llmops-console recover: note: {}",
-                        crate::text::sanitize(&n)
-                    );
+                    let n = crate::text::sanitize(&n);
+                    match args.output {
+                        crate::cli::ProgressFormat::Json => {
+                            eprintln!("{}", serde_json::json!({ "note": n }));
+                        }
+                        crate::cli::ProgressFormat::Text => {
+                            eprintln!("llmops-console recover: note: {n}");
+                        }
+                    }
                 }
                 let mut shown = listing.ops;
                 if args.all_clusters {

@@ -59,6 +59,16 @@ pub enum Action {
 }
 
 impl Action {
+    /// `create`, `wait-then-create`, `keep`, `replace` (JSON).
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::WaitThenCreate => "wait-then-create",
+            Action::Keep => "keep",
+            Action::Replace => "replace",
+        }
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             Action::Create => "create (new object)",

@@ -160,7 +160,7 @@ impl RecoveryPlan {
                 "verifyGone": self.verify_gone.len(),
                 "objects": self.objects.iter().map(|o| json!({
                     "kind": o.kind.name(), "name": sanitize(&o.name),
-                    "action": format!("{:?}", o.action).to_lowercase(),
+                    "action": o.action.name(),
                     "currentUid": o.current_uid,
                     "againstCurrent": changes(&o.against_current),
                     "againstJournal": changes(&o.against_journal),
