@@ -74,11 +74,14 @@ pub(crate) struct Ctx {
     /// Running `recover` on an interrupted operation.
     pub recovering: bool,
     /// For a recovery: the state the record keeps when the recovery stops before changing
-    /// anything (refused by the lock, by preflight, by a stuck finalizer); what it was found
-    /// in. Set to needs-recovery once the recovery may have changed something.
+    /// anything (refused by the lock, by preflight, by a stuck finalizer): what it was found
+    /// in (needs-recovery for a finished record whose backup is still there).
     pub unfinished_state: Option<OpState>,
     /// `recover OP --discard`: the backup goes although nothing was verified.
     pub discarding: bool,
+    /// Where this run's steps start in `rec.steps` (a recovery's record holds the interrupted
+    /// run's steps first).
+    pub steps_from: usize,
     /// Objects whose finalizers the policy did not allow stripping (for the advice at the end).
     pub blocked_by: Vec<ObjectId>,
 }
@@ -109,6 +112,7 @@ impl Ctx {
             recovering: false,
             unfinished_state: None,
             discarding: false,
+            steps_from: 0,
             blocked_by: Vec::new(),
         }
     }

@@ -99,9 +99,10 @@ pub(crate) async fn finish(ctx: &mut Ctx, req: &Request, end: PlanEnd) -> Outcom
         message.push_str("; the new spec is in place, its readiness was not verified");
     }
     let removable = backup_removable(ctx, end.phase, result);
-    if ctx.recovering && end.phase == Phase::BeforeDelete && result != OpResult::Succeeded {
+    let untouched = touched_nothing(ctx);
+    if ctx.recovering && untouched && result != OpResult::Succeeded {
         // A recovery that stopped before changing anything (refused by the lock, preflight, a
-        // stuck finalizer) leaves the record as it found it.
+        // stuck finalizer) leaves the record in the state it found it.
         state = ctx.unfinished_state.unwrap_or(OpState::NeedsRecovery);
         message.push_str(&kept_note(ctx, true));
     } else if may_have_backup(ctx) && !removable && !state.unfinished() {
@@ -127,8 +128,7 @@ pub(crate) async fn finish(ctx: &mut Ctx, req: &Request, end: PlanEnd) -> Outcom
     }
     // Nothing happened to the endpoint when a recovery stopped before changing anything: no
     // Event on it.
-    let event =
-        !(ctx.recovering && end.phase == Phase::BeforeDelete && result != OpResult::Succeeded);
+    let event = !(ctx.recovering && untouched && result != OpResult::Succeeded);
     record_and_release(
         ctx,
         req,
@@ -175,12 +175,11 @@ pub(crate) fn backup_removable(ctx: &Ctx, phase: Phase, result: OpResult) -> boo
             && touched_nothing(ctx))
 }
 
-/// No delete or create call was made: every step this operation started is one that only reads
-/// or writes its own records.
+/// No delete or create call was made by this run: every step it started (a recovery's record
+/// holds the interrupted run's steps before its own) only reads or writes its own records.
 fn touched_nothing(ctx: &Ctx) -> bool {
     ctx.deleted.is_empty()
-        && ctx.rec.created.is_empty()
-        && ctx.rec.steps.iter().all(|s| {
+        && ctx.rec.steps.iter().skip(ctx.steps_from).all(|s| {
             matches!(
                 s.step,
                 Step::Lock | Step::Preflight | Step::Snapshot | Step::Finish

@@ -73,6 +73,7 @@ pub(crate) async fn run(
     let mut ctx = Ctx::new(engine, rec, tx, cancel);
     ctx.recovering = true;
     ctx.unfinished_state = Some(plan.was);
+    ctx.steps_from = ctx.rec.steps.len();
     ctx.discarding = plan.mode == RecoverMode::Discard;
     ctx.info(
         Step::Lock,
@@ -120,8 +121,6 @@ async fn recover(ctx: &mut Ctx, req: &Request, plan: &RecoveryPlan) -> PlanEnd {
     }
     match plan.mode {
         RecoverMode::Rollback => {
-            // From here on the rollback may replace objects: a stop leaves it for recover.
-            ctx.unfinished_state = Some(OpState::NeedsRecovery);
             match run_rollback(ctx, req, false).await {
                 Ok(()) => {
                     let mut e = end(Phase::BeforeDelete, Ok(Vec::new()));
@@ -304,8 +303,6 @@ async fn resume(ctx: &mut Ctx, req: &Request, plan: &RecoveryPlan) -> PlanEnd {
             Err(Failure::failed(Step::Preflight, msg)),
         );
     }
-    // Deletion may start: a stop from here on leaves the operation for recover.
-    ctx.unfinished_state = Some(OpState::NeedsRecovery);
     if let Err(f) = ctx
         .begin(
             Step::Delete,
