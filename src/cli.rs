@@ -66,7 +66,7 @@ pub struct GlobalArgs {
     pub all_namespaces: bool,
 
     /// Nothing may change the cluster: redeploy, force-delete, strip-finalizers and recover
-    /// --resume/--rollback are refused
+    /// --resume/--rollback/--discard are refused
     #[arg(long, global = true)]
     pub readonly: bool,
 
@@ -332,17 +332,22 @@ pub struct StripFinalizersArgs {
     pub output: ProgressFormat,
 }
 
-/// `recover` alone lists, as does `--list`; `OP_ID` needs exactly one of `--resume`/`--rollback`.
+/// `recover` alone lists, as does `--list`; `OP_ID` needs exactly one of `--resume`,
+/// `--rollback`, `--discard`.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
-#[command(group(ArgGroup::new("op_action").args(["resume", "rollback"]).multiple(false)))]
+#[command(group(ArgGroup::new("op_action").args(["resume", "rollback", "discard"]).multiple(false)))]
 pub struct RecoverArgs {
     /// Operation id, as printed by `recover --list`
     #[arg(value_name = "OP_ID", value_parser = parse_op_id, requires = "op_action")]
     pub op_id: Option<String>,
 
-    /// List operations the journal holds that did not finish
-    #[arg(long, conflicts_with_all = ["op_id", "resume", "rollback"])]
+    /// List operations of this cluster that did not finish or whose backup still exists
+    #[arg(long, conflicts_with_all = ["op_id", "resume", "rollback", "discard"])]
     pub list: bool,
+
+    /// With --list: also operations recorded against other clusters
+    #[arg(long, conflicts_with_all = ["op_id", "resume", "rollback", "discard"])]
+    pub all_clusters: bool,
 
     /// Continue OP_ID from its last completed step
     #[arg(long, requires = "op_id")]
@@ -351,6 +356,16 @@ pub struct RecoverArgs {
     /// Undo OP_ID: recreate what it deleted from its backup
     #[arg(long, requires = "op_id")]
     pub rollback: bool,
+
+    /// Drop OP_ID's backup (its ConfigMap; the journal record is marked discarded) and leave
+    /// the endpoint as it is
+    #[arg(long, requires = "op_id")]
+    pub discard: bool,
+
+    /// Do not ask for confirmation (required when stdin is not a terminal); the plan is shown
+    /// first either way
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 
     /// What to do when finalizers block the deletion being finished
     #[arg(long, value_enum, value_name = "POLICY", default_value_t = FinalizerPolicy::Never)]
@@ -375,6 +390,7 @@ pub enum RecoverAction {
     List,
     Resume(String),
     Rollback(String),
+    Discard(String),
 }
 
 impl RecoverArgs {
@@ -382,6 +398,7 @@ impl RecoverArgs {
         match &self.op_id {
             Some(id) if self.resume => RecoverAction::Resume(id.clone()),
             Some(id) if self.rollback => RecoverAction::Rollback(id.clone()),
+            Some(id) if self.discard => RecoverAction::Discard(id.clone()),
             _ => RecoverAction::List,
         }
     }

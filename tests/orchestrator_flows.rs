@@ -308,7 +308,10 @@ fn stuck_finalizer_is_named_then_strip_finalizers_and_recover_bring_it_back() {
         [] => con.run(&["redeploy", &ep.arg(), "--yes", "-o", "json"], DEADLINE),
         [op] => {
             failed.expect_text(op);
-            con.run(&["recover", op, "--resume", "-o", "json"], DEADLINE)
+            con.run(
+                &["recover", op, "--resume", "--yes", "-o", "json"],
+                DEADLINE,
+            )
         }
         more => panic!(
             "more than one unfinished operation: {more:?}\n{}",
@@ -338,6 +341,7 @@ fn stuck_finalizer_advice_of_the_failed_run_works_as_written() {
     );
     let advice = format!("llmops-console redeploy {} --finalizers strip", ep.arg());
     run.expect_text(&advice);
+    // As written, plus the --yes a script needs (a terminal would ask for the name instead).
     let again = con.run(
         &[
             "redeploy",

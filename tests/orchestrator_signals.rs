@@ -365,7 +365,7 @@ fn hostile_cluster_text_never_reaches_the_output_raw() {
     c.create(
         K::Lease,
         "orch",
-        json!({
+        &json!({
             "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
             "metadata": {"name": "llmops-console-ep", "namespace": "orch"},
             "spec": {"holderIdentity": hostile, "leaseDurationSeconds": 3600},

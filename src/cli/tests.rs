@@ -249,10 +249,20 @@ fn recover_modes() {
         action(&["recover", "op1", "--rollback"]),
         RecoverAction::Rollback("op1".into())
     );
+    assert_eq!(
+        action(&["recover", "op1", "--discard", "--yes"]),
+        RecoverAction::Discard("op1".into())
+    );
+    assert_eq!(
+        action(&["recover", "--list", "--all-clusters"]),
+        RecoverAction::List
+    );
     for bad in [
         &["recover", "op1"][..],
         &["recover", "--resume"],
         &["recover", "op1", "--resume", "--rollback"],
+        &["recover", "op1", "--resume", "--discard"],
+        &["recover", "op1", "--discard", "--all-clusters"],
         &["recover", "--list", "op1", "--resume"],
         &["recover", "../etc", "--resume"],
     ] {
@@ -267,6 +277,7 @@ fn commands_that_change_the_cluster() {
     assert!(changes(&["force-delete", "a/b"]));
     assert!(changes(&["strip-finalizers", "a/pod/b"]));
     assert!(changes(&["recover", "x", "--rollback"]));
+    assert!(changes(&["recover", "x", "--discard"]));
     assert!(!changes(&["recover", "--list"]));
     assert!(!changes(&["status"]));
     assert!(!changes(&["doctor"]));

@@ -330,6 +330,7 @@ fn state_word(s: crate::orchestrator::OpState) -> &'static str {
         Succeeded => "succeeded",
         Failed => "failed",
         Cancelled => "cancelled",
+        Discarded => "discarded",
     }
 }
 

@@ -13,6 +13,8 @@ use crate::orchestrator::{
     EndpointId, EscalationPolicy, ObjectTarget, OpKind, RecoverMode, Request,
 };
 
+use std::io::IsTerminal;
+
 use super::{Early, block_on, conclude, confirm, engine, follow};
 
 pub(super) fn policy(p: FinalizerPolicy) -> EscalationPolicy {
@@ -166,32 +168,105 @@ pub fn recover(global: &GlobalArgs, args: &RecoverArgs) -> Exit {
         let engine = engine(global, &target).await?;
         let (id, mode) = match args.action() {
             RecoverAction::List => {
-                let (list, notes) = recover::list(&engine).await;
-                for n in notes {
-                    eprintln!(
-                        "llmops-console recover: warning: {}",
-                        crate::text::sanitize(&n)
-                    );
+                let listing = recover::list_all(&engine).await;
+                let mut notes = listing.notes.clone();
+                if !args.all_clusters
+                    && let Some(n) = recover::hidden_note(&listing.other_clusters)
+                {
+                    notes.push(n);
                 }
-                print_list(&list, args.output);
+                for n in notes {
+                    let n = crate::text::sanitize(&n);
+                    match args.output {
+                        crate::cli::ProgressFormat::Json => {
+                            eprintln!("{}", serde_json::json!({ "note": n }));
+                        }
+                        crate::cli::ProgressFormat::Text => {
+                            eprintln!("llmops-console recover: note: {n}");
+                        }
+                    }
+                }
+                let mut shown = listing.ops;
+                if args.all_clusters {
+                    shown.extend(listing.other_clusters);
+                }
+                print_list(&shown, args.output);
                 return Ok(Exit::Ok);
             }
             RecoverAction::Resume(id) => (id, RecoverMode::Resume),
             RecoverAction::Rollback(id) => (id, RecoverMode::Rollback),
+            RecoverAction::Discard(id) => (id, RecoverMode::Discard),
         };
-        let handle = engine
-            .recover(
-                &id,
-                mode,
-                crate::orchestrator::RecoverOptions {
-                    finalizers: policy(args.finalizers),
-                    timeout: args.timeout,
-                    ready_timeout: args.ready_timeout,
-                },
-            )
-            .map_err(|e| Early(Exit::LockHeld, e.to_string()))?;
-        Ok(conclude(follow(handle, args.output).await, args.output))
+        let options = crate::orchestrator::RecoverOptions {
+            finalizers: policy(args.finalizers),
+            timeout: args.timeout,
+            ready_timeout: args.ready_timeout,
+        };
+        recover_operation(&engine, &id, mode, options, args.yes, args.output).await
     })
+}
+
+/// Plans, shows, confirms and runs the recovery of `op_id`: `recover OP --resume`,
+/// `--rollback`, `--discard`, and any front end that continues an operation (`redeploy
+/// --continue`). The plan (what is deleted and created, the differences to what stands, where
+/// the record came from, warnings) is printed on stderr first, always. Then, in this order:
+/// without `--yes` and without a terminal it refuses (exit 2); a plan with problems is refused
+/// (exit 1) without asking; otherwise `--yes` or the endpoint's name typed on the terminal
+/// confirms it, for a record from this machine's journal and for one found only in the cluster
+/// alike (the plan names the latter as such, with the ConfigMap's writer, before anything runs).
+pub(crate) async fn recover_operation(
+    engine: &crate::orchestrator::Engine,
+    op_id: &str,
+    mode: RecoverMode,
+    options: crate::orchestrator::RecoverOptions,
+    yes: bool,
+    output: crate::cli::ProgressFormat,
+) -> Result<Exit, Early> {
+    let plan = engine
+        .plan_recovery(op_id, mode, options)
+        .await
+        .map_err(|e| Early(super::exit_of(e.result), e.message))?;
+    match output {
+        crate::cli::ProgressFormat::Json => eprintln!("{}", plan.to_json()),
+        crate::cli::ProgressFormat::Text => {
+            for line in plan.lines() {
+                eprintln!("{line}");
+            }
+        }
+    }
+    let what = match mode {
+        RecoverMode::Discard => format!(
+            "discard the backup of operation {op_id} (endpoint {}), leaving the endpoint as it is",
+            plan.endpoint
+        ),
+        _ => format!(
+            "{} operation {op_id} on {} as planned above",
+            mode.name(),
+            plan.endpoint
+        ),
+    };
+    if !yes && !std::io::stdin().is_terminal() {
+        let anyway = if plan.problems.is_empty() {
+            String::new()
+        } else {
+            "; the plan could not run anyway (CANNOT RUN above)".to_string()
+        };
+        return Err(Early(
+            Exit::Usage,
+            format!(
+                "refusing to {what} without --yes: stdin is not a terminal to confirm on; \
+                 nothing was changed{anyway}"
+            ),
+        ));
+    }
+    if !plan.problems.is_empty() {
+        return Err(Early(Exit::Failed, plan.refusal()));
+    }
+    confirm(yes, &what, &plan.endpoint.name)?;
+    let handle = engine
+        .recover_plan(plan)
+        .map_err(|e| Early(Exit::LockHeld, e.to_string()))?;
+    Ok(conclude(follow(handle, output).await, output))
 }
 
 fn print_list(list: &[Unfinished], format: crate::cli::ProgressFormat) {
@@ -199,11 +274,22 @@ fn print_list(list: &[Unfinished], format: crate::cli::ProgressFormat) {
     if format == crate::cli::ProgressFormat::Json {
         let rows: Vec<serde_json::Value> = list
             .iter()
-            .map(|u| serde_json::json!({
-                "id": u.record.id, "kind": u.record.kind, "endpoint": u.record.endpoint.to_string(),
-                "step": u.record.step, "state": u.record.state, "started": u.record.started.to_string(),
-                "holder": u.record.holder, "foundIn": u.found_in,
-            }))
+            .map(|u| {
+                let mut row = serde_json::json!({
+                    "id": u.record.id, "kind": u.record.kind, "endpoint": u.record.endpoint.to_string(),
+                    "step": u.record.step, "state": u.record.state, "started": u.record.started.to_string(),
+                    "holder": u.record.holder, "foundIn": u.found_in,
+                    "thisCluster": u.this_cluster, "server": u.record.server,
+                });
+                if let recover::Source::Cluster(copy) = &u.source {
+                    row["configMap"] = serde_json::json!(copy.path());
+                    row["writers"] = serde_json::json!(copy.managers);
+                    row["createdAt"] = serde_json::json!(copy.created);
+                    row["verified"] = serde_json::json!(false);
+                    row["note"] = serde_json::json!(copy.describe(&u.record.holder));
+                }
+                row
+            })
             .collect();
         let rows = serde_json::Value::Array(rows);
         super::print::stdout_text(&format!(
@@ -231,8 +317,19 @@ fn print_list(list: &[Unfinished], format: crate::cli::ProgressFormat) {
             u.found_in,
             r.started
         );
+        if let recover::Source::Cluster(copy) = &u.source {
+            println!("    {}", copy.describe(&r.holder));
+        }
+        if !u.this_cluster {
+            println!(
+                "    recorded against another cluster: {} (context {})",
+                sanitize(&r.server),
+                sanitize(&r.context)
+            );
+        }
     }
     println!(
-        "\nresume: llmops-console recover OPERATION --resume    roll back: llmops-console recover OPERATION --rollback"
+        "\nresume: llmops-console recover OPERATION --resume    roll back: llmops-console recover OPERATION --rollback\n\
+         drop the backup: llmops-console recover OPERATION --discard    (each shows its plan and asks first)"
     );
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 use jiff::Timestamp;
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::Api;
@@ -64,21 +64,7 @@ pub(super) async fn before_redeploy(
     };
     let resume = resume_words(args, &u.record.id);
     if args.continue_unfinished {
-        // Until `recover` confirms by itself (then it gets --yes or asks), confirm here: it
-        // deletes and creates like the redeploy it replaces.
-        if !recover_takes_yes() {
-            super::confirm(
-                args.yes,
-                &format!(
-                    "continue {} on {}/{}: delete what is left of its old objects, create the spec \
-                     it decided",
-                    describe(u),
-                    ep.namespace,
-                    ep.name
-                ),
-                &ep.name,
-            )?;
-        }
+        // `recover` shows its plan and confirms by itself (`--yes` is passed on).
         if args.output == ProgressFormat::Text {
             super::print::stderr_line(&format!(
                 "continuing {}: {}",
@@ -170,17 +156,10 @@ fn resume_words(args: &RedeployArgs, op_id: &str) -> Vec<String> {
     if args.output == ProgressFormat::Json {
         words.extend(["-o".to_string(), "json".to_string()]);
     }
-    if args.yes && recover_takes_yes() {
+    if args.yes {
         words.push("--yes".to_string());
     }
     words
-}
-
-/// `recover --yes` exists once recovery asks for confirmation.
-fn recover_takes_yes() -> bool {
-    Cli::command()
-        .find_subcommand("recover")
-        .is_some_and(|c| c.get_arguments().any(|a| a.get_id() == "yes"))
 }
 
 /// The command line to type: the words, then the namespace and the cluster flags given.

@@ -12,6 +12,9 @@ use kube::{Client, ResourceExt};
 use super::record::OpRecord;
 use crate::text::sanitize;
 
+mod copy;
+pub use copy::{BackupCopy, list_copies, read_copy};
+
 pub const BACKUP_PREFIX: &str = "llmops-console-backup-";
 /// The key holding the record, as JSON.
 pub const DATA_KEY: &str = "operation.json";
@@ -136,8 +139,9 @@ fn refuse_other(namespace: &str, name: &str, owner: Option<&str>, mine: &str) ->
             let other = sanitize(other);
             format!(
                 "it holds the backup of unfinished operation {other}, not {mine}: finish or undo \
-                 that one first (llmops-console recover {other} --resume or --rollback); it is \
-                 never overwritten"
+                 that one first (llmops-console recover {other} --resume or --rollback; \
+                 --discard drops the backup and leaves the endpoint as it is); it is never \
+                 overwritten"
             )
         }
         None => "it exists but names no operation (no annotation, unreadable record): inspect it \
@@ -189,7 +193,12 @@ pub async fn write_backup(client: &Client, rec: &OpRecord) -> Result<(), BackupE
         ..ConfigMap::default()
     };
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
-    let pp = PostParams::default();
+    // The manager the cluster records in managedFields: a cluster-only backup is labelled with
+    // it, so one written by anything else stands out.
+    let pp = PostParams {
+        field_manager: Some(MANAGED_BY.to_string()),
+        ..PostParams::default()
+    };
     let what = |verb: &str| format!("{verb} backup ConfigMap {namespace}/{name}");
     for _ in 0..ATTEMPTS {
         cm.metadata.resource_version = None;
@@ -338,6 +347,7 @@ mod tests {
             holder: "ops@host/1".into(),
             context: "sim".into(),
             server: "http://127.0.0.1".into(),
+            cluster_uid: None,
             started: t,
             updated: t,
             state: OpState::Running,
@@ -348,6 +358,7 @@ mod tests {
             overrides: Vec::new(),
             created: Vec::new(),
             steps: Vec::new(),
+            adopted_from: None,
             result: None,
         }
     }

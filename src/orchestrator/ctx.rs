@@ -11,7 +11,16 @@ use super::engine::Engine;
 use super::journal::Journal;
 use super::lease::LeaseLock;
 use super::progress::{OpEvent, OpResult, Progress, Step, StepState};
-use super::record::{ObjectId, OpRecord, StepRecord};
+use super::record::{ObjectId, OpRecord, OpState, StepRecord};
+
+/// The spec an endpoint was verified ready on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verified {
+    /// The operation's decided spec (its verify-ready step).
+    Decided,
+    /// The backup (a rollback's verification).
+    Backup,
+}
 
 mod retry;
 use retry::default_budget;
@@ -60,10 +69,23 @@ pub(crate) struct Ctx {
     pub retries: u32,
     pub step_retries: u32,
     pub deleted: Vec<ObjectId>,
-    /// This operation wrote the backup ConfigMap (so it may remove it).
+    /// This operation wrote the backup ConfigMap itself (in its snapshot step).
     pub backup_written: bool,
+    /// The endpoint was verified ready on a spec the record holds: the one decided
+    /// (verify-ready) or the backup (a rollback's verification). Only then, or on an explicit
+    /// discard, does the backup go (`finish::backup_removable`).
+    pub verified_on: Option<Verified>,
     /// Running `recover` on an interrupted operation.
     pub recovering: bool,
+    /// For a recovery: the state the record keeps when the recovery stops before changing
+    /// anything (refused by the lock, by preflight, by a stuck finalizer): what it was found
+    /// in (needs-recovery for a finished record whose backup is still there).
+    pub unfinished_state: Option<OpState>,
+    /// `recover OP --discard`: the backup goes although nothing was verified.
+    pub discarding: bool,
+    /// Where this run's steps start in `rec.steps` (a recovery's record holds the interrupted
+    /// run's steps first).
+    pub steps_from: usize,
     /// Objects whose finalizers the policy did not allow stripping (for the advice at the end).
     pub blocked_by: Vec<ObjectId>,
     /// When the running step must end (see [`Ctx::bound`]); `None`: its waits bound it.
@@ -99,7 +121,11 @@ impl Ctx {
             step_retries: 0,
             deleted: Vec::new(),
             backup_written: false,
+            verified_on: None,
             recovering: false,
+            unfinished_state: None,
+            discarding: false,
+            steps_from: 0,
             blocked_by: Vec::new(),
             bound: None,
         }

@@ -106,6 +106,22 @@ pub(crate) async fn finish(ctx: &mut Ctx, req: &Request, end: PlanEnd) -> Outcom
     } else if result == OpResult::Cancelled && end.phase == Phase::Created {
         message.push_str("; the new spec is in place, its readiness was not verified");
     }
+    let removable = backup_removable(ctx, end.phase, result);
+    let untouched = touched_nothing(ctx);
+    if ctx.recovering && untouched && result != OpResult::Succeeded {
+        // A recovery that stopped before changing anything (refused by the lock, preflight, a
+        // stuck finalizer) leaves the record in the state it found it.
+        state = ctx.unfinished_state.unwrap_or(OpState::NeedsRecovery);
+        message.push_str(&kept_note(ctx, true));
+    } else if may_have_backup(ctx) && !removable && !state.unfinished() {
+        // A backup that stays belongs to an unfinished operation, which `recover --list`
+        // shows: nothing else would ever read it again.
+        state = OpState::NeedsRecovery;
+        message.push_str(&kept_note(ctx, false));
+    }
+    if ctx.discarding && result == OpResult::Succeeded {
+        state = OpState::Discarded;
+    }
     if let Some(advice) = advice(ctx, req, state) {
         message.push_str(&advice);
     }
@@ -118,14 +134,22 @@ pub(crate) async fn finish(ctx: &mut Ctx, req: &Request, end: PlanEnd) -> Outcom
             format!("Failed to redeploy endpoint {}", ctx.rec.endpoint),
         );
     }
+    // Nothing happened to the endpoint when a recovery stopped before changing anything: no
+    // Event on it.
+    let event = !(ctx.recovering && untouched && result != OpResult::Succeeded);
     record_and_release(
         ctx,
         req,
-        result,
-        state,
-        &message,
-        (rollback.as_deref(), rolled_back),
-        &standing,
+        Ending {
+            result,
+            state,
+            message: &message,
+            rollback: rollback.as_deref(),
+            rolled_back,
+            standing: &standing,
+            remove_backup: removable && may_have_backup(ctx),
+            event,
+        },
     )
     .await;
     Outcome {
@@ -141,6 +165,67 @@ pub(crate) async fn finish(ctx: &mut Ctx, req: &Request, end: PlanEnd) -> Outcom
         retries: ctx.retries,
         elapsed: ctx.elapsed(),
         journal: Some(ctx.journal.path_of(&ctx.rec.id)),
+    }
+}
+
+/// Whether the operation may remove its endpoint's backup ConfigMap now. Only when the
+/// endpoint was verified ready on a spec the record holds, when the user discards the backup,
+/// or when the operation wrote the backup itself and provably changed nothing (it stopped in
+/// lock, preflight or snapshot with no delete or create made): the endpoint is then exactly as
+/// backed up, and a backup left behind would only block the next operation. A refused or failed
+/// operation never removes a backup otherwise, its own or another's.
+pub(crate) fn backup_removable(ctx: &Ctx, phase: Phase, result: OpResult) -> bool {
+    (ctx.discarding && result == OpResult::Succeeded)
+        || ctx.verified_on.is_some()
+        || (ctx.backup_written
+            && !ctx.recovering
+            && phase == Phase::BeforeDelete
+            && touched_nothing(ctx))
+}
+
+/// No delete or create call was made by this run: every step it started (a recovery's record
+/// holds the interrupted run's steps before its own) only reads or writes its own records.
+fn touched_nothing(ctx: &Ctx) -> bool {
+    ctx.deleted.is_empty()
+        && ctx.rec.steps.iter().skip(ctx.steps_from).all(|s| {
+            matches!(
+                s.step,
+                Step::Lock | Step::Preflight | Step::Snapshot | Step::Finish
+            )
+        })
+}
+
+/// A backup ConfigMap of this operation may be in the cluster: it wrote one, or it recovers an
+/// operation that has one.
+fn may_have_backup(ctx: &Ctx) -> bool {
+    ctx.backup_written || (ctx.recovering && !ctx.rec.backup.is_empty())
+}
+
+/// Where the kept backup is and how to go on from it.
+fn kept_note(ctx: &Ctx, before_changes: bool) -> String {
+    let id = &ctx.rec.id;
+    let cm = format!(
+        "{}/{}",
+        ctx.rec.endpoint.namespace,
+        backup::backup_name(&ctx.rec.endpoint.name)
+    );
+    if before_changes {
+        let backup = if may_have_backup(ctx) {
+            format!("the backup (ConfigMap {cm}) and ")
+        } else {
+            String::new()
+        };
+        format!(
+            ". Nothing was changed: {backup}the record stay as they were; `llmops-console \
+             recover {id} --resume` (or --rollback, --discard) goes on once that is fixed"
+        )
+    } else {
+        format!(
+            ". The backup is kept until the endpoint is verified (ConfigMap {cm}, journal {}): \
+             `llmops-console recover {id} --resume` verifies it, `--rollback` goes back to it, \
+             `--discard` drops it",
+            ctx.journal.path_of(id).display()
+        )
     }
 }
 
@@ -236,6 +321,7 @@ pub(crate) async fn run_rollback(
     };
     let standing = converge(ctx, Step::Rollback, &backup, &old, Rules::Rollback, budget).await?;
     verify_ready(ctx, Step::Rollback, &standing, req.ready_timeout).await?;
+    ctx.verified_on = Some(super::ctx::Verified::Backup);
     ctx.done(
         Step::Rollback,
         "endpoint restored from the backup and ready",
@@ -243,15 +329,31 @@ pub(crate) async fn run_rollback(
     Ok(())
 }
 
-async fn record_and_release(
-    ctx: &mut Ctx,
-    req: &Request,
+/// How an operation ended, for the record.
+struct Ending<'a> {
     result: OpResult,
     state: OpState,
-    message: &str,
-    (rollback, rolled_back): (Option<&str>, bool),
-    standing: &[ObjectId],
-) {
+    message: &'a str,
+    rollback: Option<&'a str>,
+    rolled_back: bool,
+    standing: &'a [ObjectId],
+    /// Remove the backup ConfigMap ([`backup_removable`]).
+    remove_backup: bool,
+    /// Record an Event on the endpoint.
+    event: bool,
+}
+
+async fn record_and_release(ctx: &mut Ctx, req: &Request, ending: Ending<'_>) {
+    let Ending {
+        result,
+        state,
+        message,
+        rollback,
+        rolled_back,
+        standing,
+        remove_backup,
+        event: record_event,
+    } = ending;
     ctx.step_retries = 0;
     let _ = ctx.begin(Step::Finish, "recording the result").await;
     let full = match rollback {
@@ -271,9 +373,11 @@ async fn record_and_release(
         })
         .cloned();
     if result != OpResult::LockHeld
+        && record_event
         && let Some(obj) = about
     {
         let (reason, type_) = match (result, rolled_back) {
+            (OpResult::Succeeded, _) if ctx.discarding => ("BackupDiscarded", "Normal"),
             (OpResult::Succeeded, _) if ctx.recovering => ("Recovered", "Normal"),
             (OpResult::Succeeded, _) => (event_reason(req, true), "Normal"),
             (_, true) => ("RolledBack", "Warning"),
@@ -307,7 +411,7 @@ async fn record_and_release(
     }
     ctx.rec.state = state;
     ctx.rec.result = Some(full);
-    if !state.unfinished() && ctx.backup_written {
+    if remove_backup {
         let client = ctx.client.clone();
         let (ns, name, id) = (
             ctx.rec.endpoint.namespace.clone(),
@@ -379,7 +483,7 @@ fn event(ctx: &Ctx, obj: &ObjectId, reason: &str, type_: &str, message: &str) ->
     json!({
         "apiVersion": "v1",
         "kind": "Event",
-        "metadata": {"name": format!("{}.{suffix}", obj.name), "namespace": obj.namespace},
+        "metadata": {"name": event_name(&obj.name, &suffix), "namespace": obj.namespace},
         "involvedObject": {"apiVersion": api_version, "kind": obj.kind, "name": obj.name,
                            "namespace": obj.namespace, "uid": obj.uid},
         "reason": reason,
@@ -392,4 +496,24 @@ fn event(ctx: &Ctx, obj: &ObjectId, reason: &str, type_: &str, message: &str) ->
         "reportingComponent": "llmops-console",
         "reportingInstance": ctx.rec.holder,
     })
+}
+
+/// `<object>.<suffix>` as client-go names events, cut so it stays a valid name (253 characters)
+/// for objects whose own name is near that length.
+fn event_name(object: &str, suffix: &str) -> String {
+    let room = 253usize.saturating_sub(suffix.len() + 1);
+    let cut: String = object.chars().take(room).collect();
+    format!("{}.{suffix}", cut.trim_end_matches(['-', '.']))
+}
+
+#[cfg(test)]
+mod event_name_tests {
+    #[test]
+    fn event_names_stay_valid_for_long_object_names() {
+        let long = "a".repeat(253);
+        let name = super::event_name(&long, "18c2f3a4b5c6d7e8");
+        assert_eq!(name.len(), 253);
+        assert!(name.ends_with(".18c2f3a4b5c6d7e8"));
+        assert_eq!(super::event_name("ep", "ff"), "ep.ff");
+    }
 }

@@ -358,6 +358,7 @@ mod tests {
             holder: "ops@host/1".into(),
             context: "ctx".into(),
             server: "https://k8s".into(),
+            cluster_uid: None,
             started: t,
             updated: t,
             state: OpState::Running,
@@ -368,6 +369,7 @@ mod tests {
             overrides: vec!["image=x".into()],
             created: Vec::new(),
             steps: Vec::new(),
+            adopted_from: None,
             result: None,
         }
     }

@@ -54,6 +54,9 @@ pub enum OpState {
     /// and `recover` offers resume or rollback.
     NeedsRecovery,
     Cancelled,
+    /// The user dropped the operation's backup (`recover OP --discard`): nothing is left to
+    /// recover, the record stays as the history of what was there.
+    Discarded,
 }
 
 impl OpState {
@@ -65,6 +68,7 @@ impl OpState {
             OpState::Failed => "failed",
             OpState::NeedsRecovery => "needs-recovery",
             OpState::Cancelled => "cancelled",
+            OpState::Discarded => "discarded",
         }
     }
 
@@ -95,6 +99,10 @@ pub struct OpRecord {
     /// Kubeconfig context and server it ran against.
     pub context: String,
     pub server: String,
+    /// The cluster's identity when it could be read (the UID of namespace `kube-system`): tells
+    /// a cluster recreated at the same address from the one the operation ran against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_uid: Option<String>,
     pub started: Timestamp,
     pub updated: Timestamp,
     pub state: OpState,
@@ -116,6 +124,11 @@ pub struct OpRecord {
     pub created: Vec<ObjectId>,
     #[serde(default)]
     pub steps: Vec<StepRecord>,
+    /// Set when this machine's journal took the record over from a backup ConfigMap found only
+    /// in the cluster (a recovery started from it): where it came from. The record stays
+    /// unverified for what it claims, although it now sits in the journal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopted_from: Option<String>,
     /// Final message, once finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<String>,

@@ -582,6 +582,7 @@ pub(crate) async fn ready(
     )
     .await?;
     verify_ready(ctx, Step::VerifyReady, standing, req.ready_timeout).await?;
+    ctx.verified_on = Some(super::ctx::Verified::Decided);
     ctx.done(
         Step::VerifyReady,
         format!("endpoint {} is ready", ctx.rec.endpoint),

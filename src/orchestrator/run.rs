@@ -30,6 +30,7 @@ pub(crate) fn new_record(engine: &Engine, req: &Request, id: String) -> OpRecord
         holder: engine.settings.holder.clone(),
         context: engine.info.context.clone(),
         server: engine.info.server.clone(),
+        cluster_uid: engine.cluster_uid_cached(),
         started: now,
         updated: now,
         state: OpState::Running,
@@ -44,6 +45,7 @@ pub(crate) fn new_record(engine: &Engine, req: &Request, id: String) -> OpRecord
             .collect(),
         created: Vec::new(),
         steps: Vec::new(),
+        adopted_from: None,
         result: None,
     }
 }

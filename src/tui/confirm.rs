@@ -76,6 +76,16 @@ impl Confirm {
         match self.recover_mode {
             RecoverMode::Resume => "continue it (resume)",
             RecoverMode::Rollback => "roll it back",
+            RecoverMode::Discard => "discard its backup",
+        }
+    }
+
+    /// The `recover` flag of the chosen way on.
+    pub fn recover_flag(&self) -> &'static str {
+        match self.recover_mode {
+            RecoverMode::Resume => "--resume",
+            RecoverMode::Rollback => "--rollback",
+            RecoverMode::Discard => "--discard",
         }
     }
 
@@ -176,6 +186,20 @@ pub(crate) fn on_key(app: &mut App, key: KeySpec, fx: &mut Vec<Effect>) {
     match key.key {
         Key::Esc => close(app),
         Key::Char('c') if key.ctrl => close(app),
+        Key::Enter if c.matches() && c.unfinished.as_ref().is_some_and(|u| !u.trusted()) => {
+            // A record found only in the cluster is anyone's text: its plan (what it deletes and
+            // creates, with diffs and warnings) is reviewed where `recover` prints it.
+            if let Some(u) = &c.unfinished {
+                let text = format!(
+                    "operation {} was found only in the cluster (unverified): review its plan first \
+                     with `llmops-console recover {} {}`",
+                    sanitize(&u.op_id),
+                    sanitize(&u.op_id),
+                    c.recover_flag()
+                );
+                app.say(Level::Warn, text);
+            }
+        }
         Key::Enter if c.matches() && c.unfinished.is_some() => {
             let Some((op_id, mode, request)) = c.recovery() else {
                 return;
@@ -209,9 +233,10 @@ pub(crate) fn on_key(app: &mut App, key: KeySpec, fx: &mut Vec<Effect>) {
             c.typed.pop();
         }
         Key::Tab if c.unfinished.is_some() => {
+            // Discarding drops the backup for good: a shell command, never a tab away.
             c.recover_mode = match c.recover_mode {
                 RecoverMode::Resume => RecoverMode::Rollback,
-                RecoverMode::Rollback => RecoverMode::Resume,
+                RecoverMode::Rollback | RecoverMode::Discard => RecoverMode::Resume,
             };
         }
         Key::Tab if c.kind == OpKind::ForceDelete => c.strip_too = !c.strip_too,

@@ -78,6 +78,12 @@ pub struct UnfinishedOp {
 }
 
 impl UnfinishedOp {
+    /// This machine's journal has it: the console may run it after the typed confirmation. A
+    /// record only the cluster holds is reviewed through `recover`, which prints its plan.
+    pub fn trusted(&self) -> bool {
+        self.found_in.contains("journal")
+    }
+
     pub fn is_for(&self, key: &EndpointKey) -> bool {
         self.endpoint.namespace == key.namespace && self.endpoint.name == key.name
     }

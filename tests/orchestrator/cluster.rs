@@ -155,14 +155,6 @@ impl Cluster {
         }
     }
 
-    /// Creates `body` in `ns` as admin; a non-2xx answer fails the test.
-    pub fn create(&self, kind: K, ns: &str, body: Value) -> Value {
-        let path = kind.collection(ns);
-        let (code, v) = self.send(reqwest::Method::POST, &path, Some(&body));
-        assert!((200..300).contains(&code), "POST {path}: {code} {v}");
-        v
-    }
-
     /// Calls the admin API (`/sim/v1/PATH`); a non-2xx answer fails the test.
     pub fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         let full = format!("/sim/v1/{path}");
@@ -208,6 +200,33 @@ impl Cluster {
 
     pub fn audit_seq(&self) -> u64 {
         self.audit_since(u64::MAX - 1).1
+    }
+
+    /// Creates `body` in `ns` (as admin); the created object. Any answer but 201 fails the test.
+    pub fn create(&self, kind: K, ns: &str, body: &Value) -> Value {
+        let path = kind.collection(ns);
+        match self.send(reqwest::Method::POST, &path, Some(body)) {
+            (200 | 201, v) => v,
+            (code, v) => panic!("POST {path}: {code} {v}"),
+        }
+    }
+
+    /// Replaces object `name` with `body` (as admin; `body` carries the resourceVersion).
+    pub fn replace(&self, kind: K, ns: &str, name: &str, body: &Value) -> Value {
+        let path = format!("{}/{name}", kind.collection(ns));
+        match self.send(reqwest::Method::PUT, &path, Some(body)) {
+            (200 | 201, v) => v,
+            (code, v) => panic!("PUT {path}: {code} {v}"),
+        }
+    }
+
+    /// Deletes object `name` (as admin); a 404 is fine.
+    pub fn delete(&self, kind: K, ns: &str, name: &str) {
+        let path = format!("{}/{name}", kind.collection(ns));
+        match self.send(reqwest::Method::DELETE, &path, None) {
+            (200 | 202 | 404, _) => {}
+            (code, v) => panic!("DELETE {path}: {code} {v}"),
+        }
     }
 
     /// The redeploy lock of endpoint `ep` in `ns`, if it exists.

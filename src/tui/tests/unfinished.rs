@@ -117,6 +117,36 @@ fn tab_chooses_the_rollback_and_esc_cancels_with_nothing_done() {
 }
 
 #[test]
+fn a_record_found_only_in_the_cluster_is_never_run_from_the_console() {
+    // Anyone who may write ConfigMaps can plant one: its plan is reviewed where `recover`
+    // prints it, not started by a typed name.
+    let mut app = app();
+    let mut planted = left_behind();
+    planted.found_in = "cluster".into();
+    feed(&mut app, [Msg::UnfinishedFound(vec![planted])]);
+    feed(&mut app, [key('r')]);
+    let screen = text(&render(&app, 200, 50));
+    assert!(
+        screen.contains("Found only in the cluster (unverified)"),
+        "{screen}"
+    );
+    type_text(&mut app, "llama-prod");
+    let fx = feed(&mut app, [special(Key::Enter)]);
+    assert!(recovery(&fx).is_none(), "{fx:?}");
+    assert!(
+        !fx.iter().any(|f| matches!(f, Effect::StartOperation(_))),
+        "{fx:?}"
+    );
+    let m = app.message().map(|m| m.text.clone()).unwrap_or_default();
+    assert!(
+        m.contains(&format!(
+            "review its plan first with `llmops-console recover {LEFT} --resume`"
+        )),
+        "{m}"
+    );
+}
+
+#[test]
 fn once_nothing_is_unfinished_r_is_a_plain_redeploy_again() {
     let mut app = app();
     feed(&mut app, [Msg::UnfinishedFound(vec![left_behind()])]);

@@ -134,10 +134,15 @@ fn unfinished_body(app: &App, c: &Confirm, u: &UnfinishedOp, width: usize) -> Ve
             out.push(Line::styled(format!("{lead}{l}"), style));
         }
     }
-    let flag = match c.recover_mode {
-        RecoverMode::Resume => "--resume",
-        RecoverMode::Rollback => "--rollback",
-    };
+    let flag = c.recover_flag();
+    if !u.trusted() {
+        out.push(Line::styled(
+            " Found only in the cluster (unverified): anyone who may write ConfigMaps could have \
+             written it. Review its plan in a shell; the console does not run it."
+                .to_string(),
+            p.warn,
+        ));
+    }
     out.push(Line::styled(
         format!(
             " Same as: llmops-console recover {} {flag}",
