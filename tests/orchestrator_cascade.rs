@@ -236,7 +236,7 @@ fn force_delete_and_strip_finalizers_use_their_own_words_and_advice() {
     failed.expect_code(1);
     failed
         .expect_text(STUCK_FINALIZER)
-        .expect_text("Terminating for longer than the deadline before this operation");
+        .expect_text("longer than the deletion deadline (10m): with --finalizers never this cannot finish, so nothing was deleted");
     let advice = format!(
         "llmops-console force-delete {} --kind pod --name {STUCK_POD} --finalizers strip",
         ep.arg()

@@ -179,10 +179,12 @@ pub fn recover(global: &GlobalArgs, args: &RecoverArgs) -> Exit {
                     let n = crate::text::sanitize(&n);
                     match args.output {
                         crate::cli::ProgressFormat::Json => {
-                            eprintln!("{}", serde_json::json!({ "note": n }));
+                            super::print::stderr_json(&serde_json::json!({ "note": n }));
                         }
                         crate::cli::ProgressFormat::Text => {
-                            eprintln!("llmops-console recover: note: {n}");
+                            super::print::stderr_line(&format!(
+                                "llmops-console recover: note: {n}"
+                            ));
                         }
                     }
                 }
@@ -227,10 +229,10 @@ pub(crate) async fn recover_operation(
         .await
         .map_err(|e| Early(super::exit_of(e.result), e.message))?;
     match output {
-        crate::cli::ProgressFormat::Json => eprintln!("{}", plan.to_json()),
+        crate::cli::ProgressFormat::Json => super::print::stderr_json(&plan.to_json()),
         crate::cli::ProgressFormat::Text => {
             for line in plan.lines() {
-                eprintln!("{line}");
+                super::print::stderr_line(&crate::text::sanitize(&line));
             }
         }
     }
@@ -298,17 +300,22 @@ fn print_list(list: &[Unfinished], format: crate::cli::ProgressFormat) {
         ));
         return;
     }
+    use std::fmt::Write as _;
+    let mut out = String::new();
     if list.is_empty() {
-        println!("no unfinished operations");
+        let _ = writeln!(out, "no unfinished operations");
+        super::print::stdout_text(&out);
         return;
     }
-    println!(
+    let _ = writeln!(
+        out,
         "{:<64} {:<36} {:<16} {:<15} {:<16} STARTED",
         "OPERATION", "ENDPOINT", "STEP", "STATE", "FOUND IN"
     );
     for u in list {
         let r = &u.record;
-        println!(
+        let _ = writeln!(
+            out,
             "{:<64} {:<36} {:<16} {:<15} {:<16} {}",
             sanitize(&r.id),
             sanitize(&r.endpoint.to_string()),
@@ -318,18 +325,21 @@ fn print_list(list: &[Unfinished], format: crate::cli::ProgressFormat) {
             r.started
         );
         if let recover::Source::Cluster(copy) = &u.source {
-            println!("    {}", copy.describe(&r.holder));
+            let _ = writeln!(out, "    {}", copy.describe(&r.holder));
         }
         if !u.this_cluster {
-            println!(
+            let _ = writeln!(
+                out,
                 "    recorded against another cluster: {} (context {})",
                 sanitize(&r.server),
                 sanitize(&r.context)
             );
         }
     }
-    println!(
+    let _ = writeln!(
+        out,
         "\nresume: llmops-console recover OPERATION --resume    roll back: llmops-console recover OPERATION --rollback\n\
          drop the backup: llmops-console recover OPERATION --discard    (each shows its plan and asks first)"
     );
+    super::print::stdout_text(&out);
 }

@@ -390,7 +390,7 @@ pub fn planted_cell(step: &'static str) -> String {
     let mut note = String::new();
     if !own {
         // Made up: found only in the cluster, and never acted on without confirmation.
-        let found = entry["found_in"].as_str().unwrap_or("").to_string();
+        let found = entry["foundIn"].as_str().unwrap_or("").to_string();
         assert!(
             found.contains("cluster") && !found.contains("journal"),
             "{what}: a planted backup must be labelled as found only in the cluster: {entry}"
