@@ -382,21 +382,13 @@ fn fault_cell(step: &'static str, col: Col) -> String {
 
 fn kill_cell(step: &'static str, col: Col) -> String {
     let what = format!("{step} x {}", col.title());
-    let c = Cluster::start(&scenario("faults"));
-    let con = Console::new(&c);
-    let before = ep().wait_ready(&c, DEADLINE);
-    let mut running = spawn(&con, &redeploy_args());
-    let line = running.wait_step(step, DEADLINE).unwrap_or_else(|| {
-        panic!(
-            "{what}: the redeploy ended before {step}:\n{}",
-            running.stderr()
-        )
-    });
-    let killed = running.kill9();
-    let op: String = serde_json::from_str::<Value>(&line).expect("JSON progress")["op_id"]
-        .as_str()
-        .expect("op_id")
-        .to_string();
+    let hostile::Killed {
+        c,
+        con,
+        before,
+        op,
+        mut runs,
+    } = hostile::kill_at(step, &what);
     assert_backed_up(
         &c,
         &con,
@@ -404,27 +396,18 @@ fn kill_cell(step: &'static str, col: Col) -> String {
         &before,
         &format!("{what}, right after the kill"),
     );
-    let list = con.run(&["recover", "--list", "-o", "json"], DEADLINE);
-    list.expect_code(0);
-    let listed = list
-        .result()
-        .as_array()
-        .is_some_and(|a| a.iter().any(|u| u["id"] == op.as_str()));
+    let listed = hostile::listed(&con, &op, &mut runs).is_some();
     let mode = if col == Col::KillResume {
         "--resume"
     } else {
         "--rollback"
     };
-    let mut runs = vec![killed, list];
     let want = if !listed {
         // Killed before the journal was first written: nothing may have changed.
         assert!(
             lost_so_far(&before, &ep().read(&c)).is_empty() && c.lease("orch", "ep").is_none(),
             "{what}: the killed operation changed the cluster but `recover --list` does not show it\n{}",
-            runs.iter()
-                .map(|r| r.explain())
-                .collect::<Vec<_>>()
-                .join("\n")
+            hostile::explain(&runs)
         );
         SpecIs::Old
     } else {
@@ -434,22 +417,14 @@ fn kill_cell(step: &'static str, col: Col) -> String {
         assert!(
             ok,
             "{what}: recover {mode} failed\n{}",
-            runs.iter()
-                .map(|r| r.explain())
-                .collect::<Vec<_>>()
-                .join("\n\n")
+            hostile::explain(&runs)
         );
-        let again = con.run(&["recover", "--list", "-o", "json"], DEADLINE);
         assert!(
-            !again
-                .result()
-                .as_array()
-                .is_some_and(|a| a.iter().any(|u| u["id"] == op.as_str())),
+            hostile::listed(&con, &op, &mut runs).is_none(),
             "{what}: still listed after recover {mode}\n{}",
-            again.explain()
+            hostile::explain(&runs)
         );
-        let before_delete = matches!(step, "lock" | "preflight" | "snapshot");
-        if col == Col::KillResume && !before_delete {
+        if col == Col::KillResume && !hostile::before_delete(step) {
             SpecIs::New
         } else {
             SpecIs::Old

@@ -62,8 +62,13 @@ pub(super) async fn before_redeploy(
         }
         return Ok(Next::Redeploy);
     };
-    let resume = resume_words(args, &u.record.id);
+    let mut resume = resume_words(args, &u.record.id);
     if args.continue_unfinished {
+        // `redeploy --continue --yes` confirmed it; the advice printed on a refusal leaves
+        // `--yes` out, so whoever types it sees the plan and confirms.
+        if args.yes {
+            resume.push("--yes".to_string());
+        }
         // `recover` shows its plan and confirms by itself (`--yes` is passed on).
         if args.output == ProgressFormat::Text {
             super::print::stderr_line(&format!(
@@ -155,9 +160,6 @@ fn resume_words(args: &RedeployArgs, op_id: &str) -> Vec<String> {
     ));
     if args.output == ProgressFormat::Json {
         words.extend(["-o".to_string(), "json".to_string()]);
-    }
-    if args.yes {
-        words.push("--yes".to_string());
     }
     words
 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, PostParams, Preconditions};
+use kube::api::{Api, DeleteParams, ObjectMeta, PostParams, Preconditions};
 use kube::{Client, ResourceExt};
 
 use super::record::OpRecord;
@@ -243,25 +243,8 @@ pub async fn list_backups(
     client: &Client,
     namespace: Option<&str>,
 ) -> Result<(Vec<OpRecord>, Vec<BackupError>), BackupError> {
-    let api: Api<ConfigMap> = match namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
-    };
-    let scope = namespace.map_or("all namespaces".to_string(), |ns| format!("namespace {ns}"));
-    let list = api
-        .list(&ListParams::default().labels(&selector()))
-        .await
-        .map_err(|e| api_error(format!("list backup ConfigMaps in {scope}"), e))?;
-    let mut records = Vec::new();
-    let mut errors = Vec::new();
-    for cm in &list.items {
-        match parse(cm) {
-            Ok(r) => records.push(r),
-            Err(e) => errors.push(e),
-        }
-    }
-    records.sort_by(|a, b| b.started.cmp(&a.started).then_with(|| b.id.cmp(&a.id)));
-    Ok((records, errors))
+    let (copies, errors) = list_copies(client, namespace).await?;
+    Ok((copies.into_iter().map(|c| c.record).collect(), errors))
 }
 
 /// The backup of `endpoint`, if there is one.
