@@ -463,7 +463,7 @@ fn table(
     results: &mut impl Iterator<Item = Result<String, String>>,
     failures: &mut Vec<String>,
 ) -> String {
-    let width = 26;
+    let width = 34;
     let mut table = format!("{:<16}", "step \\ fault");
     for col in cols {
         table.push_str(&format!("| {:<width$}", col.title()));

@@ -436,7 +436,24 @@ fn select_endpoint(tmux: &Tmux, ns_name: &str) {
 /// ends Ready on the old objects' spec, lease and backup gone.
 #[test]
 fn sigterm_to_the_console_during_verify_deletion_rolls_back() {
-    if !tmux_available("sigterm_to_the_console_during_verify_deletion_rolls_back") {
+    signal_to_the_console_during_verify_deletion_rolls_back(
+        "sigterm_to_the_console_during_verify_deletion_rolls_back",
+        "TERM",
+    );
+}
+
+/// In raw mode Ctrl-C is a key: a SIGINT comes from outside (`kill -INT`) and must stop the
+/// operation as SIGTERM does, not kill the console mid-way.
+#[test]
+fn sigint_to_the_console_during_verify_deletion_rolls_back() {
+    signal_to_the_console_during_verify_deletion_rolls_back(
+        "sigint_to_the_console_during_verify_deletion_rolls_back",
+        "INT",
+    );
+}
+
+fn signal_to_the_console_during_verify_deletion_rolls_back(test: &str, sig: &str) {
+    if !tmux_available(test) {
         return;
     }
     let c = Cluster::start(&scenario("fast"));
@@ -482,7 +499,7 @@ fn sigterm_to_the_console_during_verify_deletion_rolls_back() {
         thread::sleep(Duration::from_millis(50));
     }
     let console = wait_for_child(tmux.pane_pid(), "llmops-console");
-    signal(console, "TERM");
+    signal(console, sig);
     c.controller("kubelet", "up");
     let screen = tmux.wait_until("the console's exit", DEADLINE, |s| s.contains("EXIT="));
     assert!(

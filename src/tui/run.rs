@@ -149,11 +149,14 @@ pub async fn run(
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     #[cfg(unix)]
-    let (mut sigterm, mut sighup) = {
+    // SIGINT too: in raw mode Ctrl-C is a key, so a SIGINT comes from outside (`kill -INT`, a
+    // supervisor) and must stop running operations as SIGTERM does, not kill them mid-way.
+    let (mut sigterm, mut sighup, mut sigint) = {
         use tokio::signal::unix::{SignalKind, signal};
         (
             signal(SignalKind::terminate())?,
             signal(SignalKind::hangup())?,
+            signal(SignalKind::interrupt())?,
         )
     };
     let mut dirty = true;
@@ -192,6 +195,7 @@ pub async fn run(
             tokio::select! {
                 _ = sigterm.recv() => {}
                 _ = sighup.recv() => {}
+                _ = sigint.recv() => {}
             }
         };
         #[cfg(not(unix))]
