@@ -260,7 +260,7 @@ fn privileged_deployment(name: &str, ns: &str) -> Value {
 fn hostile_record(base: Option<Value>, op: &str, victims: &[Value]) -> Value {
     let mut rec = base.unwrap_or_else(|| {
         json!({"id": op, "kind": "redeploy",
-            "endpoint": {"namespace": "orch", "name": "ep", "mode": "raw"},
+            "endpoint": {"namespace": "orch", "name": "ep", "mode": "Raw"},
             "holder": "mallory@evil-host/1", "context": "sim", "server": "https://evil.example",
             "started": "2026-12-04T00:00:00Z", "updated": "2026-12-04T00:00:00Z",
             "state": "needs-recovery", "step": "verify-deletion",
@@ -372,9 +372,11 @@ pub fn planted_cell(step: &'static str) -> String {
     let what = format!("{step} x planted-backup");
     let mut k = kill_at(step, &what);
     let victims = plant_victims(&k.c, &what);
-    let own = listed(&k.con, &k.op, &mut k.runs).is_some();
+    // At lock there is no backup yet: a made-up operation is planted in its place (always, so
+    // the cluster-only path is taken whether or not the journal was written before the kill).
+    let own = step != "lock" && listed(&k.con, &k.op, &mut k.runs).is_some();
     let journal = k.con.journal_dir().join(format!("{}.json", k.op));
-    let base = journal.is_file().then(|| k.con.journal(&k.op));
+    let base = (own && journal.is_file()).then(|| k.con.journal(&k.op));
     let op = if own {
         k.op.clone()
     } else {
