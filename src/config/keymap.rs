@@ -303,26 +303,84 @@ impl OneOrMany {
 }
 
 impl KeyOverrides {
-    /// Checks action names and key syntax; the error is (config key, message).
+    /// Checks action names, key syntax and clashes; the error is (action name, message).
+    ///
+    /// Every keymap action is looked up in one context (the TUI's key dispatch finds one action
+    /// per key, whatever the pane), so a key may belong to one action only. Taking another
+    /// action's default key is refused unless that action is given keys of its own here (moving
+    /// `r` to quit would otherwise leave redeploy, or `j` to filter leave down, without a key).
+    /// The console log's own keys shadow the actions that work there, so those are refused too.
     pub fn validate(&self) -> Result<(), (String, String)> {
-        for (action, keys) in &self.0 {
-            if !Action::ALL.iter().any(|a| a.name() == action) {
+        let mut mine: Vec<(KeySpec, Action)> = Vec::new();
+        for (name, keys) in &self.0 {
+            let Some(action) = Action::ALL.iter().copied().find(|a| a.name() == name) else {
                 let known: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
                 return Err((
-                    action.clone(),
+                    name.clone(),
                     format!(
-                        "keys.{action}: unknown action; actions are {}",
+                        "keys.{name}: unknown action; actions are {}",
                         known.join(", ")
                     ),
                 ));
+            };
+            let bad = |m: String| (name.clone(), format!("keys.{name}: {m}"));
+            if keys.keys().is_empty() {
+                return Err(bad("no key given; every action needs one".into()));
             }
             for k in keys.keys() {
-                k.parse::<KeySpec>()
-                    .map_err(|e| (action.clone(), format!("keys.{action}: {e}")))?;
+                let spec = k.parse::<KeySpec>().map_err(&bad)?;
+                if let Some((_, other)) = mine.iter().find(|(s, a)| *s == spec && *a != action) {
+                    return Err(bad(format!(
+                        "{k:?} is also keys.{}'s key; give each action its own key",
+                        other.name()
+                    )));
+                }
+                let taken = defaults()
+                    .into_iter()
+                    .find(|(s, a)| *s == spec && *a != action && !self.0.contains_key(a.name()));
+                if let Some((_, other)) = taken {
+                    return Err(bad(format!(
+                        "{k:?} is already {}'s key; bind {} elsewhere too",
+                        other.name(),
+                        other.name()
+                    )));
+                }
+                if let Some(what) = console_log_key(spec).filter(|_| works_in_console_log(action)) {
+                    return Err(bad(format!(
+                        "{k:?} is the console log's {what:?} key there; choose another"
+                    )));
+                }
+                mine.push((spec, action));
             }
         }
         Ok(())
     }
+}
+
+/// The console log's fixed keys (tui-logger's), which win over the keymap in that tab.
+fn console_log_key(k: KeySpec) -> Option<&'static str> {
+    let Key::Char(c) = k.key else { return None };
+    if k.ctrl || k.alt {
+        return None;
+    }
+    Some(match c {
+        '+' | '-' => "capture level",
+        '<' | '>' => "shown level",
+        'h' => "hide targets",
+        'f' => "focus target",
+        ' ' => "hide off targets",
+        _ => return None,
+    })
+}
+
+/// Actions that still act while the console log has the focus (its pane keys and the global
+/// ones).
+fn works_in_console_log(a: Action) -> bool {
+    use Action::*;
+    matches!(
+        a,
+        Up | Down | PageUp | PageDown | Back | NextPane | PrevPane | Command | Help | Quit
+    )
 }
 
 /// Keys to actions.
@@ -464,6 +522,84 @@ mod tests {
                 .unwrap_err()
                 .contains("keys.quit: invalid key")
         );
+    }
+
+    fn refused(toml_text: &str) -> String {
+        let o: KeyOverrides = toml::from_str(toml_text).unwrap();
+        KeyMap::new(&o).unwrap_err()
+    }
+
+    fn accepted(toml_text: &str) -> KeyMap {
+        let o: KeyOverrides = toml::from_str(toml_text).unwrap();
+        KeyMap::new(&o).unwrap()
+    }
+
+    #[test]
+    fn a_key_taken_from_an_action_left_without_keys_is_a_clash() {
+        assert_eq!(
+            refused("quit = \"r\"\n"),
+            "keys.quit: \"r\" is already redeploy's key; bind redeploy elsewhere too"
+        );
+        // Navigation keys too, even where the action keeps another key (an arrow).
+        assert_eq!(
+            refused("filter = \"j\"\n"),
+            "keys.filter: \"j\" is already down's key; bind down elsewhere too"
+        );
+        assert_eq!(
+            refused("logs = \"ctrl-c\"\n"),
+            "keys.logs: \"ctrl-c\" is already quit's key; bind quit elsewhere too"
+        );
+        assert_eq!(
+            refused("quit = []\n"),
+            "keys.quit: no key given; every action needs one"
+        );
+    }
+
+    #[test]
+    fn one_key_for_two_user_bindings_is_a_clash() {
+        assert_eq!(
+            refused("quit = \"x\"\nredeploy = [\"ctrl-r\", \"x\"]\n"),
+            "keys.redeploy: \"x\" is also keys.quit's key; give each action its own key"
+        );
+    }
+
+    #[test]
+    fn console_log_keys_are_refused_for_actions_that_work_there() {
+        assert_eq!(
+            refused("help = \"h\"\n"),
+            "keys.help: \"h\" is the console log's \"hide targets\" key there; choose another"
+        );
+        // Redeploy does not act in the console log, so `h` is free for it.
+        let m = accepted("redeploy = \"h\"\n");
+        assert_eq!(
+            m.action(&KeySpec::plain(Key::Char('h'))),
+            Some(Action::Redeploy)
+        );
+    }
+
+    #[test]
+    fn moving_both_actions_is_accepted() {
+        // Swap: each action's old key goes to the other, both rebound.
+        let m = accepted("quit = \"r\"\nredeploy = \"q\"\n");
+        assert_eq!(
+            m.action(&KeySpec::plain(Key::Char('r'))),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            m.action(&KeySpec::plain(Key::Char('q'))),
+            Some(Action::Redeploy)
+        );
+        let m = accepted("filter = \"j\"\ndown = [\"n\", \"down\"]\n");
+        assert_eq!(
+            m.action(&KeySpec::plain(Key::Char('j'))),
+            Some(Action::Filter)
+        );
+        assert_eq!(
+            m.action(&KeySpec::plain(Key::Char('n'))),
+            Some(Action::Down)
+        );
+        // Listing an action's own default key again is no clash.
+        accepted("quit = [\"q\", \"ctrl-c\", \"Q\"]\n");
     }
 
     #[test]

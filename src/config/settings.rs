@@ -146,9 +146,37 @@ impl Settings {
                 format!("max_fps: {} is not within 1..=120", self.max_fps),
             ));
         }
-        self.keys.validate().map_err(|m| bad(m.0.as_str(), m.1))?;
+        self.keys.validate().map_err(|(action, message)| {
+            let mut e = bad(action.as_str(), message);
+            if let (Some(n), ConfigError::Invalid { line, .. }) = (keys_line(text, &action), &mut e)
+            {
+                *line = n;
+            }
+            e
+        })?;
         Ok(())
     }
+}
+
+/// The line (from 1) that binds `action` in the `[keys]` table, so that a keymap error points at
+/// the binding and not at a same-named key elsewhere.
+fn keys_line(text: &str, action: &str) -> Option<usize> {
+    let mut in_keys = false;
+    for (i, l) in text.lines().enumerate() {
+        let l = l.trim();
+        if l.starts_with('[') {
+            in_keys = l.trim_matches(|c| c == '[' || c == ']').trim() == "keys";
+            continue;
+        }
+        let Some((key, _)) = l.split_once('=') else {
+            continue;
+        };
+        let key = key.trim().trim_matches('"');
+        if (in_keys && key == action) || key == format!("keys.{action}") {
+            return Some(i + 1);
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -188,5 +216,40 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("c.toml:2:1: logs.buffer_lines"), "{err}");
+    }
+
+    #[test]
+    fn keymap_clashes_name_file_line_and_clash() {
+        let text = "# quit is not a setting outside [keys]\ntheme = \"default\"\n[logs]\n\
+                    tail_lines = 10\n[keys]\nfilter = \"ctrl-r\"\nquit = \"r\"\n";
+        let err = Settings::parse("config.toml", text)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "config.toml:7:1: keys.quit: \"r\" is already redeploy's key; bind redeploy elsewhere too"
+        );
+        let ok = "[keys]\nquit = \"r\"\nredeploy = \"ctrl-r\"\n";
+        assert!(Settings::parse("config.toml", ok).is_ok());
+    }
+
+    #[test]
+    fn loading_a_clashing_config_fails_with_the_clash() {
+        let dir = std::env::temp_dir().join(format!("llmops-keys-clash-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join("config.toml");
+        let text = "max_fps = 30\n\n[keys]\nquit = \"x\"\nlogs = \"x\"\n";
+        if let Err(e) = std::fs::write(&path, text) {
+            panic!("write {}: {e}", path.display());
+        }
+        let err = Settings::load(&path).unwrap_err().to_string();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(
+            err,
+            format!(
+                "{}:4:1: keys.quit: \"x\" is also keys.logs's key; give each action its own key",
+                path.display()
+            )
+        );
     }
 }

@@ -11,6 +11,17 @@ use super::msg::{Effect, MouseMsg};
 use super::text::sanitize;
 
 pub(crate) fn on_key(app: &mut App, key: KeySpec, fx: &mut Vec<Effect>) {
+    // "Terminal too small" hides every pane and dialog: a key acting there would open a
+    // confirmation or change state unseen. Only quit works (still asking twice while an
+    // operation runs).
+    if too_small(app) {
+        if app.opts.keymap.action(&key) == Some(Action::Quit)
+            && super::operation::quit_allowed(app, Action::Quit)
+        {
+            fx.push(Effect::Quit);
+        }
+        return;
+    }
     // Modal first: what is being typed, then the dialog on screen. A question waits behind an
     // open confirmation so that typing a name cannot answer it by accident.
     if app.input.is_some() {
@@ -86,7 +97,7 @@ fn console_event(key: KeySpec, action: Option<Action>) -> Option<TuiWidgetEvent>
 }
 
 pub(crate) fn on_mouse(app: &mut App, m: MouseMsg, fx: &mut Vec<Effect>) {
-    if !app.mouse() || app.input.is_some() {
+    if !app.mouse() || app.input.is_some() || too_small(app) {
         return;
     }
     let action = match m {
@@ -94,6 +105,10 @@ pub(crate) fn on_mouse(app: &mut App, m: MouseMsg, fx: &mut Vec<Effect>) {
         MouseMsg::ScrollDown => Action::Down,
     };
     on_action(app, action, fx);
+}
+
+fn too_small(app: &App) -> bool {
+    super::view::layout::too_small(app.size.0, app.size.1)
 }
 
 fn filter_targets_logs(app: &App) -> bool {

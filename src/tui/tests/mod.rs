@@ -19,6 +19,7 @@ mod headless;
 mod op_snapshots;
 mod ops;
 mod snapshots;
+mod too_small;
 mod unfinished;
 
 use ratatui::Terminal;
