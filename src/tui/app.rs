@@ -144,11 +144,11 @@ pub struct EventsState {
 pub struct LogsState {
     pub buf: LogBuf,
     pub source: LogSource,
-    pub follow: bool,
     pub wrap: bool,
     pub timestamps: bool,
     pub filter: String,
-    /// Lines up from the newest, when not following.
+    /// Lines up from the newest of the frozen view (0 while following; the follow/pause/scroll
+    /// state itself is `buf.mode()`).
     pub scroll: usize,
     pub streams: BTreeMap<String, StreamState>,
     /// What the loop was last asked to follow.
@@ -195,7 +195,6 @@ impl App {
         let logs = LogsState {
             buf: LogBuf::new(opts.settings.logs.buffer_lines),
             source: LogSource::AllPods,
-            follow: true,
             wrap: false,
             timestamps: false,
             filter: String::new(),
@@ -446,11 +445,8 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             lines,
         } => {
             if app.logs.following.is_some() {
-                let added = app.logs.buf.push(&pod, &container, &lines, app.now);
-                if !app.logs.follow && !app.logs.buf.paused() {
-                    // Keep the lines the operator is reading in place.
-                    app.logs.scroll += added;
-                }
+                // A paused or scrolled-back view reads a frozen snapshot: it does not move.
+                app.logs.buf.push(&pod, &container, &lines, app.now);
             }
         }
         Msg::LogDropped(n) => app.logs.buf.add_upstream_dropped(n),

@@ -3,10 +3,12 @@
 
 use tui_logger::TuiWidgetEvent;
 
+use crate::cluster::model::Kind;
 use crate::config::keymap::{Action, Key, KeySpec};
 use crate::orchestrator::progress::OpKind;
 
 use super::app::{App, Input, InputKind, Level, LogSource, Pane, Tab};
+use super::logbuf::LogMode;
 use super::msg::{Effect, MouseMsg};
 use super::text::sanitize;
 
@@ -263,19 +265,36 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             app.table.rebuild(&app.endpoints);
             app.rebuild_tree();
         }
-        Action::Logs if !app.kiosk() => show_tab(app, Tab::Logs),
+        Action::Logs if !app.kiosk() => {
+            // With a pod selected in the resource pane, `l` opens that pod's log at its tail.
+            if app.focus == Pane::Resources
+                && let Some(row) = app.tree.selected().filter(|r| r.kind == Kind::Pod)
+            {
+                let pod = LogSource::Pod(row.name.clone());
+                if app.logs.source != pod {
+                    app.logs.source = pod;
+                    app.logs.buf.follow();
+                    app.logs.scroll = 0;
+                }
+            }
+            show_tab(app, Tab::Logs);
+        }
         Action::Events if !app.kiosk() => show_tab(app, Tab::Events),
         Action::ConsoleLog if !app.kiosk() => show_tab(app, Tab::Console),
         Action::Operation if !app.kiosk() => show_tab(app, Tab::Operation),
+        // `f` always jumps to the tail and follows; `p` freezes a following view and resumes a
+        // frozen one (paused or scrolled back) at the tail.
         Action::Follow => {
-            app.logs.follow = !app.logs.follow;
-            if app.logs.follow {
-                app.logs.scroll = 0;
-            }
+            app.logs.buf.follow();
+            app.logs.scroll = 0;
         }
         Action::Pause => {
-            let paused = !app.logs.buf.paused();
-            app.logs.buf.set_paused(paused);
+            if app.logs.buf.mode() == LogMode::Following {
+                app.logs.buf.pause();
+            } else {
+                app.logs.buf.follow();
+                app.logs.scroll = 0;
+            }
         }
         Action::Wrap => app.logs.wrap = !app.logs.wrap,
         Action::Timestamps => app.logs.timestamps = !app.logs.timestamps,
@@ -352,8 +371,8 @@ fn move_by(app: &mut App, delta: isize) {
                 Tab::Detail => &mut app.detail.scroll,
                 Tab::Events => &mut app.events.scroll,
                 Tab::Logs => {
-                    app.logs.follow = false;
-                    &mut app.logs.scroll
+                    scroll_logs(app, delta);
+                    return;
                 }
                 Tab::Operation => {
                     // Like logs: up means older progress lines.
@@ -376,13 +395,31 @@ fn move_by(app: &mut App, delta: isize) {
                 }
                 _ => {}
             }
-            if app.tab == Tab::Logs {
-                app.logs.scroll = app.logs.scroll.min(app.logs.buf.len());
-                if app.logs.scroll == 0 && delta > 0 {
-                    app.logs.follow = true;
-                }
-            }
         }
+    }
+}
+
+/// Up (negative `delta`) means older lines and freezes the view; `g` stops with the oldest line
+/// at the top. Back down at the newest line, a scrolled-back view follows again; a pause stays.
+fn scroll_logs(app: &mut App, delta: isize) {
+    if delta < 0 {
+        app.logs.buf.scroll_back();
+    }
+    let pod = match &app.logs.source {
+        LogSource::AllPods => None,
+        LogSource::Pod(p) => Some(p.as_str()),
+    };
+    // The log body is the pane's list height less the log header line.
+    let rows = app.page().saturating_sub(1).max(1);
+    let max = app
+        .logs
+        .buf
+        .visible_count(pod, &app.logs.filter)
+        .saturating_sub(rows);
+    let s = app.logs.scroll.saturating_add_signed(-delta).min(max);
+    app.logs.scroll = s;
+    if s == 0 && delta > 0 && app.logs.buf.mode() == LogMode::ScrolledBack {
+        app.logs.buf.follow();
     }
 }
 

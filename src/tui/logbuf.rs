@@ -1,11 +1,19 @@
 //! A bounded buffer of pod log lines: the newest `capacity` lines are kept, older ones are
 //! dropped and counted. Reconnects overlap (the follower asks again from a little before the last
 //! line it saw), so lines already held are recognised by (pod, container, timestamp, text) and
-//! skipped. Pausing freezes the view while new lines keep arriving and are counted.
+//! skipped.
+//!
+//! The view is in one of three states ([`LogMode`]): following the tail, paused (`p`), or
+//! scrolled back (scrolling up). Paused and scrolled back both freeze the view: they keep a
+//! snapshot of the buffer as it was (shared `Arc`s, so taking it copies pointers, not text),
+//! while the live buffer keeps taking new lines, counting them and evicting its oldest. So the
+//! bound only ever drops lines nobody is reading, and resuming shows the real tail at once.
+//! While frozen, memory is at most twice `capacity` lines.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use jiff::Timestamp;
 
@@ -26,6 +34,25 @@ pub struct LogEntry {
     pub text: String,
 }
 
+/// What the log view shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogMode {
+    /// The newest lines, moving as they arrive.
+    Following,
+    /// Frozen by `p`; only `p` or `f` resume.
+    Paused,
+    /// Frozen by scrolling up; `p`, `f` or scrolling back down to the newest line resume.
+    ScrolledBack,
+}
+
+/// The buffer as it was when the view froze.
+#[derive(Debug, Clone)]
+struct Frozen {
+    entries: VecDeque<Arc<LogEntry>>,
+    /// The newest seq in `entries`' time (lines after it are "new").
+    last_seq: u64,
+}
+
 #[derive(Debug, Default, Clone)]
 struct LastSeen {
     ts: Option<Timestamp>,
@@ -36,7 +63,7 @@ struct LastSeen {
 #[derive(Debug, Clone)]
 pub struct LogBuf {
     capacity: usize,
-    entries: VecDeque<LogEntry>,
+    entries: VecDeque<Arc<LogEntry>>,
     next_seq: u64,
     /// Pushed out by the capacity bound.
     evicted: u64,
@@ -47,8 +74,9 @@ pub struct LogBuf {
     last_seen: HashMap<(String, String), LastSeen>,
     /// (unix second, lines) of recent arrivals, for the rate.
     arrivals: VecDeque<(i64, u64)>,
-    /// While paused: the last seq the view shows.
-    paused_at: Option<u64>,
+    mode: LogMode,
+    /// Set exactly when `mode` is not `Following`.
+    frozen: Option<Frozen>,
 }
 
 fn text_hash(text: &str) -> u64 {
@@ -68,11 +96,12 @@ impl LogBuf {
             duplicates: 0,
             last_seen: HashMap::new(),
             arrivals: VecDeque::new(),
-            paused_at: None,
+            mode: LogMode::Following,
+            frozen: None,
         }
     }
 
-    /// Forgets everything (another endpoint's logs are coming), keeping capacity and pause off.
+    /// Forgets everything (another endpoint's logs are coming), keeping capacity; the view follows again.
     pub fn clear(&mut self) {
         *self = LogBuf::new(self.capacity);
     }
@@ -103,13 +132,13 @@ impl LogBuf {
                     }
                 }
             }
-            self.entries.push_back(LogEntry {
+            self.entries.push_back(Arc::new(LogEntry {
                 seq: self.next_seq,
                 pod: pod.to_string(),
                 container: container.to_string(),
                 ts: line.ts,
                 text: sanitize(&line.text).into_owned(),
-            });
+            }));
             self.next_seq += 1;
             added += 1;
             if self.entries.len() > self.capacity {
@@ -173,32 +202,63 @@ impl LogBuf {
         n as f64 / RATE_WINDOW_SECS as f64
     }
 
-    pub fn paused(&self) -> bool {
-        self.paused_at.is_some()
+    pub fn mode(&self) -> LogMode {
+        self.mode
     }
 
-    pub fn set_paused(&mut self, paused: bool) {
-        self.paused_at = paused.then(|| self.next_seq - 1);
+    /// `f`, or resuming: show the tail and move with it.
+    pub fn follow(&mut self) {
+        self.mode = LogMode::Following;
+        self.frozen = None;
     }
 
-    /// Lines that arrived since the pause (also those already pushed out again).
-    pub fn new_while_paused(&self) -> u64 {
-        self.paused_at.map_or(0, |p| self.next_seq - 1 - p)
+    /// `p`: freeze the view (a scrolled-back view stays where it is, now paused).
+    pub fn pause(&mut self) {
+        self.freeze();
+        self.mode = LogMode::Paused;
     }
 
-    /// The lines the view shows, newest first: up to the pause point, of `pod` (None: all),
-    /// containing `filter` (ASCII case-insensitive; empty: all).
+    /// Scrolling up: freeze the view; an explicit pause stays a pause.
+    pub fn scroll_back(&mut self) {
+        self.freeze();
+        if self.mode == LogMode::Following {
+            self.mode = LogMode::ScrolledBack;
+        }
+    }
+
+    fn freeze(&mut self) {
+        if self.frozen.is_none() {
+            self.frozen = Some(Frozen {
+                entries: self.entries.clone(),
+                last_seq: self.next_seq - 1,
+            });
+        }
+    }
+
+    /// Lines that arrived since the view froze (also those already pushed out again).
+    pub fn new_while_frozen(&self) -> u64 {
+        self.frozen
+            .as_ref()
+            .map_or(0, |f| self.next_seq - 1 - f.last_seq)
+    }
+
+    /// The lines the view shows, newest first: the frozen snapshot or the live buffer, of `pod`
+    /// (None: all), containing `filter` (ASCII case-insensitive; empty: all).
     pub fn visible_rev<'a>(
         &'a self,
         pod: Option<&'a str>,
         filter: &'a str,
     ) -> impl Iterator<Item = &'a LogEntry> + 'a {
-        let until = self.paused_at.unwrap_or(u64::MAX);
-        self.entries.iter().rev().filter(move |e| {
-            e.seq <= until
-                && pod.is_none_or(|p| e.pod == p)
+        let entries = self.frozen.as_ref().map_or(&self.entries, |f| &f.entries);
+        entries.iter().rev().map(|e| &**e).filter(move |e| {
+            pod.is_none_or(|p| e.pod == p)
                 && (filter.is_empty() || contains_ignore_ascii_case(&e.text, filter))
         })
+    }
+
+    /// How many lines the view can show (for clamping the scroll).
+    pub fn visible_count(&self, pod: Option<&str>, filter: &str) -> usize {
+        self.visible_rev(pod, filter).count()
     }
 }
 
@@ -261,12 +321,40 @@ mod tests {
     fn pause_freezes_the_view_and_counts_new_lines() {
         let mut b = LogBuf::new(100);
         b.push("p", "c", &[line(1, "a")], t(1));
-        b.set_paused(true);
+        b.pause();
         b.push("p", "c", &[line(2, "b"), line(3, "c")], t(3));
         assert_eq!(b.visible_rev(None, "").count(), 1);
-        assert_eq!(b.new_while_paused(), 2);
-        b.set_paused(false);
+        assert_eq!(b.new_while_frozen(), 2);
+        b.follow();
         assert_eq!(b.visible_rev(None, "").count(), 3);
+        assert_eq!(b.mode(), LogMode::Following);
+    }
+
+    #[test]
+    fn eviction_while_frozen_never_touches_the_view() {
+        let mut b = LogBuf::new(3);
+        let batch = |from: i64| -> Vec<LogLine> {
+            (from..from + 3)
+                .map(|i| line(i, &format!("l{i}")))
+                .collect()
+        };
+        b.push("p", "c", &batch(0), t(0));
+        b.scroll_back();
+        assert_eq!(b.mode(), LogMode::ScrolledBack);
+        b.pause();
+        assert_eq!(b.mode(), LogMode::Paused);
+        b.scroll_back();
+        assert_eq!(b.mode(), LogMode::Paused, "scrolling keeps a pause");
+        for i in 1..10 {
+            b.push("p", "c", &batch(i * 3), t(i));
+        }
+        let texts: Vec<&str> = b.visible_rev(None, "").map(|e| e.text.as_str()).collect();
+        assert_eq!(texts, ["l2", "l1", "l0"]);
+        assert_eq!(b.new_while_frozen(), 27);
+        assert_eq!(b.len(), 3, "the live buffer stays bounded");
+        b.follow();
+        let texts: Vec<&str> = b.visible_rev(None, "").map(|e| e.text.as_str()).collect();
+        assert_eq!(texts, ["l29", "l28", "l27"]);
     }
 
     #[test]

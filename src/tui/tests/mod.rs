@@ -16,6 +16,7 @@ macro_rules! snap {
 
 mod escapes;
 mod headless;
+mod logs_pause;
 mod op_snapshots;
 mod ops;
 mod snapshots;

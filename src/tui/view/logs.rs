@@ -8,7 +8,7 @@ use ratatui::widgets::Paragraph;
 
 use super::super::app::{App, LogSource};
 use super::super::fmt::{log_time, rate};
-use super::super::logbuf::LogEntry;
+use super::super::logbuf::{LogEntry, LogMode};
 use super::super::msg::StreamState;
 use super::super::text::sanitize;
 
@@ -26,12 +26,19 @@ fn header(app: &App) -> Line<'static> {
     let mut spans = vec![
         Span::styled(source, p.title),
         Span::raw(" · "),
-        if l.buf.paused() {
-            Span::styled(format!("PAUSED ({} new)", l.buf.new_while_paused()), p.warn)
-        } else if l.follow {
-            Span::styled("following", p.ok)
-        } else {
-            Span::styled(format!("scrolled ↑{}", l.scroll), p.warn)
+        match l.buf.mode() {
+            LogMode::Following => Span::styled("following", p.ok),
+            LogMode::Paused if l.scroll == 0 => {
+                Span::styled(format!("PAUSED ({} new)", l.buf.new_while_frozen()), p.warn)
+            }
+            LogMode::Paused => Span::styled(
+                format!("PAUSED ↑{} ({} new)", l.scroll, l.buf.new_while_frozen()),
+                p.warn,
+            ),
+            LogMode::ScrolledBack => Span::styled(
+                format!("scrolled ↑{} ({} new)", l.scroll, l.buf.new_while_frozen()),
+                p.warn,
+            ),
         },
         Span::raw(format!(
             " · wrap {} · ts {}",
