@@ -138,7 +138,7 @@ impl Action {
             Action::StripFinalizers => "strip finalizers",
             Action::EditSpec => "edit spec in $EDITOR",
             Action::Follow => "follow log tail",
-            Action::Pause => "pause log view",
+            Action::Pause => "pause / resume log view",
             Action::Wrap => "wrap long lines",
             Action::Timestamps => "show timestamps",
             Action::LogSource => "all pods / one pod",

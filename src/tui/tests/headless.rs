@@ -434,7 +434,7 @@ fn help_lists_every_binding_of_the_focused_pane() {
     assert!(has(&h, "/", "filter"), "{h:?}");
     assert!(has(&h, "s", "cycle sort column"), "{h:?}");
     assert!(has(&h, "q ctrl-c", "quit"), "{h:?}");
-    assert!(!has(&h, "p", "pause log view"));
+    assert!(!has(&h, "p", "pause / resume log view"));
     // Keys while help is open do not reach the panes; esc closes.
     feed(&mut app, [key('s')]);
     assert_eq!(app.table.sort, SortKey::Status);
@@ -442,7 +442,7 @@ fn help_lists_every_binding_of_the_focused_pane() {
     assert!(!app.help_open());
     feed(&mut app, [key('l')]);
     let h = help_entries(&app);
-    assert!(has(&h, "p", "pause log view"), "{h:?}");
+    assert!(has(&h, "p", "pause / resume log view"), "{h:?}");
     assert!(has(&h, "o", "all pods / one pod"), "{h:?}");
     assert!(!has(&h, "s", "cycle sort column"));
     // Console log: tui-logger's own keys.
