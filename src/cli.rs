@@ -124,8 +124,44 @@ pub enum Command {
     StripFinalizers(StripFinalizersArgs),
     /// List interrupted operations from the journal, resume one, or roll one back
     Recover(RecoverArgs),
-    /// Check kubeconfig, connectivity, permissions (RBAC) and local state directories
+    /// Print a shell completion script to stdout (e.g. `completions bash > ~/.local/share/bash-completion/completions/llmops-console`)
+    Completions(CompletionsArgs),
+    /// Planned: check kubeconfig, connectivity, permissions (RBAC) and local state directories.
+    /// Hidden until it exists, so it is not offered; running it says so and exits 2.
+    #[command(hide = true)]
     Doctor,
+}
+
+/// The shells `completions` writes scripts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the script for
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: Shell,
+}
+
+impl Shell {
+    /// This shell's completion script for the whole command line.
+    pub fn script(self) -> String {
+        use clap::CommandFactory;
+        use clap_complete::Shell as S;
+        let shell = match self {
+            Self::Bash => S::Bash,
+            Self::Zsh => S::Zsh,
+            Self::Fish => S::Fish,
+        };
+        let mut command = Cli::command();
+        let mut out = Vec::new();
+        clap_complete::generate(shell, &mut command, "llmops-console", &mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
 }
 
 impl Command {
@@ -139,6 +175,7 @@ impl Command {
             Self::ForceDelete(_) => "force-delete",
             Self::StripFinalizers(_) => "strip-finalizers",
             Self::Recover(_) => "recover",
+            Self::Completions(_) => "completions",
             Self::Doctor => "doctor",
         }
     }
@@ -149,7 +186,11 @@ impl Command {
         match self {
             Self::Redeploy(_) | Self::ForceDelete(_) | Self::StripFinalizers(_) => true,
             Self::Recover(args) => args.action() != RecoverAction::List,
-            Self::Demo(_) | Self::Sim(_) | Self::Status(_) | Self::Doctor => false,
+            Self::Demo(_)
+            | Self::Sim(_)
+            | Self::Status(_)
+            | Self::Completions(_)
+            | Self::Doctor => false,
         }
     }
 }

@@ -74,6 +74,10 @@ fn dispatch(cli: Cli) -> Exit {
         Some(Command::ForceDelete(ref args)) => headless::force_delete(&cli.global, args),
         Some(Command::StripFinalizers(ref args)) => headless::strip_finalizers(&cli.global, args),
         Some(Command::Recover(ref args)) => headless::recover(&cli.global, args),
+        Some(Command::Completions(args)) => {
+            stdout_text(&args.shell.script());
+            Exit::Ok
+        }
         Some(Command::Doctor) => not_yet_available(name),
     }
 }

@@ -31,13 +31,15 @@ fn help_lists_every_command_and_exits_0() {
         "force-delete",
         "strip-finalizers",
         "recover",
-        "doctor",
+        "completions",
     ] {
         assert!(
             help.contains(&format!("\n  {command} ")),
             "no {command} in:\n{help}"
         );
     }
+    // Not offered until it exists (issue 9, item 9).
+    assert!(!help.contains("doctor"), "doctor offered in:\n{help}");
     for flag in [
         "--kubeconfig",
         "--context",
@@ -116,4 +118,59 @@ fn the_sim_harness_reads_the_listening_line() {
     assert_eq!(parse_listening_line("listening on 127.0.0.1:80"), None);
     assert_eq!(parse_listening_line("listening on http://127.0.0.1"), None);
     assert_eq!(parse_listening_line("starting"), None);
+}
+
+#[test]
+fn doctor_is_hidden_but_still_says_it_is_not_available() {
+    let out = run(&["doctor"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("not yet available"), "{stderr}");
+}
+
+#[test]
+fn repeated_or_unordered_duration_units_are_refused() {
+    for value in ["1h1h", "30s1m"] {
+        let out = run(&["redeploy", "llm/llama", "--timeout", value]);
+        assert_eq!(out.status.code(), Some(2), "{value}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(&format!("'{value}'")), "{stderr}");
+        assert!(stderr.contains("--timeout"), "{stderr}");
+    }
+}
+
+#[test]
+fn version_prints_name_and_version() {
+    for flag in ["--version", "-V"] {
+        let out = run(&[flag]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        let expected = format!("llmops-console {}", env!("CARGO_PKG_VERSION"));
+        assert_eq!(stdout.trim(), expected, "{flag}");
+    }
+}
+
+#[test]
+fn completions_print_a_script_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = run(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let script = text(&out.stdout);
+        assert!(!script.trim().is_empty(), "{shell}: empty script");
+        for command in ["redeploy", "recover"] {
+            assert!(script.contains(command), "{shell}: no {command}");
+        }
+    }
+}
+
+#[test]
+fn completions_for_an_unknown_shell_is_usage_error_2_naming_the_shells() {
+    let out = run(&["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("'tcsh'"), "{stderr}");
+    for shell in ["bash", "zsh", "fish"] {
+        assert!(stderr.contains(shell), "{stderr}");
+    }
+    assert!(out.stdout.is_empty());
 }

@@ -175,7 +175,7 @@ pub(crate) fn describe_stuck(s: &StuckObject) -> String {
 
 /// `3 objects`, `1 object`.
 fn count(n: usize, what: &str) -> String {
-    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+    crate::util::plural(n, what)
 }
 
 /// What holds the stuck objects, counted: `1 held by finalizers, 7 waiting for garbage

@@ -274,14 +274,14 @@ fn advice(ctx: &Ctx, req: &Request, state: OpState) -> Option<String> {
 fn success_message(ctx: &Ctx, req: &Request) -> String {
     match req.kind {
         super::progress::OpKind::Redeploy => format!(
-            "endpoint {} redeployed: {} objects deleted, {} created, ready",
+            "endpoint {} redeployed: {} deleted, {} created, ready",
             ctx.rec.endpoint,
-            ctx.deleted.len(),
+            crate::util::plural(ctx.deleted.len(), "object"),
             ctx.rec.created.len()
         ),
         super::progress::OpKind::ForceDelete => format!(
-            "{} object(s) of {} force-deleted and gone",
-            ctx.deleted.len(),
+            "{} of {} force-deleted and gone",
+            crate::util::plural(ctx.deleted.len(), "object"),
             ctx.rec.endpoint
         ),
         super::progress::OpKind::StripFinalizers => "finalizers stripped".to_string(),

@@ -402,8 +402,8 @@ pub(crate) async fn snapshot(
     ctx.done(
         Step::Snapshot,
         format!(
-            "{} objects read, {} to recreate; backup in ConfigMap {}",
-            inv.members.len(),
+            "{} read, {} to recreate; backup in ConfigMap {}",
+            crate::util::plural(inv.members.len(), "object"),
             ctx.rec.backup.len(),
             backup::backup_name(&ctx.rec.endpoint.name)
         ),
@@ -469,7 +469,11 @@ pub(crate) async fn run(ctx: &mut Ctx, req: &Request) -> PlanEnd {
 pub(crate) async fn delete_all(ctx: &mut Ctx, inv: &Inventory) -> Result<(), Failure> {
     ctx.begin(
         Step::Delete,
-        format!("deleting {} objects of {}", inv.members.len(), inv.endpoint),
+        format!(
+            "deleting {} of {}",
+            crate::util::plural(inv.members.len(), "object"),
+            inv.endpoint
+        ),
     )
     .await?;
     for m in inv.delete_order() {
@@ -493,8 +497,8 @@ async fn verify_deleted(ctx: &mut Ctx, inv: &Inventory, req: &Request) -> Result
     ctx.begin(
         Step::VerifyDeletion,
         format!(
-            "watching {} objects until each UID is gone (deadline {})",
-            ids.len(),
+            "watching {} until each UID is gone (deadline {})",
+            crate::util::plural(ids.len(), "object"),
             crate::util::duration::format_duration(req.timeout)
         ),
     )
@@ -520,7 +524,7 @@ async fn verify_deleted(ctx: &mut Ctx, inv: &Inventory, req: &Request) -> Result
     .await?;
     ctx.done(
         Step::VerifyDeletion,
-        format!("all {} objects gone", ids.len()),
+        format!("all {} gone", crate::util::plural(ids.len(), "object")),
     );
     Ok(())
 }
@@ -555,8 +559,11 @@ async fn create(
     old: &HashSet<String>,
     req: &Request,
 ) -> Result<Vec<ObjectId>, Failure> {
-    ctx.begin(Step::Create, format!("creating {} objects", spec.len()))
-        .await?;
+    ctx.begin(
+        Step::Create,
+        format!("creating {}", crate::util::plural(spec.len(), "object")),
+    )
+    .await?;
     let standing = converge(ctx, Step::Create, spec, old, Rules::Create, req.timeout).await?;
     ctx.done(
         Step::Create,

@@ -138,7 +138,10 @@ pub(crate) async fn force_delete(ctx: &mut Ctx, req: &Request) -> PlanEnd {
     if let Err(f) = ctx
         .begin(
             Step::ForceDelete,
-            format!("deleting {} object(s) with grace period 0", members.len()),
+            format!(
+                "deleting {} with grace period 0",
+                crate::util::plural(members.len(), "object")
+            ),
         )
         .await
     {
@@ -159,7 +162,10 @@ pub(crate) async fn force_delete(ctx: &mut Ctx, req: &Request) -> PlanEnd {
     if let Err(f) = ctx
         .begin(
             Step::VerifyDeletion,
-            format!("watching {} object(s) until gone", ids.len()),
+            format!(
+                "watching {} until gone",
+                crate::util::plural(ids.len(), "object")
+            ),
         )
         .await
     {
@@ -197,7 +203,7 @@ pub(crate) async fn force_delete(ctx: &mut Ctx, req: &Request) -> PlanEnd {
     }
     ctx.done(
         Step::VerifyDeletion,
-        format!("all {} object(s) gone", ids.len()),
+        format!("all {} gone", crate::util::plural(ids.len(), "object")),
     );
     end(Phase::Created, Ok(Vec::new()))
 }
@@ -233,7 +239,10 @@ pub(crate) async fn strip(ctx: &mut Ctx, req: &Request) -> PlanEnd {
     if let Err(f) = ctx
         .begin(
             Step::StripFinalizers,
-            format!("stripping finalizers of {} object(s)", members.len()),
+            format!(
+                "stripping finalizers of {}",
+                crate::util::plural(members.len(), "object")
+            ),
         )
         .await
     {

@@ -26,7 +26,9 @@ impl DurationError {
     }
 }
 
-/// Parses `500ms`, `120s`, `2m`, `1h` and sums of them written together (`1m30s`).
+/// Parses `500ms`, `120s`, `2m`, `1h` and sums of them written together (`1m30s`), largest unit
+/// first and each unit once: `1h1h` or `30s1m` is refused, since it is more likely a typo than a
+/// deadline someone meant.
 ///
 /// ```
 /// use std::time::Duration;
@@ -42,6 +44,8 @@ pub fn parse_duration(input: &str) -> Result<Duration, DurationError> {
         return Err(DurationError::new(input, "it is empty"));
     }
     let mut total_ms: u64 = 0;
+    // The unit written before, so each next one must be strictly smaller.
+    let mut previous: Option<(&str, u64)> = None;
     let mut rest = text;
     while !rest.is_empty() {
         let digits_end = rest
@@ -76,6 +80,21 @@ pub fn parse_duration(input: &str) -> Result<Duration, DurationError> {
                 ));
             }
         };
+        if let Some((before, before_ms)) = previous {
+            if per_unit_ms == before_ms {
+                return Err(DurationError::new(
+                    input,
+                    format!("unit '{unit}' appears twice; write each unit once"),
+                ));
+            }
+            if per_unit_ms > before_ms {
+                return Err(DurationError::new(
+                    input,
+                    format!("'{unit}' comes after '{before}'; write the largest unit first"),
+                ));
+            }
+        }
+        previous = Some((unit, per_unit_ms));
         let too_large = || DurationError::new(input, "it is too large");
         let amount: u64 = digits.parse().map_err(|_| too_large())?;
         let part_ms = amount.checked_mul(per_unit_ms).ok_or_else(too_large)?;
@@ -167,6 +186,10 @@ mod tests {
             ("2M", "unknown unit 'M'"),
             ("99999999999999999999h", "too large"),
             ("5124095576030432h", "too large"),
+            ("1h1h", "unit 'h' appears twice"),
+            ("1m30s5s", "unit 's' appears twice"),
+            ("30s1m", "'m' comes after 's'; write the largest unit first"),
+            ("5ms1h", "'h' comes after 'ms'"),
         ];
         for (input, reason) in cases {
             let err = match parse_duration(input) {

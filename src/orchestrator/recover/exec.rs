@@ -361,7 +361,10 @@ async fn resume(ctx: &mut Ctx, req: &Request, plan: &RecoveryPlan) -> PlanEnd {
     if let Err(f) = ctx
         .begin(
             Step::Create,
-            format!("creating what is missing of {} objects", spec.len()),
+            format!(
+                "creating what is missing of {}",
+                crate::util::plural(spec.len(), "object")
+            ),
         )
         .await
     {
