@@ -50,9 +50,18 @@ pub fn filter(env_value: Option<&str>, verbose: u8) -> (EnvFilter, Option<String
     };
     if verbose > 0 {
         filter = filter.add_directive(level_for_verbosity(verbose).into());
+    } else if env_value.map(str::trim).is_none_or(str::is_empty) {
+        // kube-client logs an ERROR line for every failed request; the command reports the
+        // same failure once, naming what it did and where. `-v` or LLMOPS_LOG show them.
+        if let Ok(quiet) = QUIET_BY_DEFAULT.parse::<Directive>() {
+            filter = filter.add_directive(quiet);
+        }
     }
     (filter, problem)
 }
+
+/// Library targets silenced at the default level (no `-v`, no `LLMOPS_LOG`).
+const QUIET_BY_DEFAULT: &str = "kube_client::client::builder=off";
 
 /// Sends tracing to stderr: one sanitised text line per event, or with `json` (`-o json`) one
 /// `{"log": {"level", "target", "message", "fields"}}` JSON line, so that every line of stderr
@@ -188,6 +197,16 @@ mod tests {
         assert_eq!(level_for_verbosity(1), LevelFilter::INFO);
         assert_eq!(level_for_verbosity(2), LevelFilter::DEBUG);
         assert_eq!(level_for_verbosity(9), LevelFilter::TRACE);
+    }
+
+    #[test]
+    fn kube_clients_own_error_lines_are_quiet_by_default_only() {
+        let (f, _) = filter(None, 0);
+        assert!(f.to_string().contains(QUIET_BY_DEFAULT), "{f}");
+        let (f, _) = filter(None, 1);
+        assert!(!f.to_string().contains(QUIET_BY_DEFAULT), "{f}");
+        let (f, _) = filter(Some("kube_client=debug"), 0);
+        assert!(!f.to_string().contains(QUIET_BY_DEFAULT), "{f}");
     }
 
     #[test]

@@ -118,7 +118,11 @@ fn status(global: &GlobalArgs, args: &StatusArgs) -> Exit {
         }
         Err(e) => {
             message("status", Level::Error, &e.to_string());
-            Exit::Failed
+            if e.is_usage() {
+                Exit::Usage
+            } else {
+                Exit::Failed
+            }
         }
     }
 }

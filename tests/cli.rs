@@ -174,3 +174,50 @@ fn completions_for_an_unknown_shell_is_usage_error_2_naming_the_shells() {
     }
     assert!(out.stdout.is_empty());
 }
+
+/// A kubeconfig for a server nothing listens on: port 1 on loopback is refused at once.
+fn closed_port_kubeconfig(dir: &std::path::Path) -> String {
+    let path = dir.join("closed.kubeconfig");
+    std::fs::write(
+        &path,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: \"http://127.0.0.1:1\"}\n\
+         users:\n- name: u\n  user: {token: x}\ncontexts:\n- name: ctx\n  context: {cluster: c, user: u}\n\
+         current-context: ctx\n",
+    )
+    .expect("write kubeconfig");
+    path.display().to_string()
+}
+
+#[test]
+fn status_against_a_closed_port_prints_one_clear_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let kc = closed_port_kubeconfig(dir.path());
+    let out = run(&["--kubeconfig", &kc, "status"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one error, no library log lines:\n{err}");
+    assert!(
+        lines[0].starts_with("llmops-console status: ")
+            && lines[0].contains("http://127.0.0.1:1")
+            && lines[0].contains("Connection refused"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_bad_kubeconfig_is_usage_error_2_naming_the_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("bad.kubeconfig");
+    std::fs::write(&path, "garbage: [\n").expect("write");
+    let kc = path.display().to_string();
+    for args in [
+        vec!["--kubeconfig", kc.as_str(), "status"],
+        vec!["--kubeconfig", kc.as_str(), "redeploy", "ns/ep", "--yes"],
+    ] {
+        let out = run(&args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(&kc), "{args:?}: {err}");
+    }
+}

@@ -186,7 +186,7 @@ async fn forbidden_kinds_are_warnings_and_errors_name_context_and_server() {
         stderr.contains("context \"llmops-sim\"") && stderr.contains("http://127.0.0.1:9"),
         "{stderr}"
     );
-    // A context that is not there: exit 1, naming it and the file.
+    // A context that is not there is bad input: exit 2 (README), naming it and the file.
     let out = run_bin(vec![
         "status".into(),
         "--context".into(),
@@ -196,7 +196,7 @@ async fn forbidden_kinds_are_warnings_and_errors_name_context_and_server() {
     ])
     .await;
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("context \"prod\" not found in kubeconfig")
             && stderr.contains(&kubeconfig.display().to_string()),

@@ -45,6 +45,12 @@ pub enum ClusterError {
 }
 
 impl ClusterError {
+    /// Bad input (the kubeconfig or the context asked for) is a usage error, exit 2 as README
+    /// says; a cluster that fails or cannot be reached is a failure, exit 1.
+    pub fn is_usage(&self) -> bool {
+        !matches!(self, ClusterError::Api { .. })
+    }
+
     /// An API error, with the server's message neutralised for the terminal.
     pub fn api(
         context: &str,

@@ -56,9 +56,14 @@ pub(crate) async fn engine(global: &GlobalArgs, target: &ClusterTarget) -> Resul
             format!("cannot find the state directory for the journal: {e}"),
         )
     })?;
-    let (client, info) = connect(target)
-        .await
-        .map_err(|e| Early(Exit::Failed, e.to_string()))?;
+    let (client, info) = connect(target).await.map_err(|e| {
+        let code = if e.is_usage() {
+            Exit::Usage
+        } else {
+            Exit::Failed
+        };
+        Early(code, e.to_string())
+    })?;
     Ok(Engine::new(
         client,
         info,
