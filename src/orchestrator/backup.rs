@@ -253,13 +253,9 @@ pub async fn read_backup(
     namespace: &str,
     endpoint: &str,
 ) -> Result<Option<OpRecord>, BackupError> {
-    let name = backup_name(endpoint);
-    let api: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
-    let cm = api
-        .get_opt(&name)
-        .await
-        .map_err(|e| api_error(format!("read backup ConfigMap {namespace}/{name}"), e))?;
-    cm.as_ref().map(parse).transpose()
+    Ok(read_copy(client, namespace, endpoint)
+        .await?
+        .map(|c| c.record))
 }
 
 /// Deletes the backup of `endpoint` when it belongs to `op_id` (the delete carries its uid as a
