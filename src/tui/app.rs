@@ -153,6 +153,10 @@ pub struct LogsState {
     pub streams: BTreeMap<String, StreamState>,
     /// What the loop was last asked to follow.
     pub following: Option<(EndpointKey, Vec<String>)>,
+    /// Whose lines the buffer holds. It is cleared only when another endpoint's logs are
+    /// wanted: an endpoint missing from one snapshot (a relist, a redeploy between delete and
+    /// create) or a visit to another tab keeps what the reader had.
+    pub buf_of: Option<EndpointKey>,
 }
 
 pub struct App {
@@ -201,6 +205,7 @@ impl App {
             scroll: 0,
             streams: BTreeMap::new(),
             following: None,
+            buf_of: None,
         };
         App {
             palette: Palette::new(&opts.theme),
@@ -377,14 +382,13 @@ impl App {
             .filter(|_| self.tab == Tab::Logs)
             .map(|k| (k, self.wanted_log_pods()));
         if wanted_logs != self.logs.following {
-            let endpoint_changed =
-                wanted_logs.as_ref().map(|w| &w.0) != self.logs.following.as_ref().map(|f| &f.0);
             match &wanted_logs {
                 Some((endpoint, pods)) => {
-                    if endpoint_changed {
+                    if self.logs.buf_of.as_ref() != Some(endpoint) {
                         self.logs.buf.clear();
                         self.logs.streams.clear();
                         self.logs.scroll = 0;
+                        self.logs.buf_of = Some(endpoint.clone());
                     }
                     fx.push(Effect::FollowLogs {
                         endpoint: endpoint.clone(),

@@ -53,6 +53,9 @@ pub(crate) fn on_key(app: &mut App, key: KeySpec, fx: &mut Vec<Effect>) {
         }
         return;
     }
+    // The operator is now looking at the selected row: from here on the selection stays on that
+    // endpoint instead of following whichever is on top (a log opened on it must not move).
+    app.table.pin(&app.endpoints);
     if app.focus == Pane::Bottom
         && app.tab == Tab::Console
         && let Some(ev) = console_event(key, action)
