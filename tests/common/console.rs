@@ -39,9 +39,15 @@ impl ConsoleHome {
     }
 }
 
-/// `program`, then a shell that prints `EXIT=<code>` and stays, so the screen can be captured.
+/// `program`, then a shell that prints `EXIT=<code>` and the terminal's line discipline
+/// (`TTY=icanon echo` once raw mode was left) and stays, so the screen the program left behind
+/// can be captured.
 pub fn wrapped(program: &str) -> String {
-    format!("{program}; echo \"EXIT=$?\"; exec sleep 120")
+    format!(
+        "{program}; echo \"EXIT=$?\"; \
+         echo \"TTY=$(stty -a | tr -s ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo)' | tr '\\n' ' ')\"; \
+         exec sleep 120"
+    )
 }
 
 /// Starts `llmops-console ARGS` in tmux at `width`x`height`, `wrapped`.
