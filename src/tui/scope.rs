@@ -3,6 +3,8 @@
 //! ignores cluster messages until the loop confirms the new watches run (`Msg::ScopeChanged`);
 //! only then does the status bar name the new scope.
 
+use std::collections::VecDeque;
+
 use super::app::{App, DetailState, EventsState, Level, LogSource};
 use super::msg::{Effect, Msg};
 use super::text::sanitize;
@@ -12,8 +14,9 @@ use crate::cluster::model::{WatchKind, WatchState};
 /// Where the scope is going, and how far the new watches have got.
 #[derive(Debug, Clone, Default)]
 pub struct ScopeState {
-    /// `:ns` asked for this scope (`None` inside: all namespaces) and the loop has not confirmed.
-    pub pending: Option<Option<String>>,
+    /// Scopes `:ns` asked for (`None`: all namespaces) that the loop has not confirmed yet,
+    /// oldest first: the loop answers each with one `Msg::ScopeChanged`, in order.
+    pub pending: VecDeque<Option<String>>,
     /// The namespaces watched one by one (the user may not list across all of them).
     pub namespaces: Option<Vec<String>>,
     /// After `:ns`: how many watches must report before the new scope counts as listed.
@@ -40,7 +43,7 @@ fn describe(ns: Option<&str>) -> String {
 
 /// The endpoint pane's text while a new scope lists, if it does.
 pub fn listing(app: &App) -> Option<String> {
-    let target = match &app.scope.pending {
+    let target = match app.scope.pending.back() {
         Some(p) => p.as_deref(),
         None if app.scope.expected_watches > 0 => {
             let reported = app
@@ -65,19 +68,17 @@ pub fn on_command(app: &mut App, arg: &str, fx: &mut Vec<Effect>) {
         app.say(Level::Error, format!(":ns: {e}"));
         return;
     }
-    let current = app
-        .scope
-        .pending
-        .clone()
-        .unwrap_or(app.opts.namespace.clone());
-    if wanted == current && app.scope.namespaces.is_none() && app.scope.pending.is_none() {
+    if app.scope.pending.is_empty()
+        && wanted == app.opts.namespace
+        && app.scope.namespaces.is_none()
+    {
         let text = format!("already showing {}", describe(wanted.as_deref()));
         app.say(Level::Info, text);
         return;
     }
     forget_old_scope(app);
     let text = format!("listing {}…", describe(wanted.as_deref()));
-    app.scope.pending = Some(wanted.clone());
+    app.scope.pending.push_back(wanted.clone());
     app.say(Level::Info, text);
     fx.push(Effect::SetNamespace(wanted));
 }
@@ -102,7 +103,7 @@ fn forget_old_scope(app: &mut App) {
 
 /// Whether `msg` is about the old scope and must be dropped (a new one is pending).
 pub fn stale(app: &App, msg: &Msg) -> bool {
-    app.scope.pending.is_some()
+    !app.scope.pending.is_empty()
         && matches!(
             msg,
             Msg::Endpoints(_)
@@ -122,7 +123,7 @@ pub fn on_changed(
     namespaces: Option<Vec<String>>,
     notice: Option<String>,
 ) {
-    let asked = app.scope.pending.take().is_some();
+    let asked = app.scope.pending.pop_front().is_some();
     if asked {
         forget_old_scope(app);
     }

@@ -189,3 +189,30 @@ fn limited_namespaces_are_named_with_a_notice() {
     // At start (not asked with :ns) the rows already shown stay.
     assert_eq!(app.visible_endpoints().count(), fixtures::fleet().len());
 }
+
+#[test]
+fn a_second_ns_before_the_first_is_confirmed_keeps_dropping_until_the_last() {
+    let mut app = app();
+    command(&mut app, "ns prod");
+    command(&mut app, "ns staging");
+    let confirmed = |ns: &str| Msg::ScopeChanged {
+        namespace: Some(ns.into()),
+        namespaces: None,
+        notice: None,
+    };
+    feed(&mut app, [confirmed("prod")]);
+    // Rows that arrive now may be prod's: staging is still to come, so they are dropped.
+    feed(&mut app, [Msg::Endpoints(fixtures::fleet())]);
+    assert!(app.endpoints.is_empty());
+    assert!(screen(&app).contains("listing namespace staging…"));
+    feed(
+        &mut app,
+        [confirmed("staging"), Msg::Endpoints(fixtures::fleet())],
+    );
+    assert!(
+        status_line(&app).contains("ns:staging"),
+        "{}",
+        status_line(&app)
+    );
+    assert_eq!(app.visible_endpoints().count(), fixtures::fleet().len());
+}
