@@ -192,6 +192,8 @@ pub struct App {
     /// Kiosk: when the selection last moved.
     pub(crate) last_cycle: Timestamp,
     pub(crate) quit: bool,
+    /// `:ns`: the scope being switched to, and the namespaces watched one by one.
+    pub(crate) scope: super::scope::ScopeState,
 }
 
 impl App {
@@ -234,6 +236,7 @@ impl App {
             quit_armed: false,
             last_cycle: now,
             quit: false,
+            scope: super::scope::ScopeState::default(),
         }
     }
 
@@ -407,6 +410,10 @@ impl App {
 /// Applies one message. Returns what the loop must do; everything else is in `app`.
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     let mut fx = Vec::new();
+    if super::scope::stale(app, &msg) {
+        // From the scope being left: it must not show under the new one.
+        return fx;
+    }
     match msg {
         Msg::Key(key) => super::keys::on_key(app, key, &mut fx),
         Msg::Mouse(m) => super::keys::on_mouse(app, m, &mut fx),
@@ -463,6 +470,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.say(Level::Info, text);
         }
         Msg::Notice(text) => app.say(Level::Warn, text),
+        Msg::ScopeChanged {
+            namespace,
+            namespaces,
+            notice,
+        } => super::scope::on_changed(app, namespace, namespaces, notice),
         Msg::OpStarted { .. }
         | Msg::OpStartFailed { .. }
         | Msg::OpProgress(_)

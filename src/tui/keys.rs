@@ -175,11 +175,7 @@ fn run_command(app: &mut App, line: &str, fx: &mut Vec<Effect>) {
     match (words.next(), words.next()) {
         (None, _) => {}
         (Some("q" | "quit" | "q!"), None) => fx.push(Effect::Quit),
-        (Some("ns" | "namespace"), Some(ns)) => {
-            let scope = (ns != "all" && ns != "-A").then(|| ns.to_string());
-            app.opts.namespace = scope.clone();
-            fx.push(Effect::SetNamespace(scope));
-        }
+        (Some("ns" | "namespace"), Some(ns)) => super::scope::on_command(app, ns, fx),
         (Some("theme"), Some(name)) => fx.push(Effect::LoadTheme(name.to_string())),
         (Some("logs"), None) => on_action(app, Action::Logs, fx),
         (Some("events"), None) => on_action(app, Action::Events, fx),

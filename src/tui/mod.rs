@@ -28,6 +28,7 @@ pub mod msg;
 pub mod operation;
 pub mod ops;
 pub mod run;
+pub mod scope;
 pub mod style;
 pub mod table;
 pub mod term;

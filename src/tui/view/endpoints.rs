@@ -101,7 +101,10 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if t.rows.is_empty() {
-        let text = if app.endpoints.is_empty() {
+        let listing = crate::tui::scope::listing(app);
+        let text = if let Some(t) = listing.as_deref() {
+            t
+        } else if app.endpoints.is_empty() {
             match app.last_update {
                 None => "waiting for the first list from the cluster…",
                 Some(_) => "no endpoints in this scope",
