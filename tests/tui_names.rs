@@ -14,11 +14,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::BIN;
-use common::tmux::{SCREEN_DEADLINE, Tmux, frame, sh_quote, tmux_available};
+use common::console::{ConsoleHome, resources_title, start_console};
+use common::tmux::{SCREEN_DEADLINE, Tmux, frame, tmux_available};
 use orchestrator::cluster::Cluster;
 use serde_json::Value;
-use tempfile::TempDir;
 
 /// The first screen needs the simulator loaded and nine watches synced.
 const FIRST_SCREEN: Duration = Duration::from_secs(90);
@@ -27,36 +26,11 @@ const SIZES: [(u16, u16); 3] = [(80, 24), (120, 30), (200, 50)];
 /// (namespace, endpoint) -> its pods, as the simulator has them.
 type Fleet = BTreeMap<(String, String), BTreeSet<String>>;
 
-/// Config and state directories of their own, so no user configuration leaks in.
-struct ConsoleHome(TempDir);
-
-impl ConsoleHome {
-    fn new() -> ConsoleHome {
-        ConsoleHome(tempfile::tempdir().expect("temp dir"))
-    }
-
-    fn env(&self) -> Vec<(&'static str, String)> {
-        let p = |d: &str| self.0.path().join(d).display().to_string();
-        vec![
-            ("LLMOPS_CONSOLE_CONFIG_DIR", p("config")),
-            ("LLMOPS_CONSOLE_STATE_DIR", p("state")),
-            ("HOME", p("home")),
-        ]
-    }
-}
-
-/// The console on `cluster` (all namespaces) in a `width` x `height` tmux window. The shell
-/// stays after it exits, so a failure still shows its last screen.
-fn start_console(home: &ConsoleHome, cluster: &Cluster, width: u16, height: u16) -> Tmux {
+/// The console on `cluster` (all namespaces) in a `width` x `height` tmux window, `wrapped`
+/// (a failure still shows its last screen).
+fn start_on(home: &ConsoleHome, cluster: &Cluster, width: u16, height: u16) -> Tmux {
     let kubeconfig = cluster.sim.kubeconfig.display().to_string();
-    let program = format!(
-        "{} --kubeconfig {} -A; echo \"EXIT=$?\"; exec sleep 120",
-        sh_quote(BIN),
-        sh_quote(&kubeconfig)
-    );
-    let env = home.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    Tmux::start(&program, width, height, &env)
+    start_console(home, &["--kubeconfig", &kubeconfig, "-A"], width, height)
 }
 
 /// The endpoint a pod belongs to, by the labels the console groups by.
@@ -158,12 +132,6 @@ fn shows(token: &str, pod: &str) -> bool {
     };
     let suffix = pod.rsplit('-').next().unwrap_or(pod);
     pod.starts_with(head) && pod.ends_with(tail) && tail.len() > suffix.len()
-}
-
-/// The title of the resources pane (`Resources NS/NAME`), if shown.
-fn resources_title(screen: &str) -> Option<String> {
-    let at = screen.find("Resources ")?;
-    screen[at..].split_whitespace().nth(1).map(str::to_string)
 }
 
 /// The detail pane's header (`Kind ns/name  age ...`) or an empty string.
@@ -275,7 +243,7 @@ fn every_pod_suffix_and_namespace(scenario: &str) {
     let cluster = Cluster::start(scenario);
     let home = ConsoleHome::new();
     let (w, h) = SIZES[0];
-    let tmux = start_console(&home, &cluster, w, h);
+    let tmux = start_on(&home, &cluster, w, h);
     tmux.wait_until("the first screen, watches live", FIRST_SCREEN, |s| {
         s.contains("watches live") && s.contains("Endpoints")
     });
@@ -339,7 +307,7 @@ fn y_copies_the_full_name_with_osc52() {
     }
     let cluster = Cluster::start("healthy");
     let home = ConsoleHome::new();
-    let tmux = start_console(&home, &cluster, 120, 30);
+    let tmux = start_on(&home, &cluster, 120, 30);
     tmux.command_ok(&["set-option", "-s", "set-clipboard", "on"]);
     tmux.wait_until("the first screen, watches live", FIRST_SCREEN, |s| {
         s.contains("watches live") && s.contains("llama-3-8b-instruct")
