@@ -350,6 +350,8 @@ impl Bridge {
             Effect::PrepareEdit { endpoint } => self.edit_source(endpoint),
             // The event loop runs the editor itself (it owns the terminal).
             Effect::RunEditor { .. } => return Ok(()),
+            // The event loop writes the clipboard itself (it owns the terminal).
+            Effect::CopyToClipboard { .. } => return Ok(()),
         };
         to_app.send(msg).await.map_err(|_| ())
     }

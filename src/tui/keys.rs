@@ -295,6 +295,7 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                 app.logs.scroll = 0;
             }
         }
+        Action::CopyName => super::copy::copy_selected(app, fx),
         Action::Wrap => app.logs.wrap = !app.logs.wrap,
         Action::Timestamps => app.logs.timestamps = !app.logs.timestamps,
         Action::LogSource => {
@@ -445,6 +446,7 @@ pub fn pane_actions(pane: Pane, tab: Tab) -> &'static [Action] {
             ForceDelete,
             StripFinalizers,
             EditSpec,
+            CopyName,
         ],
         (Pane::Resources, _) => &[
             Up,
@@ -460,6 +462,7 @@ pub fn pane_actions(pane: Pane, tab: Tab) -> &'static [Action] {
             Operation,
             ForceDelete,
             StripFinalizers,
+            CopyName,
         ],
         (Pane::Bottom, Tab::Logs) => &[
             Up, Down, PageUp, PageDown, Top, Bottom, Follow, Pause, Wrap, Timestamps, LogSource,
@@ -477,7 +480,9 @@ pub fn pane_actions(pane: Pane, tab: Tab) -> &'static [Action] {
             ForceDelete,
             Back,
         ],
-        (Pane::Bottom, _) => &[Up, Down, PageUp, PageDown, Top, Bottom, Logs, Events, Back],
+        (Pane::Bottom, _) => &[
+            Up, Down, PageUp, PageDown, Top, Bottom, Logs, Events, CopyName, Back,
+        ],
     }
 }
 

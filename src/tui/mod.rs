@@ -16,6 +16,7 @@
 
 pub mod app;
 pub mod confirm;
+pub mod copy;
 pub mod edit;
 pub mod editor;
 #[doc(hidden)]

@@ -220,4 +220,11 @@ pub enum Effect {
         endpoint: EndpointKey,
         yaml: String,
     },
+    /// `y`: put `text` (an object's full name, free of control characters) on the clipboard of
+    /// the operator's terminal with OSC 52, which works over SSH and in tmux
+    /// (`set -g set-clipboard on`). Carried out by the event loop itself, which owns the
+    /// terminal; never while drawing.
+    CopyToClipboard {
+        text: String,
+    },
 }

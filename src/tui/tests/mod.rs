@@ -17,6 +17,7 @@ macro_rules! snap {
 mod escapes;
 mod headless;
 mod logs_pause;
+mod names;
 mod op_snapshots;
 mod ops;
 mod scope;
