@@ -9,8 +9,13 @@
 //! exactly when its store is whole again. A kind that RBAC forbids (403) or that the server does
 //! not serve (404, KServe not installed) is emptied, reported, and retried only every
 //! `restricted_retry` (5 min) in case permissions or CRDs change.
+//!
+//! Each kind's health (listed once, last confirmed, down since, next retry; `health.rs`) goes to
+//! the app with the states. A kind's Live state is always queued before the store change that
+//! makes its data visible, so the app hears "listed" before any rows that contain the kind.
 
 mod events;
+mod health;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
@@ -40,6 +45,8 @@ use super::kinds::{
 use super::model::{EventView, Kind, WatchKind, WatchState};
 use super::snapshot::Snapshot;
 pub use events::{EventIndex, EventQuery, event_view};
+pub use health::{CONFIRM_EVERY, WatchHealth};
+use health::{HealthBook, clocked_client};
 
 /// Tuning of [`ClusterWatch`].
 #[derive(Debug, Clone)]
@@ -74,6 +81,10 @@ pub enum ClusterNotice {
     Changed(BTreeSet<WatchKind>),
     /// A watch changed state (Live, Reconnecting, Forbidden, Unavailable).
     WatchState(WatchKind, WatchState),
+    /// Every watch's health, after any of it changed (a state, a retry time, a confirmation;
+    /// confirmations at most once a second per kind). Sent after the states of the same batch
+    /// and before its `Changed`.
+    Health(BTreeMap<WatchKind, WatchHealth>),
 }
 
 #[derive(Clone)]
@@ -92,6 +103,8 @@ struct Stores {
 struct Pending {
     changed: BTreeSet<WatchKind>,
     states: Vec<(WatchKind, WatchState)>,
+    /// The health book changed since the last notice.
+    health: bool,
 }
 
 /// Index of a kind's "store changed since the last snapshot" flag.
@@ -110,6 +123,7 @@ struct Shared {
     cache: Mutex<Snapshot>,
     events: Mutex<EventIndex>,
     states: Mutex<BTreeMap<WatchKind, WatchState>>,
+    health: Mutex<HealthBook>,
     pending: Mutex<Pending>,
     wake: Notify,
 }
@@ -136,6 +150,33 @@ impl Shared {
         drop(states);
         lock(&self.pending).states.push((wk, state));
         self.wake.notify_one();
+    }
+
+    fn health_changed(&self) {
+        lock(&self.pending).health = true;
+        self.wake.notify_one();
+    }
+
+    /// The kind's list finished: Live, confirmed now.
+    fn listed(&self, wk: WatchKind) {
+        lock(&self.health).listed(wk, jiff::Timestamp::now());
+        self.health_changed();
+        self.set_state(wk, WatchState::Live);
+    }
+
+    /// The kind's watch failed; it tries again after `retry_in`.
+    fn failed(&self, wk: WatchKind, state: WatchState, retry_in: Duration) {
+        lock(&self.health).failed(wk, &state, jiff::Timestamp::now(), retry_in);
+        self.health_changed();
+        self.set_state(wk, state);
+    }
+
+    /// A frame arrived on the kind's watch response (an event or a bookmark).
+    fn frame(&self, wk: WatchKind) {
+        let live = lock(&self.states).get(&wk).is_some_and(WatchState::is_live);
+        if lock(&self.health).frame(wk, live, jiff::Timestamp::now()) {
+            self.health_changed();
+        }
     }
 
     fn take_dirty(&self, wk: WatchKind) -> bool {
@@ -240,9 +281,9 @@ async fn run_watch<K, S>(
     S: Sink<K>,
 {
     let mut backoff = DefaultBackoff::default();
+    let mut retry_in: Option<Duration> = None;
     loop {
         let mut stream = std::pin::pin!(watcher::watcher(api.clone(), watcher::Config::default()));
-        let mut restricted = false;
         loop {
             let item = tokio::select! {
                 _ = cancel.cancelled() => return,
@@ -255,35 +296,44 @@ async fn run_watch<K, S>(
                     // managedFields are large and never shown: keep them out of memory.
                     let ev = ev.modify(|o| o.meta_mut().managed_fields = None);
                     let done = matches!(ev, watcher::Event::InitDone);
-                    if sink.apply(&ev) {
-                        shared.mark_changed(wk);
-                    }
+                    let visible = sink.apply(&ev);
+                    // Live before the change notice: the app must never get rows that hold
+                    // this kind's list before it hears that the kind has listed.
                     if done {
-                        shared.set_state(wk, WatchState::Live);
+                        shared.listed(wk);
                         backoff.reset();
+                    }
+                    if visible {
+                        shared.mark_changed(wk);
                     }
                 }
                 Some(Err(err)) => {
                     let state = classify(&err);
                     tracing::warn!(kind = %wk, error = %err, "watch failed");
-                    restricted = matches!(
+                    let restricted = matches!(
                         state,
                         WatchState::Forbidden { .. } | WatchState::Unavailable { .. }
                     );
+                    let delay = if restricted {
+                        restricted_retry
+                    } else {
+                        backoff.next().unwrap_or(Duration::from_secs(30))
+                    };
                     if restricted {
                         sink.clear();
+                    }
+                    shared.failed(wk, state, delay);
+                    if restricted {
                         shared.mark_changed(wk);
                     }
-                    shared.set_state(wk, state);
+                    retry_in = Some(delay);
                     break;
                 }
             }
         }
-        let delay = if restricted {
-            restricted_retry
-        } else {
-            backoff.next().unwrap_or(Duration::from_secs(30))
-        };
+        let delay = retry_in
+            .take()
+            .unwrap_or_else(|| backoff.next().unwrap_or(Duration::from_secs(30)));
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(delay) => {}
@@ -323,6 +373,9 @@ async fn coalesce(
             .into_iter()
             .map(|(k, s)| ClusterNotice::WatchState(k, s))
             .collect();
+        if pending.health {
+            notices.push(ClusterNotice::Health(lock(&shared.health).all()));
+        }
         if !pending.changed.is_empty() {
             notices.push(ClusterNotice::Changed(pending.changed));
         }
@@ -373,6 +426,7 @@ impl ClusterWatch {
             cache: Mutex::new(Snapshot::default()),
             events: Mutex::new(EventIndex::new(cfg.events_per_object, cfg.events_total)),
             states: Mutex::new(states),
+            health: Mutex::new(HealthBook::new()),
             pending: Mutex::new(Pending::default()),
             wake: Notify::new(),
         });
@@ -395,32 +449,63 @@ impl ClusterWatch {
                 )))
             };
         }
-        let isvc_api: Api<DynamicObject> = match scope {
-            Scope::All => Api::all_with(client.clone(), &isvc_resource),
-            Scope::Namespace(ns) => Api::namespaced_with(client.clone(), ns, &isvc_resource),
+        // Each kind gets its own view of the client, whose watch frames confirm that kind.
+        let clocked = |wk: WatchKind| {
+            let s = shared.clone();
+            clocked_client(&client, Arc::new(move || s.frame(wk)))
         };
         let r = WatchKind::Resource;
+        let isvc_client = clocked(r(Kind::InferenceService));
+        let isvc_api: Api<DynamicObject> = match scope {
+            Scope::All => Api::all_with(isvc_client, &isvc_resource),
+            Scope::Namespace(ns) => Api::namespaced_with(isvc_client, ns, &isvc_resource),
+        };
         spawn_kind!(isvc_api, r(Kind::InferenceService), isvc_writer, None);
-        spawn_kind!(api_for(&client, scope), r(Kind::Deployment), deploy, None);
-        spawn_kind!(api_for(&client, scope), r(Kind::ReplicaSet), rs, None);
-        spawn_kind!(api_for(&client, scope), r(Kind::Pod), pod, None);
-        spawn_kind!(api_for(&client, scope), r(Kind::Service), svc, None);
         spawn_kind!(
-            api_for(&client, scope),
+            api_for(&clocked(r(Kind::Deployment)), scope),
+            r(Kind::Deployment),
+            deploy,
+            None
+        );
+        spawn_kind!(
+            api_for(&clocked(r(Kind::ReplicaSet)), scope),
+            r(Kind::ReplicaSet),
+            rs,
+            None
+        );
+        spawn_kind!(
+            api_for(&clocked(r(Kind::Pod)), scope),
+            r(Kind::Pod),
+            pod,
+            None
+        );
+        spawn_kind!(
+            api_for(&clocked(r(Kind::Service)), scope),
+            r(Kind::Service),
+            svc,
+            None
+        );
+        spawn_kind!(
+            api_for(&clocked(r(Kind::HorizontalPodAutoscaler)), scope),
             r(Kind::HorizontalPodAutoscaler),
             hpa,
             None
         );
-        spawn_kind!(api_for(&client, scope), r(Kind::Ingress), ing, None);
+        spawn_kind!(
+            api_for(&clocked(r(Kind::Ingress)), scope),
+            r(Kind::Ingress),
+            ing,
+            None
+        );
         // Leases: a prefix cannot be a field selector, so all are watched and ours kept.
         spawn_kind!(
-            api_for(&client, scope),
+            api_for(&clocked(WatchKind::Lease), scope),
             WatchKind::Lease,
             lease,
             Some(LEASE_PREFIX)
         );
         tasks.push(tokio::spawn(run_watch(
-            api_for::<EventObject>(&client, scope),
+            api_for::<EventObject>(&clocked(WatchKind::Event), scope),
             WatchKind::Event,
             EventSink(shared.clone()),
             shared.clone(),
@@ -502,6 +587,11 @@ impl ClusterWatch {
     /// Recent events about an object, oldest first.
     pub fn events_for(&self, q: &EventQuery) -> Vec<EventView> {
         lock(&self.shared.events).events_for(q)
+    }
+
+    /// Every watch's health (listed, confirmed, down since, next retry).
+    pub fn health(&self) -> BTreeMap<WatchKind, WatchHealth> {
+        lock(&self.shared.health).all()
     }
 
     /// The state of every watch.

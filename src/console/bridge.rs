@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cluster::logs::{LogConfig, LogEvent, LogFollower, PodLogTarget, StreamState};
 use crate::cluster::model::{EndpointKey, EventView, Kind, Mode};
-use crate::cluster::watch::{ClusterNotice, ClusterWatch, EventQuery};
+use crate::cluster::watch::{ClusterNotice, ClusterWatch, EventQuery, WatchHealth};
 use crate::cluster::{GroupingConfig, derive_endpoints};
 use crate::config::theme::Theme;
 use crate::orchestrator::Engine;
@@ -50,6 +50,20 @@ impl Bridge {
             LogFollower::new(self.client.clone(), self.log_config.clone());
         let mut following = Following::default();
         let (mut ops, mut op_items) = Operations::new(self.engine.clone());
+        // Every watch's state first (Syncing ones included, which no notice announces): the
+        // app shows no rows until each kind it hears of has listed once.
+        for (kind, state) in self.watch.watch_states() {
+            let msg = Msg::WatchState {
+                watch: kind.name().to_string(),
+                state,
+            };
+            if to_app.send(msg).await.is_err() {
+                return;
+            }
+        }
+        if to_app.send(health_msg(self.watch.health())).await.is_err() {
+            return;
+        }
         // The first picture, in case the stores were filled before we subscribed.
         if self.send_endpoints(&to_app).await.is_err() {
             return;
@@ -76,6 +90,9 @@ impl Bridge {
                         .send(Msg::WatchState { watch: kind.name().to_string(), state })
                         .await
                         .map_err(|_| ()),
+                    Some(ClusterNotice::Health(health)) => {
+                        to_app.send(health_msg(health)).await.map_err(|_| ())
+                    }
                 },
                 fx = effects.recv() => match fx {
                     None | Some(Effect::Quit) => break,
@@ -332,6 +349,17 @@ fn state_word(s: crate::orchestrator::OpState) -> &'static str {
         Cancelled => "cancelled",
         Discarded => "discarded",
     }
+}
+
+fn health_msg(
+    health: std::collections::BTreeMap<crate::cluster::model::WatchKind, WatchHealth>,
+) -> Msg {
+    Msg::WatchHealth(
+        health
+            .into_iter()
+            .map(|(k, h)| (k.name().to_string(), h))
+            .collect(),
+    )
 }
 
 fn event_row(e: &EventView, object: &str) -> EventRow {

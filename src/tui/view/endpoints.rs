@@ -64,6 +64,7 @@ fn row<'a>(e: &'a EndpointView, app: &App, width: u16) -> Row<'a> {
         Some(l) if l.live => Span::styled("⟳", p.accent),
         _ => Span::raw(" "),
     };
+    let lease = super::stale::row_marker(app, lease);
     let kind = match e.key.mode {
         Mode::Kserve => "KServe",
         Mode::Raw => "raw",
@@ -97,9 +98,15 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     if !t.filter.is_empty() {
         extra.push_str(&format!(" · filter: {}", sanitize(&t.filter)));
     }
+    extra.push_str(&super::stale::title_note(app));
     let block = pane_block(app, Pane::Endpoints, title(p, "Endpoints", extra));
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    if let Some(lines) = super::stale::not_listed(app) {
+        let text = Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false });
+        frame.render_widget(text, inner);
+        return;
+    }
     if t.rows.is_empty() {
         let text = if app.endpoints.is_empty() {
             match app.last_update {
@@ -151,4 +158,5 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         .header(header)
         .column_spacing(1);
     frame.render_widget(table, inner);
+    super::stale::dim(frame, app, inner);
 }

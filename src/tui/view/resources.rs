@@ -41,7 +41,8 @@ fn row<'a>(r: &TreeRow, app: &App) -> Row<'a> {
         Some(t) => {
             let (head, tail, stuck) = terminating_parts(t, app);
             let style = terminating_style(p, stuck);
-            let mut lines = vec![Line::styled(head, style)];
+            let prefix = super::stale::status_prefix(app);
+            let mut lines = vec![Line::styled(format!("{prefix}{head}"), style)];
             if !tail.is_empty() {
                 lines.push(Line::styled(format!("  {tail}"), style));
             }
@@ -53,7 +54,9 @@ fn row<'a>(r: &TreeRow, app: &App) -> Row<'a> {
             } else {
                 sanitize(&r.summary).into_owned()
             };
-            Cell::from(format!("{} {what}", health_symbol(r.health))).style(p.health(r.health))
+            let prefix = super::stale::status_prefix(app);
+            Cell::from(format!("{prefix}{} {what}", health_symbol(r.health)))
+                .style(p.health(r.health))
         }
     };
     Row::new(vec![
@@ -70,7 +73,8 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let extra = app
         .selected_endpoint()
         .map(|e| format!("{}/{}", sanitize(&e.key.namespace), sanitize(&e.key.name)))
-        .unwrap_or_default();
+        .unwrap_or_default()
+        + &super::stale::title_note(app);
     let block = pane_block(app, Pane::Resources, title(p, "Resources", extra));
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -130,4 +134,5 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         Table::new(rows, widths).header(header).column_spacing(1),
         inner,
     );
+    super::stale::dim(frame, app, inner);
 }

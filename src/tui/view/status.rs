@@ -103,7 +103,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         .namespace
         .as_deref()
         .map_or_else(|| "all".to_string(), |n| sanitize(n).into_owned());
-    let (watches, bad) = watch_summary(app);
+    let (watches, bad) = super::stale::footer(app).unwrap_or_else(|| watch_summary(app));
     let mut spans = vec![
         Span::styled(format!(" ctx:{}", sanitize(&app.opts.context)), p.accent),
         sep(),
