@@ -37,7 +37,6 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::client::Scope;
-use super::error::{describe_kube_error, status_code};
 use super::kinds::{
     DeploymentObject, EventObject, HpaObject, IngressObject, LEASE_PREFIX, LeaseObject, PodObject,
     ReplicaSetObject, ServiceObject, inference_service_resource,
@@ -46,7 +45,7 @@ use super::model::{EventView, Kind, WatchKind, WatchState};
 use super::snapshot::Snapshot;
 pub use events::{EventIndex, EventQuery, event_view};
 pub use health::{CONFIRM_EVERY, WatchHealth};
-use health::{HealthBook, clocked_client};
+use health::{HealthBook, classify, clocked_client};
 
 /// Tuning of [`ClusterWatch`].
 #[derive(Debug, Clone)]
@@ -245,27 +244,6 @@ impl Sink<EventObject> for EventSink {
     }
     fn clear(&mut self) {
         lock(&self.0.events).clear();
-    }
-}
-
-/// What a failed watch means for its kind.
-fn classify(err: &watcher::Error) -> WatchState {
-    let (code, message) = match err {
-        watcher::Error::InitialListFailed(e)
-        | watcher::Error::WatchStartFailed(e)
-        | watcher::Error::WatchFailed(e) => (status_code(e), describe_kube_error(e)),
-        watcher::Error::WatchError(status) => (
-            Some(status.code),
-            crate::text::sanitize(&format!("{}: {}", status.code, status.message)).into_owned(),
-        ),
-        watcher::Error::NoResourceVersion => (None, err.to_string()),
-    };
-    match code {
-        // The resume point expired (history compacted): a routine re-list, not an alarm.
-        Some(410) => WatchState::Syncing,
-        Some(403) => WatchState::Forbidden { message },
-        Some(404) => WatchState::Unavailable { message },
-        _ => WatchState::Reconnecting { error: message },
     }
 }
 

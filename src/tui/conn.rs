@@ -170,10 +170,23 @@ pub fn retry_words(app: &App, at: Option<Timestamp>) -> String {
 /// InternalError: boom`) stay whole.
 pub fn short_error(error: &str) -> String {
     let e = sanitize(error);
-    if e.starts_with(|c: char| c.is_ascii_digit()) {
+    if is_api_error(&e) {
         return e.into_owned();
     }
     e.rsplit(": ").next().unwrap_or_default().to_string()
+}
+
+/// Whether an error is the API server's answer (`500 InternalError: ...`) rather than no answer.
+pub fn is_api_error(error: &str) -> bool {
+    error.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// `unreachable`, or `failing` when the server answers with errors.
+pub fn down_word(app: &App) -> &'static str {
+    match first_error(app) {
+        Some(e) if is_api_error(&e) => "failing",
+        _ => "unreachable",
+    }
 }
 
 /// The server URL, safe to print.

@@ -18,8 +18,10 @@ use std::time::Duration;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use jiff::{SignedDuration, Timestamp};
 use kube::client::Body;
+use kube::runtime::watcher;
 use serde::Serialize;
 
+use crate::cluster::error::{describe_kube_error, status_code};
 use crate::cluster::model::{WatchKind, WatchState};
 
 /// A confirmation is published at most this often per kind (the panes show seconds).
@@ -204,6 +206,27 @@ pub fn clocked_client(client: &kube::Client, on_frame: OnFrame) -> kube::Client 
         },
         default_ns,
     )
+}
+
+/// What a failed watch means for its kind.
+pub(super) fn classify(err: &watcher::Error) -> WatchState {
+    let (code, message) = match err {
+        watcher::Error::InitialListFailed(e)
+        | watcher::Error::WatchStartFailed(e)
+        | watcher::Error::WatchFailed(e) => (status_code(e), describe_kube_error(e)),
+        watcher::Error::WatchError(status) => (
+            Some(status.code),
+            crate::text::sanitize(&format!("{}: {}", status.code, status.message)).into_owned(),
+        ),
+        watcher::Error::NoResourceVersion => (None, err.to_string()),
+    };
+    match code {
+        // The resume point expired (history compacted): a routine re-list, not an alarm.
+        Some(410) => WatchState::Syncing,
+        Some(403) => WatchState::Forbidden { message },
+        Some(404) => WatchState::Unavailable { message },
+        _ => WatchState::Reconnecting { error: message },
+    }
 }
 
 #[cfg(test)]

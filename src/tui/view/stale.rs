@@ -37,7 +37,7 @@ pub fn not_listed(app: &App) -> Option<Vec<Line<'static>>> {
             error,
             retry_at,
         } => {
-            let verb = if error.starts_with(|c: char| c.is_ascii_digit()) {
+            let verb = if conn::is_api_error(&error) {
                 "cannot list from"
             } else {
                 "cannot reach"
@@ -113,7 +113,8 @@ pub fn footer(app: &App) -> Option<(String, bool)> {
             .unwrap_or_default();
         return Some((
             format!(
-                "✖ {server} unreachable since {}{why} · {retry}",
+                "✖ {server} {} since {}{why} · {retry}",
+                conn::down_word(app),
                 conn::when(app, since)
             ),
             true,
@@ -171,7 +172,8 @@ pub fn kiosk_banner(app: &App) -> Option<String> {
             .map(|t| format!(" · showing data last confirmed {}", conn::when(app, t)))
             .unwrap_or_default();
         return Some(format!(
-            " STALE · {server} unreachable since {}{shown} · {} ",
+            " STALE · {server} {} since {}{shown} · {} ",
+            conn::down_word(app),
             conn::when(app, since),
             conn::retry_words(app, conn::next_retry(app))
         ));
@@ -186,7 +188,12 @@ pub fn kiosk_banner(app: &App) -> Option<String> {
         Gate::Failing {
             error, retry_at, ..
         } => Some(format!(
-            " NOT CONNECTED · cannot reach {server}: {} · {} ",
+            " NOT CONNECTED · {} {server}: {} · {} ",
+            if conn::is_api_error(&error) {
+                "cannot list from"
+            } else {
+                "cannot reach"
+            },
             conn::short_error(&error),
             conn::retry_words(app, retry_at)
         )),
