@@ -299,8 +299,8 @@ fn no_mutation_with(sim: &SimServer, flag: &str) {
     if flag == "--kiosk" {
         let head = line_with(&first, "KIOSK READ-ONLY");
         assert!(
-            head.contains("updated") && has_clock(head),
-            "the kiosk header has no clock or no `updated`: {head:?}\n{}",
+            head.contains("confirmed") && has_clock(head),
+            "the kiosk header has no clock or no `confirmed`: {head:?}\n{}",
             frame(&first)
         );
     }

@@ -9,8 +9,13 @@
 //! exactly when its store is whole again. A kind that RBAC forbids (403) or that the server does
 //! not serve (404, KServe not installed) is emptied, reported, and retried only every
 //! `restricted_retry` (5 min) in case permissions or CRDs change.
+//!
+//! Each kind's health (listed once, last confirmed, down since, next retry; `health.rs`) goes to
+//! the app with the states. A kind's Live state is always queued before the store change that
+//! makes its data visible, so the app hears "listed" before any rows that contain the kind.
 
 mod events;
+mod health;
 pub mod scope;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,7 +38,6 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::client::Scope;
-use super::error::{describe_kube_error, status_code};
 use super::kinds::{
     DeploymentObject, EventObject, HpaObject, IngressObject, LEASE_PREFIX, LeaseObject, PodObject,
     ReplicaSetObject, ServiceObject, inference_service_resource,
@@ -41,6 +45,8 @@ use super::kinds::{
 use super::model::{EventView, Kind, WatchKind, WatchState};
 use super::snapshot::Snapshot;
 pub use events::{EventIndex, EventQuery, event_view};
+pub use health::{CONFIRM_EVERY, WatchHealth};
+use health::{HealthBook, classify, clocked_client};
 
 /// Tuning of [`ClusterWatch`].
 #[derive(Debug, Clone)]
@@ -75,6 +81,10 @@ pub enum ClusterNotice {
     Changed(BTreeSet<WatchKind>),
     /// A watch changed state (Live, Reconnecting, Forbidden, Unavailable).
     WatchState(WatchKind, WatchState),
+    /// Every watch's health, after any of it changed (a state, a retry time, a confirmation;
+    /// confirmations at most once a second per kind). Sent after the states of the same batch
+    /// and before its `Changed`.
+    Health(BTreeMap<WatchKind, WatchHealth>),
 }
 
 #[derive(Clone)]
@@ -93,6 +103,8 @@ struct Stores {
 struct Pending {
     changed: BTreeSet<WatchKind>,
     states: Vec<(WatchKind, WatchState)>,
+    /// The health book changed since the last notice.
+    health: bool,
 }
 
 /// Index of a kind's "store changed since the last snapshot" flag.
@@ -111,6 +123,7 @@ struct Shared {
     cache: Mutex<Snapshot>,
     events: Mutex<EventIndex>,
     states: Mutex<BTreeMap<WatchKind, WatchState>>,
+    health: Mutex<HealthBook>,
     pending: Mutex<Pending>,
     wake: Notify,
 }
@@ -137,6 +150,33 @@ impl Shared {
         drop(states);
         lock(&self.pending).states.push((wk, state));
         self.wake.notify_one();
+    }
+
+    fn health_changed(&self) {
+        lock(&self.pending).health = true;
+        self.wake.notify_one();
+    }
+
+    /// The kind's list finished: Live, confirmed now.
+    fn listed(&self, wk: WatchKind) {
+        lock(&self.health).listed(wk, jiff::Timestamp::now());
+        self.health_changed();
+        self.set_state(wk, WatchState::Live);
+    }
+
+    /// The kind's watch failed; it tries again after `retry_in`.
+    fn failed(&self, wk: WatchKind, state: WatchState, retry_in: Duration) {
+        lock(&self.health).failed(wk, &state, jiff::Timestamp::now(), retry_in);
+        self.health_changed();
+        self.set_state(wk, state);
+    }
+
+    /// A frame arrived on the kind's watch response (an event or a bookmark).
+    fn frame(&self, wk: WatchKind) {
+        let live = lock(&self.states).get(&wk).is_some_and(WatchState::is_live);
+        if lock(&self.health).frame(wk, live, jiff::Timestamp::now()) {
+            self.health_changed();
+        }
     }
 
     fn take_dirty(&self, wk: WatchKind) -> bool {
@@ -208,27 +248,6 @@ impl Sink<EventObject> for EventSink {
     }
 }
 
-/// What a failed watch means for its kind.
-fn classify(err: &watcher::Error) -> WatchState {
-    let (code, message) = match err {
-        watcher::Error::InitialListFailed(e)
-        | watcher::Error::WatchStartFailed(e)
-        | watcher::Error::WatchFailed(e) => (status_code(e), describe_kube_error(e)),
-        watcher::Error::WatchError(status) => (
-            Some(status.code),
-            crate::text::sanitize(&format!("{}: {}", status.code, status.message)).into_owned(),
-        ),
-        watcher::Error::NoResourceVersion => (None, err.to_string()),
-    };
-    match code {
-        // The resume point expired (history compacted): a routine re-list, not an alarm.
-        Some(410) => WatchState::Syncing,
-        Some(403) => WatchState::Forbidden { message },
-        Some(404) => WatchState::Unavailable { message },
-        _ => WatchState::Reconnecting { error: message },
-    }
-}
-
 async fn run_watch<K, S>(
     api: Api<K>,
     wk: WatchKind,
@@ -241,9 +260,9 @@ async fn run_watch<K, S>(
     S: Sink<K>,
 {
     let mut backoff = DefaultBackoff::default();
+    let mut retry_in: Option<Duration> = None;
     loop {
         let mut stream = std::pin::pin!(watcher::watcher(api.clone(), watcher::Config::default()));
-        let mut restricted = false;
         loop {
             let item = tokio::select! {
                 _ = cancel.cancelled() => return,
@@ -256,35 +275,44 @@ async fn run_watch<K, S>(
                     // managedFields are large and never shown: keep them out of memory.
                     let ev = ev.modify(|o| o.meta_mut().managed_fields = None);
                     let done = matches!(ev, watcher::Event::InitDone);
-                    if sink.apply(&ev) {
-                        shared.mark_changed(wk);
-                    }
+                    let visible = sink.apply(&ev);
+                    // Live before the change notice: the app must never get rows that hold
+                    // this kind's list before it hears that the kind has listed.
                     if done {
-                        shared.set_state(wk, WatchState::Live);
+                        shared.listed(wk);
                         backoff.reset();
+                    }
+                    if visible {
+                        shared.mark_changed(wk);
                     }
                 }
                 Some(Err(err)) => {
                     let state = classify(&err);
                     tracing::warn!(kind = %wk, error = %err, "watch failed");
-                    restricted = matches!(
+                    let restricted = matches!(
                         state,
                         WatchState::Forbidden { .. } | WatchState::Unavailable { .. }
                     );
+                    let delay = if restricted {
+                        restricted_retry
+                    } else {
+                        backoff.next().unwrap_or(Duration::from_secs(30))
+                    };
                     if restricted {
                         sink.clear();
+                    }
+                    shared.failed(wk, state, delay);
+                    if restricted {
                         shared.mark_changed(wk);
                     }
-                    shared.set_state(wk, state);
+                    retry_in = Some(delay);
                     break;
                 }
             }
         }
-        let delay = if restricted {
-            restricted_retry
-        } else {
-            backoff.next().unwrap_or(Duration::from_secs(30))
-        };
+        let delay = retry_in
+            .take()
+            .unwrap_or_else(|| backoff.next().unwrap_or(Duration::from_secs(30)));
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(delay) => {}
@@ -324,6 +352,9 @@ async fn coalesce(
             .into_iter()
             .map(|(k, s)| ClusterNotice::WatchState(k, s))
             .collect();
+        if pending.health {
+            notices.push(ClusterNotice::Health(lock(&shared.health).all()));
+        }
         if !pending.changed.is_empty() {
             notices.push(ClusterNotice::Changed(pending.changed));
         }
@@ -374,6 +405,7 @@ impl ClusterWatch {
             cache: Mutex::new(Snapshot::default()),
             events: Mutex::new(EventIndex::new(cfg.events_per_object, cfg.events_total)),
             states: Mutex::new(states),
+            health: Mutex::new(HealthBook::new()),
             pending: Mutex::new(Pending::default()),
             wake: Notify::new(),
         });
@@ -396,32 +428,63 @@ impl ClusterWatch {
                 )))
             };
         }
-        let isvc_api: Api<DynamicObject> = match scope {
-            Scope::All => Api::all_with(client.clone(), &isvc_resource),
-            Scope::Namespace(ns) => Api::namespaced_with(client.clone(), ns, &isvc_resource),
+        // Each kind gets its own view of the client, whose watch frames confirm that kind.
+        let clocked = |wk: WatchKind| {
+            let s = shared.clone();
+            clocked_client(&client, Arc::new(move || s.frame(wk)))
         };
         let r = WatchKind::Resource;
+        let isvc_client = clocked(r(Kind::InferenceService));
+        let isvc_api: Api<DynamicObject> = match scope {
+            Scope::All => Api::all_with(isvc_client, &isvc_resource),
+            Scope::Namespace(ns) => Api::namespaced_with(isvc_client, ns, &isvc_resource),
+        };
         spawn_kind!(isvc_api, r(Kind::InferenceService), isvc_writer, None);
-        spawn_kind!(api_for(&client, scope), r(Kind::Deployment), deploy, None);
-        spawn_kind!(api_for(&client, scope), r(Kind::ReplicaSet), rs, None);
-        spawn_kind!(api_for(&client, scope), r(Kind::Pod), pod, None);
-        spawn_kind!(api_for(&client, scope), r(Kind::Service), svc, None);
         spawn_kind!(
-            api_for(&client, scope),
+            api_for(&clocked(r(Kind::Deployment)), scope),
+            r(Kind::Deployment),
+            deploy,
+            None
+        );
+        spawn_kind!(
+            api_for(&clocked(r(Kind::ReplicaSet)), scope),
+            r(Kind::ReplicaSet),
+            rs,
+            None
+        );
+        spawn_kind!(
+            api_for(&clocked(r(Kind::Pod)), scope),
+            r(Kind::Pod),
+            pod,
+            None
+        );
+        spawn_kind!(
+            api_for(&clocked(r(Kind::Service)), scope),
+            r(Kind::Service),
+            svc,
+            None
+        );
+        spawn_kind!(
+            api_for(&clocked(r(Kind::HorizontalPodAutoscaler)), scope),
             r(Kind::HorizontalPodAutoscaler),
             hpa,
             None
         );
-        spawn_kind!(api_for(&client, scope), r(Kind::Ingress), ing, None);
+        spawn_kind!(
+            api_for(&clocked(r(Kind::Ingress)), scope),
+            r(Kind::Ingress),
+            ing,
+            None
+        );
         // Leases: a prefix cannot be a field selector, so all are watched and ours kept.
         spawn_kind!(
-            api_for(&client, scope),
+            api_for(&clocked(WatchKind::Lease), scope),
             WatchKind::Lease,
             lease,
             Some(LEASE_PREFIX)
         );
         tasks.push(tokio::spawn(run_watch(
-            api_for::<EventObject>(&client, scope),
+            api_for::<EventObject>(&clocked(WatchKind::Event), scope),
             WatchKind::Event,
             EventSink(shared.clone()),
             shared.clone(),
@@ -503,6 +566,11 @@ impl ClusterWatch {
     /// Recent events about an object, oldest first.
     pub fn events_for(&self, q: &EventQuery) -> Vec<EventView> {
         lock(&self.shared.events).events_for(q)
+    }
+
+    /// Every watch's health (listed, confirmed, down since, next retry).
+    pub fn health(&self) -> BTreeMap<WatchKind, WatchHealth> {
+        lock(&self.shared.health).all()
     }
 
     /// The state of every watch.

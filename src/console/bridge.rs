@@ -13,7 +13,7 @@ use crate::cluster::access::{self, Watched};
 use crate::cluster::logs::{LogConfig, LogEvent, LogFollower, PodLogTarget, StreamState};
 use crate::cluster::model::{EndpointKey, EventView, Kind, Mode};
 use crate::cluster::watch::scope::{ScopedNotice, ScopedWatch};
-use crate::cluster::watch::{ClusterNotice, EventQuery, WatchConfig};
+use crate::cluster::watch::{ClusterNotice, EventQuery, WatchConfig, WatchHealth};
 use crate::cluster::{GroupingConfig, Scope, derive_endpoints};
 use crate::config::theme::Theme;
 use crate::orchestrator::Engine;
@@ -95,6 +95,10 @@ impl Bridge {
                         ClusterNotice::WatchState(kind, state) => {
                             let watch = ScopedNotice::watch_label(n.namespace.as_deref(), kind);
                             to_app.send(Msg::WatchState { watch, state }).await.map_err(|_| ())
+                        }
+                        // One set's record: the app takes the whole picture of every set.
+                        ClusterNotice::Health(_) => {
+                            to_app.send(health_msg(self.watch.health())).await.map_err(|_| ())
                         }
                     },
                 },
@@ -180,6 +184,18 @@ impl Bridge {
             };
             to_app.send(m).await.map_err(|_| ())?;
         }
+        // Every watch's state first (Syncing ones included, which no notice announces): the
+        // app shows no rows until each kind it hears of has listed once.
+        for (watch, state) in self.watch.watch_states() {
+            to_app
+                .send(Msg::WatchState { watch, state })
+                .await
+                .map_err(|_| ())?;
+        }
+        to_app
+            .send(health_msg(self.watch.health()))
+            .await
+            .map_err(|_| ())?;
         // The first picture of the new scope (empty until the watches list).
         self.send_endpoints(to_app).await
     }
@@ -406,6 +422,10 @@ fn state_word(s: crate::orchestrator::OpState) -> &'static str {
         Cancelled => "cancelled",
         Discarded => "discarded",
     }
+}
+
+fn health_msg(health: std::collections::BTreeMap<String, WatchHealth>) -> Msg {
+    Msg::WatchHealth(health)
 }
 
 fn event_row(e: &EventView, object: &str) -> EventRow {

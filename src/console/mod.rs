@@ -148,6 +148,7 @@ async fn run_async(global: &GlobalArgs, demo: Option<&DemoArgs>, p: Prepared) ->
     let app = App::new(
         AppOptions {
             context: info.context.clone(),
+            server: info.server.clone(),
             namespace: info.scope.namespace().map(str::to_string),
             readonly: global.readonly || global.kiosk,
             kiosk: global.kiosk,

@@ -34,6 +34,8 @@ const MESSAGE_SECS: i64 = 10;
 pub struct AppOptions {
     /// Kube context name, for the status bar.
     pub context: String,
+    /// The cluster's server URL, named when it cannot be reached.
+    pub server: String,
     /// Namespace scope; None is all namespaces.
     pub namespace: Option<String>,
     pub readonly: bool,
@@ -175,6 +177,8 @@ pub struct App {
     /// tui-logger's per-target filter state (interior mutability is the library's).
     pub(crate) console: tui_logger::TuiWidgetState,
     pub(crate) watches: BTreeMap<String, WatchState>,
+    /// Listing, breaks and confirmations of the watches (`conn.rs`).
+    pub(crate) conn: super::conn::ConnState,
     /// When the last endpoint rows arrived.
     pub(crate) last_update: Option<Timestamp>,
     pub(crate) help: bool,
@@ -225,6 +229,7 @@ impl App {
             console: tui_logger::TuiWidgetState::new()
                 .set_default_display_level(tui_logger::LevelFilter::Info),
             watches: BTreeMap::new(),
+            conn: super::conn::ConnState::default(),
             last_update: None,
             help: false,
             help_scroll: 0,
@@ -419,6 +424,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::Mouse(m) => super::keys::on_mouse(app, m, &mut fx),
         Msg::Tick(now) => on_tick(app, now),
         Msg::Resize { width, height } => app.size = (width, height),
+        // Rows derived before every kind listed once would be wrong (a Deployment without its
+        // Pods is Degraded 0/0): they are dropped, and the pane shows the listing instead. The
+        // cluster layer sends rows again after the last kind's Live state.
+        Msg::Endpoints(_) if !super::conn::gate_open(app) => {}
         Msg::Endpoints(views) => {
             app.endpoints = super::ops::with_unfinished(
                 views,
@@ -429,9 +438,8 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.table.rebuild(&app.endpoints);
             app.rebuild_tree();
         }
-        Msg::WatchState { watch, state } => {
-            app.watches.insert(watch, state);
-        }
+        Msg::WatchState { watch, state } => super::conn::on_watch_state(app, watch, state),
+        Msg::WatchHealth(health) => super::conn::on_health(app, health),
         Msg::Detail {
             target,
             manifest,

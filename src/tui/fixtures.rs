@@ -27,6 +27,7 @@ pub fn ago(secs: i64) -> Timestamp {
 pub fn options(theme: &str, readonly: bool, kiosk: bool) -> AppOptions {
     AppOptions {
         context: "kind-llmops-demo".into(),
+        server: "https://127.0.0.1:6443".into(),
         namespace: None,
         readonly,
         kiosk,

@@ -7,7 +7,7 @@
 //! The integrator wires it like this (see [`run`] for a fuller sketch):
 //!
 //! ```text
-//! let opts = AppOptions { context, namespace, readonly, kiosk, theme, keymap, settings, tz };
+//! let opts = AppOptions { context, server, namespace, readonly, kiosk, theme, keymap, settings, tz };
 //! let (msg_tx, msg_rx) = mpsc::channel(1024);   // cluster notices, log batches -> Msg
 //! let (fx_tx, fx_rx) = mpsc::channel(64);       // Effect -> cluster calls, log followers
 //! tui::init_console_log(filter)?;               // tracing -> the console log tab
@@ -16,6 +16,7 @@
 
 pub mod app;
 pub mod confirm;
+pub mod conn;
 pub mod copy;
 pub mod edit;
 pub mod editor;

@@ -84,6 +84,9 @@ pub enum Msg {
         watch: String,
         state: WatchState,
     },
+    /// Every watch's health (listed once, last confirmed, down since, next retry), by the same
+    /// names as `WatchState`.
+    WatchHealth(std::collections::BTreeMap<String, crate::cluster::watch::WatchHealth>),
     /// The answer to [`Effect::LoadDetail`] (and its refresh on later changes): the object as JSON
     /// (None: it is gone) and its events.
     Detail {

@@ -116,6 +116,7 @@ async fn apply(
 /// // Cluster side: turn notices into messages.
 /// //   ClusterNotice::Changed(_)        -> msg_tx.send(Msg::Endpoints(derive(snapshot(), now)))
 /// //   ClusterNotice::WatchState(k, s)  -> msg_tx.send(Msg::WatchState { watch: k.to_string(), state: s })
+/// //   ClusterNotice::Health(h)         -> msg_tx.send(Msg::WatchHealth(h by watch name))
 /// //   LogBatch { pod, container, lines } -> msg_tx.send(Msg::LogLines { .. })
 /// tokio::spawn(async move {
 ///     while let Some(fx) = fx_rx.recv().await {

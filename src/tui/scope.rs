@@ -92,6 +92,8 @@ fn forget_old_scope(app: &mut App) {
     app.table.filter = old.filter;
     app.rebuild_tree();
     app.watches.clear();
+    // What was listed, confirmed or broken belongs to the old watches.
+    app.conn = Default::default();
     app.last_update = None;
     app.detail = DetailState::default();
     app.events = EventsState::default();
@@ -108,6 +110,7 @@ pub fn stale(app: &App, msg: &Msg) -> bool {
             msg,
             Msg::Endpoints(_)
                 | Msg::WatchState { .. }
+                | Msg::WatchHealth(_)
                 | Msg::Detail { .. }
                 | Msg::EndpointEvents { .. }
                 | Msg::LogLines { .. }

@@ -133,6 +133,12 @@ impl SimServer {
     /// As [`SimServer::start`], as `--user USER`: the kubeconfig's user, and who requests without
     /// credentials act as (kubectl sends none over plain HTTP).
     pub fn start_as(scenario: &str, user: &str) -> Self {
+        Self::start_listen(scenario, user, "127.0.0.1:0")
+    }
+
+    /// As [`SimServer::start_as`], listening on `listen` (`127.0.0.1:PORT`: a port a killed
+    /// simulator used, to bring the same server back).
+    pub fn start_listen(scenario: &str, user: &str, listen: &str) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let kubeconfig = dir.path().join("kubeconfig");
         let home = dir.path().join("home");
@@ -140,7 +146,7 @@ impl SimServer {
         let stderr_log = dir.path().join("sim.stderr");
         let stderr_file = File::create(&stderr_log).expect("stderr log");
         let mut child = Command::new(BIN)
-            .args(["sim", "--listen", "127.0.0.1:0", "--scenario", scenario])
+            .args(["sim", "--listen", listen, "--scenario", scenario])
             .args(["--user", user])
             .arg("--write-kubeconfig")
             .arg(&kubeconfig)
@@ -214,6 +220,12 @@ impl SimServer {
             server.kubeconfig.display()
         );
         server
+    }
+
+    /// Kills the server at once (SIGKILL), as a crash or a lost machine would, and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Starts the simulator and attaches kubectl to it.

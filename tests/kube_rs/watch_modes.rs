@@ -135,9 +135,11 @@ async fn bookmarks_parse_and_carry_the_latest_resource_version() {
         .create(&PostParams::default(), &config_map("a", "x"))
         .await
         .unwrap();
+    // Bookmarks come about once a minute, and 2 s before a watch times out: a 5 s watch
+    // gets one after 3 s.
     let mut stream = cms
         .watch(
-            &WatchParams::default(),
+            &WatchParams::default().timeout(5),
             &created.resource_version().unwrap(),
         )
         .await
@@ -151,7 +153,7 @@ async fn bookmarks_parse_and_carry_the_latest_resource_version() {
         )
         .await
         .unwrap();
-    // Bookmarks come every few seconds; wait for one that has passed the change.
+    // Wait for the bookmark; it has passed the change.
     let patched_rv: u64 = patched.resource_version().unwrap().parse().unwrap();
     let mut modified = false;
     loop {

@@ -8,10 +8,12 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use super::{ClusterNotice, ClusterWatch, EventQuery, WatchConfig};
+use std::collections::BTreeMap;
+
+use super::{ClusterNotice, ClusterWatch, EventQuery, WatchConfig, WatchHealth};
 use crate::cluster::access::Watched;
 use crate::cluster::client::Scope;
-use crate::cluster::model::{EventView, Kind, WatchKind};
+use crate::cluster::model::{EventView, Kind, WatchKind, WatchState};
 use crate::cluster::snapshot::Snapshot;
 
 /// A notice of one of the watches; `namespace` is set when the scope has one watch set per
@@ -92,6 +94,30 @@ impl ScopedWatch {
             Watched::Scope(s) => s.namespace(),
             Watched::Namespaces(_) => None,
         }
+    }
+
+    /// Every watch's state, named as the status bar names it (`Pod`, `Pod in staging`).
+    pub fn watch_states(&self) -> Vec<(String, WatchState)> {
+        self.labelled(ClusterWatch::watch_states)
+    }
+
+    /// Every watch's health record, named likewise.
+    pub fn health(&self) -> BTreeMap<String, WatchHealth> {
+        self.labelled(ClusterWatch::health).into_iter().collect()
+    }
+
+    fn labelled<T>(
+        &self,
+        per_set: impl Fn(&ClusterWatch) -> BTreeMap<WatchKind, T>,
+    ) -> Vec<(String, T)> {
+        self.watches
+            .iter()
+            .flat_map(|(ns, w)| {
+                per_set(w)
+                    .into_iter()
+                    .map(|(k, v)| (ScopedNotice::watch_label(ns.as_deref(), k), v))
+            })
+            .collect()
     }
 
     /// All stores now, merged.

@@ -21,8 +21,10 @@ use crate::sim::faults::Faults;
 use crate::sim::kinds::ResourceType;
 use crate::sim::store::{Change, ChangeKind, WatchFrom};
 
-/// How often a watch that asked for bookmarks gets one.
-const BOOKMARK_EVERY: Duration = Duration::from_secs(5);
+/// How often a watch that asked for bookmarks gets one: the apiserver's watch cache sends one
+/// about every minute (`bookmarkFrequency`), plus one shortly before the watch times out.
+/// Clients (the console's "confirmed" time) must not count on more.
+const BOOKMARK_EVERY: Duration = Duration::from_secs(60);
 /// How long before a watch's timeout its last bookmark is sent.
 const PRE_TIMEOUT_BOOKMARK: Duration = Duration::from_secs(2);
 /// A watch without timeoutSeconds ends after this (the apiserver picks 30-60 min).

@@ -14,6 +14,7 @@ macro_rules! snap {
     };
 }
 
+mod conn;
 mod escapes;
 mod headless;
 mod logs_pause;

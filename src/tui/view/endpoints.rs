@@ -101,6 +101,7 @@ fn row<'a>(e: &'a EndpointView, app: &App, widths: &[Option<usize>]) -> Row<'a> 
         Some(l) if l.live => Span::styled("⟳", p.accent),
         _ => Span::raw(" "),
     };
+    let lease = super::stale::row_marker(app, lease);
     let kind = match e.key.mode {
         Mode::Kserve => "KServe",
         Mode::Raw => "raw",
@@ -134,9 +135,15 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     if !t.filter.is_empty() {
         extra.push_str(&format!(" · filter: {}", sanitize(&t.filter)));
     }
+    extra.push_str(&super::stale::title_note(app));
     let block = pane_block(app, Pane::Endpoints, title(p, "Endpoints", extra));
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    if let Some(lines) = super::stale::not_listed(app) {
+        let text = Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false });
+        frame.render_widget(text, inner);
+        return;
+    }
     if t.rows.is_empty() {
         let listing = crate::tui::scope::listing(app);
         let text = if let Some(t) = listing.as_deref() {
@@ -196,4 +203,5 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         .header(header)
         .column_spacing(1);
     frame.render_widget(table, inner);
+    super::stale::dim(frame, app, inner);
 }

@@ -1,5 +1,6 @@
 //! Kiosk: every endpoint as a large status tile, the selection cycling on its own, a clock and
-//! "updated Xs ago", and a RECONNECTING banner over the last good data while watches are down.
+//! when the data was last confirmed current (a list, a watch event or a bookmark), and a loud
+//! banner (STALE, LISTING, NOT CONNECTED) over the last good data while it is not current.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -88,8 +89,11 @@ fn tile(frame: &mut Frame, app: &App, e: &EndpointView, selected: bool, area: Re
 
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let p = &app.palette;
+    // The header keeps the short summary; the banner below says what is wrong in full.
     let (watch_text, watch_bad) = watch_summary(app);
-    let banner = watch_bad && !app.watches.is_empty() || app.last_update.is_none();
+    let loud = super::stale::kiosk_banner(app);
+    let banner =
+        loud.is_some() || watch_bad && !app.watches.is_empty() || app.last_update.is_none();
     let [head, banner_area, body, foot] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(u16::from(banner)),
@@ -97,15 +101,17 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         Constraint::Length(1),
     ])
     .areas(area);
-    let updated = app.last_update.map_or_else(
-        || "no data yet".to_string(),
-        |t| {
-            format!(
-                "updated {} ago",
-                elapsed_secs(app.now.as_second() - t.as_second())
-            )
-        },
-    );
+    let updated = super::stale::kiosk_confirmed(app).unwrap_or_else(|| {
+        app.last_update.map_or_else(
+            || "no data yet".to_string(),
+            |t| {
+                format!(
+                    "updated {} ago",
+                    elapsed_secs(app.now.as_second() - t.as_second())
+                )
+            },
+        )
+    });
     let ns = app
         .opts
         .namespace
@@ -127,7 +133,9 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     ]);
     frame.render_widget(Paragraph::new(head_line), head);
     if banner {
-        let text = if app.last_update.is_none() {
+        let text = if let Some(loud) = loud {
+            loud
+        } else if app.last_update.is_none() {
             " CONNECTING · waiting for the first data from the cluster ".to_string()
         } else {
             format!(" RECONNECTING · {watch_text} · showing the last data, {updated} ")
@@ -179,6 +187,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         let rect = Rect::new(x, y, tile_w, TILE_HEIGHT).intersection(body);
         tile(frame, app, e, i == app.table.selected, rect);
     }
+    super::stale::dim(frame, app, body);
     let count = |h: Health| app.endpoints.iter().filter(|e| e.health == h).count();
     let shown_to = (first + per_page).min(rows.len());
     let mut foot_line = Line::from(vec![Span::styled(

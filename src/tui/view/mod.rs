@@ -15,6 +15,7 @@ pub mod logs;
 pub mod operation;
 pub mod question;
 pub mod resources;
+pub mod stale;
 pub mod status;
 
 use ratatui::Frame;

@@ -54,7 +54,11 @@ fn status_lines(r: &TreeRow, app: &App) -> (String, Option<String>) {
     match &r.terminating {
         Some(t) => {
             let (head, tail, _) = terminating_parts(t, app);
-            (head, (!tail.is_empty()).then(|| format!("  {tail}")))
+            let prefix = super::stale::status_prefix(app);
+            (
+                format!("{prefix}{head}"),
+                (!tail.is_empty()).then(|| format!("  {tail}")),
+            )
         }
         None => {
             let what = if r.summary.is_empty() {
@@ -62,7 +66,8 @@ fn status_lines(r: &TreeRow, app: &App) -> (String, Option<String>) {
             } else {
                 sanitize(&r.summary).into_owned()
             };
-            (format!("{} {what}", health_symbol(r.health)), None)
+            let prefix = super::stale::status_prefix(app);
+            (format!("{prefix}{} {what}", health_symbol(r.health)), None)
         }
     }
 }
@@ -149,7 +154,8 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let extra = app
         .selected_endpoint()
         .map(|e| format!("{}/{}", sanitize(&e.key.namespace), sanitize(&e.key.name)))
-        .unwrap_or_default();
+        .unwrap_or_default()
+        + &super::stale::title_note(app);
     let block = pane_block(app, Pane::Resources, title(p, "Resources", extra));
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -204,4 +210,5 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         Table::new(rows, widths).header(header).column_spacing(1),
         inner,
     );
+    super::stale::dim(frame, app, inner);
 }

@@ -99,7 +99,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let p = &app.palette;
     let sep = || Span::styled(" │ ", p.border);
     let ns = crate::tui::scope::label(app);
-    let (watches, bad) = watch_summary(app);
+    let (watches, bad) = super::stale::footer(app).unwrap_or_else(|| watch_summary(app));
     let mut spans = vec![
         Span::styled(format!(" ctx:{}", sanitize(&app.opts.context)), p.accent),
         sep(),
