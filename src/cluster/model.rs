@@ -140,8 +140,28 @@ pub struct LeaseInfo {
     pub operation_id: Option<String>,
     pub acquired: Option<Timestamp>,
     pub renewed: Option<Timestamp>,
-    /// Renewed within its duration (an expired lease is shown but not counted as held).
+    /// Renewed within its duration (an expired lease is shown but not counted as held). Judged
+    /// at derivation; the TUI judges it again on every tick (`derive::expire_leases`), so a
+    /// lease whose holder died stops counting when it expires, event or not.
     pub live: bool,
+    /// When it stops being live without another renewal: renewTime (else acquireTime) plus
+    /// leaseDurationSeconds capped at `derive::MAX_LEASE_SECS`. None: it is never live.
+    pub expires: Option<Timestamp>,
+    /// What was wrong with the lease's fields (absent renewTime, a capped duration, a
+    /// renewTime in the future), for the panes and `status`.
+    pub note: Option<String>,
+}
+
+impl LeaseInfo {
+    /// Held and within its (capped) duration at `now`.
+    pub fn live_at(&self, now: Timestamp) -> bool {
+        !self.holder.is_empty() && self.expires.is_some_and(|until| until > now)
+    }
+
+    /// Held by someone but not renewed in time: the holder has most likely died.
+    pub fn expired(&self) -> bool {
+        !self.live && !self.holder.is_empty()
+    }
 }
 
 /// One endpoint row with everything the panes need.
@@ -150,7 +170,11 @@ pub struct EndpointView {
     pub key: EndpointKey,
     /// UID of the root object (InferenceService or Deployment).
     pub uid: String,
+    /// The endpoint's health: `Redeploying` while a live lease is held, else `objects_health`.
     pub health: Health,
+    /// The health of its objects alone, whatever a lease says (what shows once the lease of a
+    /// dead holder expires).
+    pub objects_health: Health,
     pub ready: u32,
     pub desired: u32,
     pub created: Option<Timestamp>,

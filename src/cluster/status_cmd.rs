@@ -271,7 +271,14 @@ pub fn terminating_cell(ep: &EndpointView, now: Timestamp) -> String {
 fn lease_cell(ep: &EndpointView) -> String {
     match &ep.lease {
         None => "-".to_string(),
-        Some(l) if !l.live => format!("expired ({})", l.holder),
+        Some(l) if l.expired() => {
+            let mut s = format!("{} {}", super::derive::LEASE_EXPIRED, l.holder);
+            if let Some(step) = &l.step {
+                s.push_str(&format!(" @ {step}"));
+            }
+            s
+        }
+        Some(l) if !l.live => "released".to_string(),
         Some(l) => match &l.step {
             Some(step) => format!("{} @ {step}", l.holder),
             None => l.holder.clone(),

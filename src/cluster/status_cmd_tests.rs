@@ -47,7 +47,17 @@ fn table_shows_leases_live_and_expired() {
         lines[1].ends_with("alice@ops-1/4242 @ verify-deletion"),
         "{table}"
     );
-    assert!(lines[2].ends_with("expired (bob@ops-2/777)"), "{table}");
+    // Beside the real status: the holder stopped renewing 20m ago.
+    assert!(lines[2].contains("llama-3-8b-instruct") && lines[2].contains("Ready"));
+    assert!(
+        lines[2].contains("lease expired (holder gone?) bob@ops-2/777"),
+        "{table}"
+    );
+    let json = render_json(&r);
+    assert!(
+        json.contains("\"lease expired (holder gone?): redeploy by bob@ops-2/777"),
+        "{json}"
+    );
     assert!(
         lines[3].contains("phi-3-mini") && lines[3].contains("0/0"),
         "{table}"

@@ -19,6 +19,7 @@ mod headless;
 mod logs_pause;
 mod op_snapshots;
 mod ops;
+mod small;
 mod snapshots;
 mod too_small;
 mod unfinished;

@@ -62,6 +62,8 @@ fn row<'a>(e: &'a EndpointView, app: &App, width: u16) -> Row<'a> {
     let p = &app.palette;
     let lease = match &e.lease {
         Some(l) if l.live => Span::styled("⟳", p.accent),
+        // The holder stopped renewing: the Resources pane says "lease expired (holder gone?)".
+        Some(l) if l.expired() => Span::styled("✗", p.warn),
         _ => Span::raw(" "),
     };
     let kind = match e.key.mode {

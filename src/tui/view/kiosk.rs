@@ -62,6 +62,10 @@ fn tile(frame: &mut Frame, app: &App, e: &EndpointView, selected: bool, area: Re
         let style = terminating_style(p, stuck);
         lines.push(Line::styled(head, style));
         lines.push(Line::styled(tail, style));
+        if e.lease.as_ref().is_some_and(|l| l.expired()) {
+            let text = format!("✗ {}", crate::cluster::derive::LEASE_EXPIRED);
+            lines.push(Line::styled(text, p.warn));
+        }
     } else if let Some(l) = e.lease.as_ref().filter(|l| l.live) {
         lines.push(Line::styled(
             format!("⟳ lease {}", sanitize(&l.holder)),
