@@ -65,15 +65,36 @@ impl Kind {
     }
 }
 
-/// How an endpoint is served.
+/// How an endpoint is served. Spelled `kserve` / `raw` everywhere (the TUI's MODE column,
+/// `status`, its JSON, journals, the lease annotation); journals written before that spelled
+/// them `Kserve` / `Raw`, still read.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
 )]
+#[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// A KServe InferenceService (its children in RawDeployment mode).
+    #[serde(alias = "Kserve")]
     Kserve,
     /// A plain Deployment selected by the configured label.
+    #[serde(alias = "Raw")]
     Raw,
+}
+
+impl Mode {
+    /// The one spelling shown and written: `kserve`, `raw`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Kserve => "kserve",
+            Mode::Raw => "raw",
+        }
+    }
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Identity of an endpoint: stable across updates (the selection follows it by UID of the root

@@ -323,11 +323,7 @@ fn gone(report: &StatusReport) -> Vec<&UnfinishedOp> {
 }
 
 fn mode_word(mode: Option<Mode>) -> String {
-    match mode {
-        Some(Mode::Kserve) => "kserve".to_string(),
-        Some(Mode::Raw) => "raw".to_string(),
-        None => "-".to_string(),
-    }
+    mode.map_or("-", Mode::as_str).to_string()
 }
 
 /// Aligned columns, every cluster-supplied string neutralised for the terminal.

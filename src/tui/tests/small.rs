@@ -40,7 +40,7 @@ fn screen(app: &App) -> String {
 fn row_of<'a>(screen: &'a str, name: &str) -> &'a str {
     screen
         .lines()
-        .find(|l| l.contains(name) && l.contains("KServe"))
+        .find(|l| l.contains(name) && l.contains("kserve"))
         .unwrap_or_else(|| panic!("no row {name}:\n{screen}"))
 }
 

@@ -1,11 +1,11 @@
-//! The endpoint table: name, namespace, kind, status, ready/desired, age, lease marker.
+//! The endpoint table: name, namespace, mode, status, ready/desired, age, lease marker.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-use crate::cluster::model::{EndpointView, Health, Mode};
+use crate::cluster::model::{EndpointView, Health};
 
 use super::super::app::{App, Pane};
 use super::super::fmt::age;
@@ -14,7 +14,7 @@ use super::super::table::visible_offset;
 use super::super::text::sanitize;
 use super::{pane_block, terminating_parts, terminating_style, title};
 
-/// Which optional columns fit: namespace from 60 columns, kind and age from 75.
+/// Which optional columns fit: namespace from 60 columns, mode and age from 75.
 fn columns(width: u16) -> (bool, bool) {
     (width >= 60, width >= 75)
 }
@@ -66,10 +66,7 @@ fn row<'a>(e: &'a EndpointView, app: &App, width: u16) -> Row<'a> {
         Some(l) if l.expired() => Span::styled("✗", p.warn),
         _ => Span::raw(" "),
     };
-    let kind = match e.key.mode {
-        Mode::Kserve => "KServe",
-        Mode::Raw => "raw",
-    };
+    let kind = e.key.mode.as_str();
     let ready_style = if e.ready < e.desired { p.warn } else { p.base };
     let (ns, wide) = columns(width);
     let mut cells = vec![Cell::from(lease), Cell::from(sanitize(&e.key.name))];
@@ -138,7 +135,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         })
         .collect();
     let (ns, wide) = columns(inner.width);
-    let header: Vec<&str> = ["", "NAME", "NAMESPACE", "KIND", "STATUS", "READY", "AGE"]
+    let header: Vec<&str> = ["", "NAME", "NAMESPACE", "MODE", "STATUS", "READY", "AGE"]
         .into_iter()
         .enumerate()
         .filter(|(i, _)| match i {

@@ -7,7 +7,7 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 
-use crate::cluster::model::{EndpointView, Health, Mode};
+use crate::cluster::model::{EndpointView, Health};
 
 use super::super::app::App;
 use super::super::fmt::{clock, elapsed_secs};
@@ -43,10 +43,7 @@ fn tile(frame: &mut Frame, app: &App, e: &EndpointView, selected: bool, area: Re
             format!(" {marker}{} ", sanitize(&e.key.name)),
             if selected { p.selection } else { p.title },
         ));
-    let mode = match e.key.mode {
-        Mode::Kserve => "KServe",
-        Mode::Raw => "raw",
-    };
+    let mode = e.key.mode.as_str();
     let word = format!(
         "{} {}",
         health_symbol(e.health),
