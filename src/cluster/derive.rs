@@ -184,9 +184,9 @@ fn endpoint_view(ix: &Index, g: &Group, lease: Option<LeaseInfo>, now: Timestamp
         reasons.insert(
             0,
             format!(
-                "{what} {} is gone; {} leftover object(s) remain",
+                "{what} {} is gone; {} left behind",
                 g.name,
-                all.len()
+                crate::util::plural(all.len(), "object")
             ),
         );
     }

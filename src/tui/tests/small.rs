@@ -79,3 +79,86 @@ fn an_expired_lease_shows_beside_the_real_status_without_any_event() {
     // The real Terminating story is still in the resources pane below it.
     assert!(s.contains("⚠ stuck · Terminating 12m"), "{s}");
 }
+
+/// The status bar's text (the last line of a 200x50 screen).
+fn footer(app: &App) -> String {
+    screen(app).lines().last().unwrap_or_default().to_string()
+}
+
+#[test]
+fn footer_hints_follow_the_focused_pane() {
+    let mut app = super::app();
+    let f = footer(&app);
+    assert!(f.contains(":redeploy") && f.contains(":sort"), "{f}");
+    assert!(
+        !f.contains(":follow") && !f.contains(":force-delete"),
+        "{f}"
+    );
+
+    feed(&mut app, [super::special(crate::config::keymap::Key::Tab)]);
+    assert_eq!(app.focus(), crate::tui::app::Pane::Resources);
+    let f = footer(&app);
+    assert!(
+        f.contains(":force-delete") && f.contains(":strip-finalizers"),
+        "{f}"
+    );
+    assert!(!f.contains(":follow") && !f.contains(":sort"), "{f}");
+
+    feed(&mut app, [super::key('l')]);
+    assert_eq!(app.tab(), crate::tui::app::Tab::Logs);
+    assert_eq!(app.focus(), crate::tui::app::Pane::Bottom);
+    let f = footer(&app);
+    for want in [":follow", ":pause", ":wrap", ":oldest"] {
+        assert!(f.contains(want), "no {want} in {f}");
+    }
+    assert!(!f.contains(":redeploy") && !f.contains(":sort"), "{f}");
+
+    // Read-only: nothing destructive is offered anywhere.
+    let (mut ro, _) = super::app_with(fixtures::options("default", true, false), 200, 50);
+    assert!(!footer(&ro).contains(":redeploy"), "{}", footer(&ro));
+    feed(&mut ro, [super::special(crate::config::keymap::Key::Tab)]);
+    assert!(!footer(&ro).contains(":force-delete"), "{}", footer(&ro));
+}
+
+#[test]
+fn a_wrong_name_in_a_confirmation_says_so() {
+    let mut app = super::app();
+    feed(&mut app, [super::key('r')]);
+    assert!(app.confirm.is_some(), "the redeploy dialog opens");
+    super::type_text(&mut app, "llama-prdo");
+    let fx = feed(
+        &mut app,
+        [super::special(crate::config::keymap::Key::Enter)],
+    );
+    assert!(fx.is_empty(), "nothing starts: {fx:?}");
+    let s = screen(&app);
+    assert!(
+        s.contains("`llama-prdo` is not `llama-prod`: nothing was done"),
+        "the dialog says what is wrong:\n{s}"
+    );
+    // Typing again clears it; the right name then starts the redeploy.
+    feed(
+        &mut app,
+        [super::special(crate::config::keymap::Key::Backspace)],
+    );
+    assert!(app.confirm.as_ref().is_some_and(|c| c.wrong.is_none()));
+    feed(
+        &mut app,
+        [super::special(crate::config::keymap::Key::Enter)],
+    );
+    assert!(screen(&app).contains("`llama-prd` is not `llama-prod`"));
+    feed(
+        &mut app,
+        [super::special(crate::config::keymap::Key::Backspace)],
+    );
+    super::type_text(&mut app, "od");
+    let fx = feed(
+        &mut app,
+        [super::special(crate::config::keymap::Key::Enter)],
+    );
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, crate::tui::msg::Effect::StartOperation(_))),
+        "{fx:?}"
+    );
+}
