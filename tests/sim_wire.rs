@@ -18,6 +18,8 @@ mod list;
 mod logs;
 #[path = "sim_wire/nesting.rs"]
 mod nesting;
+#[path = "sim_wire/rbac_rules.rs"]
+mod rbac_rules;
 #[path = "sim_wire/resource_versions.rs"]
 mod resource_versions;
 #[path = "sim_wire/support.rs"]

@@ -11,12 +11,12 @@ use std::thread;
 use std::time::Duration;
 
 use common::audit::{audit_line, audit_since, is_mutating};
+use common::console::{ConsoleHome, select_endpoint, start_console, wrapped};
 use common::screen::{
     cell_with, duration_minutes, has_clock, has_duration_after, help_overlay, line_with,
 };
 use common::tmux::{Tmux, frame, sh_quote, tmux_available, wait_for_child};
 use common::{BIN, SimServer};
-use tempfile::TempDir;
 
 /// The first screen needs the demo's simulator loaded and settled, and nine watches synced.
 const FIRST_SCREEN: Duration = Duration::from_secs(90);
@@ -27,47 +27,6 @@ const STUCK_POD: &str = "whisper-large-6c9d7f5b8-q2x7k";
 const BOX_DRAWING: &[char] = &[
     '┌', '┐', '└', '┘', '│', '─', '┏', '┓', '┗', '┛', '┃', '━', '╭', '╮', '╰', '╯', '║', '═',
 ];
-
-/// Config and state directories of their own, so no user configuration leaks in.
-struct ConsoleHome(TempDir);
-
-impl ConsoleHome {
-    fn new() -> ConsoleHome {
-        ConsoleHome(tempfile::tempdir().expect("temp dir"))
-    }
-
-    fn env(&self) -> Vec<(&'static str, String)> {
-        let p = |d: &str| self.0.path().join(d).display().to_string();
-        vec![
-            ("LLMOPS_CONSOLE_CONFIG_DIR", p("config")),
-            ("LLMOPS_CONSOLE_STATE_DIR", p("state")),
-            ("HOME", p("home")),
-        ]
-    }
-}
-
-/// `program`, then a shell that prints `EXIT=<code>` and the terminal's line discipline
-/// (`TTY=icanon echo` once raw mode was left) and stays, so the screen the program left behind
-/// can be captured.
-fn wrapped(program: &str) -> String {
-    format!(
-        "{program}; echo \"EXIT=$?\"; \
-         echo \"TTY=$(stty -a | tr -s ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo)' | tr '\\n' ' ')\"; \
-         exec sleep 120"
-    )
-}
-
-/// Starts `llmops-console ARGS` in tmux, `wrapped`.
-fn start_console(home: &ConsoleHome, args: &[&str], width: u16, height: u16) -> Tmux {
-    let mut program = sh_quote(BIN);
-    for a in args {
-        program.push(' ');
-        program.push_str(&sh_quote(a));
-    }
-    let env = home.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    Tmux::start(&wrapped(&program), width, height, &env)
-}
 
 /// Waits for the console to be gone and checks it left the terminal as it found it: exit code 0,
 /// the alternate screen left (the shell's lines visible, no frame left over), the cursor shown,
@@ -106,33 +65,6 @@ fn assert_exited_and_restored(tmux: &Tmux) {
         tmux.format("#{mouse_any_flag}"),
         "0",
         "mouse capture is still on after exit"
-    );
-}
-
-/// The title of the resources pane (`Resources NS/NAME`), if shown.
-fn resources_title(screen: &str) -> Option<String> {
-    let at = screen.find("Resources ")?;
-    screen[at..].split_whitespace().nth(1).map(str::to_string)
-}
-
-/// Moves the endpoint selection down (`j`) until the resources pane shows `ns_name`.
-fn select_endpoint(tmux: &Tmux, ns_name: &str) -> String {
-    for _ in 0..10 {
-        let screen = tmux.settled();
-        let title = resources_title(&screen);
-        if title.as_deref() == Some(ns_name) {
-            return screen;
-        }
-        tmux.keys(&["j"]);
-        tmux.wait_until(
-            &format!("the selection moving off {title:?} towards {ns_name}"),
-            common::tmux::SCREEN_DEADLINE,
-            |s| resources_title(s) != title,
-        );
-    }
-    panic!(
-        "{ns_name} never got selected; the last screen:\n{}",
-        frame(&tmux.capture())
     );
 }
 

@@ -11,6 +11,7 @@
 //! `restricted_retry` (5 min) in case permissions or CRDs change.
 
 mod events;
+pub mod scope;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;

@@ -44,6 +44,8 @@ pub enum Action {
     Timestamps,
     /// Cycle the log source: all pods of the endpoint, or each pod.
     LogSource,
+    /// Copy the selected object's full name to the clipboard (OSC 52).
+    CopyName,
 }
 
 impl Action {
@@ -76,6 +78,7 @@ impl Action {
         Action::Wrap,
         Action::Timestamps,
         Action::LogSource,
+        Action::CopyName,
     ];
 
     pub fn name(self) -> &'static str {
@@ -108,6 +111,7 @@ impl Action {
             Action::Wrap => "wrap",
             Action::Timestamps => "timestamps",
             Action::LogSource => "log_source",
+            Action::CopyName => "copy_name",
         }
     }
 
@@ -142,6 +146,7 @@ impl Action {
             Action::Wrap => "wrap long lines",
             Action::Timestamps => "show timestamps",
             Action::LogSource => "all pods / one pod",
+            Action::CopyName => "copy the selected object's full name (OSC 52 clipboard)",
         }
     }
 
@@ -431,6 +436,7 @@ fn defaults() -> Vec<(KeySpec, Action)> {
         (c('w'), Action::Wrap),
         (c('t'), Action::Timestamps),
         (c('o'), Action::LogSource),
+        (c('y'), Action::CopyName),
     ]
 }
 

@@ -18,6 +18,9 @@ pub struct Settings {
     pub mouse: bool,
     /// Frames per second at most, while something changes.
     pub max_fps: u32,
+    /// Namespaces to watch one by one when the user may not list across all namespaces
+    /// (`namespaces = ["prod", "staging"]`); each is checked with a SelfSubjectRulesReview.
+    pub namespaces: Vec<String>,
     pub logs: LogSettings,
     pub endpoints: EndpointSettings,
     pub kiosk: KioskSettings,
@@ -59,6 +62,7 @@ impl Default for Settings {
             theme: "default".into(),
             mouse: false,
             max_fps: 30,
+            namespaces: Vec::new(),
             logs: LogSettings::default(),
             endpoints: EndpointSettings::default(),
             kiosk: KioskSettings::default(),
@@ -146,6 +150,13 @@ impl Settings {
                 format!("max_fps: {} is not within 1..=120", self.max_fps),
             ));
         }
+        if let Some(e) = self
+            .namespaces
+            .iter()
+            .find_map(|n| crate::cluster::access::namespace_error(n))
+        {
+            return Err(bad("namespaces", format!("namespaces: {e}")));
+        }
         self.keys.validate().map_err(|(action, message)| {
             let mut e = bad(action.as_str(), message);
             if let (Some(n), ConfigError::Invalid { line, .. }) = (keys_line(text, &action), &mut e)
@@ -216,6 +227,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("c.toml:2:1: logs.buffer_lines"), "{err}");
+    }
+
+    #[test]
+    fn namespaces_are_checked_names() {
+        let s = Settings::parse("c.toml", "namespaces = [\"prod\", \"staging\"]\n").unwrap();
+        assert_eq!(s.namespaces, ["prod", "staging"]);
+        let err = Settings::parse("c.toml", "max_fps = 30\nnamespaces = [\"Prod_1\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("c.toml:2:1: namespaces: \"Prod_1\" is not a valid namespace name"),
+            "{err}"
+        );
     }
 
     #[test]

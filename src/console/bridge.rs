@@ -9,10 +9,12 @@ use jiff::Timestamp;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::cluster::access::{self, Watched};
 use crate::cluster::logs::{LogConfig, LogEvent, LogFollower, PodLogTarget, StreamState};
 use crate::cluster::model::{EndpointKey, EventView, Kind, Mode};
-use crate::cluster::watch::{ClusterNotice, ClusterWatch, EventQuery};
-use crate::cluster::{GroupingConfig, derive_endpoints};
+use crate::cluster::watch::scope::{ScopedNotice, ScopedWatch};
+use crate::cluster::watch::{ClusterNotice, EventQuery, WatchConfig};
+use crate::cluster::{GroupingConfig, Scope, derive_endpoints};
 use crate::config::theme::Theme;
 use crate::orchestrator::Engine;
 use crate::tui::msg::{self, Effect, EventRow, Msg, ObjectRef};
@@ -27,8 +29,21 @@ struct Following {
     endpoint_events: Option<EndpointKey>,
 }
 
+/// What the bridge needs to (re)start the watches on a scope.
+pub struct ScopeSource {
+    /// The scope the console starts with (`-n`, `-A`, the context's namespace).
+    pub start: Scope,
+    /// The config's `namespaces`, tried when the user may not list across namespaces.
+    pub configured: Vec<String>,
+    /// The kubeconfig context's namespace, tried likewise.
+    pub context_ns: Option<String>,
+    pub watch_config: WatchConfig,
+}
+
 pub struct Bridge {
-    pub watch: ClusterWatch,
+    /// Replaced on every change of scope (the old one is dropped, which stops its watches).
+    pub watch: ScopedWatch,
+    pub scope: ScopeSource,
     pub client: kube::Client,
     pub grouping: GroupingConfig,
     pub themes_dir: Option<PathBuf>,
@@ -40,8 +55,8 @@ pub struct Bridge {
 impl Bridge {
     /// Runs until `cancel`, the app's quit, or the app's message channel closing.
     pub async fn run(
-        self,
-        mut notices: mpsc::Receiver<ClusterNotice>,
+        mut self,
+        mut notices: mpsc::Receiver<ScopedNotice>,
         mut effects: mpsc::Receiver<Effect>,
         to_app: mpsc::Sender<Msg>,
         cancel: CancellationToken,
@@ -50,8 +65,12 @@ impl Bridge {
             LogFollower::new(self.client.clone(), self.log_config.clone());
         let mut following = Following::default();
         let (mut ops, mut op_items) = Operations::new(self.engine.clone());
-        // The first picture, in case the stores were filled before we subscribed.
-        if self.send_endpoints(&to_app).await.is_err() {
+        let start = self.scope.start.clone();
+        if self
+            .rescope(start, &mut notices, &to_app, false)
+            .await
+            .is_err()
+        {
             return;
         }
         if let Ok(engine) = &self.engine {
@@ -71,14 +90,23 @@ impl Bridge {
                 _ = cancel.cancelled() => break,
                 notice = notices.recv() => match notice {
                     None => break,
-                    Some(ClusterNotice::Changed(_)) => self.refresh(&following, &to_app).await,
-                    Some(ClusterNotice::WatchState(kind, state)) => to_app
-                        .send(Msg::WatchState { watch: kind.name().to_string(), state })
-                        .await
-                        .map_err(|_| ()),
+                    Some(n) => match n.notice {
+                        ClusterNotice::Changed(_) => self.refresh(&following, &to_app).await,
+                        ClusterNotice::WatchState(kind, state) => {
+                            let watch = ScopedNotice::watch_label(n.namespace.as_deref(), kind);
+                            to_app.send(Msg::WatchState { watch, state }).await.map_err(|_| ())
+                        }
+                    },
                 },
                 fx = effects.recv() => match fx {
                     None | Some(Effect::Quit) => break,
+                    Some(Effect::SetNamespace(ns)) => {
+                        // Nothing may keep pointing into the old scope.
+                        follower.set_pods(Vec::new());
+                        following = Following::default();
+                        let scope = ns.map_or(Scope::All, Scope::Namespace);
+                        self.rescope(scope, &mut notices, &to_app, true).await
+                    }
                     Some(fx) => {
                         self.effect(fx, &mut following, &mut follower, &mut ops, &to_app).await
                     }
@@ -108,6 +136,52 @@ impl Bridge {
         // `cancel` fires once the event loop has given the terminal back: the operations'
         // stories go to stderr after that, where the operator can read them.
         ops.shutdown(&mut op_items, cancel.cancelled()).await;
+    }
+
+    /// Stops the watches of the old scope, decides where to watch for `scope` (asking RBAC when
+    /// all namespaces are asked for) and starts the new watches. The app hears
+    /// `Msg::ScopeChanged` once the new watches run (always when the user asked, else only
+    /// when the scope is not what was asked), so it never labels old rows with the new scope.
+    async fn rescope(
+        &mut self,
+        scope: Scope,
+        notices: &mut mpsc::Receiver<ScopedNotice>,
+        to_app: &mpsc::Sender<Msg>,
+        user_asked: bool,
+    ) -> Result<(), ()> {
+        let cfg = self.scope.watch_config.clone();
+        // Dropping the old watch stops it; its notices go with its receiver.
+        let (empty, rx) = ScopedWatch::start(
+            self.client.clone(),
+            &Watched::Namespaces(Vec::new()),
+            cfg.clone(),
+        );
+        self.watch = empty;
+        *notices = rx;
+        let plan = access::plan(
+            &self.client,
+            &scope,
+            &self.scope.configured,
+            self.scope.context_ns.as_deref(),
+        )
+        .await;
+        let (watch, rx) = ScopedWatch::start(self.client.clone(), &plan.watched, cfg);
+        self.watch = watch;
+        *notices = rx;
+        let namespaces = match &plan.watched {
+            Watched::Scope(_) => None,
+            Watched::Namespaces(list) => Some(list.clone()),
+        };
+        if user_asked || namespaces.is_some() || plan.notice.is_some() {
+            let m = Msg::ScopeChanged {
+                namespace: self.watch.namespace().map(str::to_string),
+                namespaces,
+                notice: plan.notice,
+            };
+            to_app.send(m).await.map_err(|_| ())?;
+        }
+        // The first picture of the new scope (empty until the watches list).
+        self.send_endpoints(to_app).await
     }
 
     async fn forward(
@@ -253,10 +327,8 @@ impl Bridge {
                 follower.set_pods(Vec::new());
                 return Ok(());
             }
-            Effect::SetNamespace(ns) => Msg::Notice(format!(
-                "switching the namespace scope needs a restart for now: run again with {}",
-                ns.map_or("-A".to_string(), |n| format!("-n {n}"))
-            )),
+            // Carried out by the loop (it replaces the watches).
+            Effect::SetNamespace(_) => return Ok(()),
             Effect::LoadTheme(name) => match Theme::load(&name, self.themes_dir.as_deref()) {
                 Ok(t) => Msg::Theme(t),
                 Err(e) => Msg::Notice(format!("theme: {e}")),
@@ -278,6 +350,8 @@ impl Bridge {
             Effect::PrepareEdit { endpoint } => self.edit_source(endpoint),
             // The event loop runs the editor itself (it owns the terminal).
             Effect::RunEditor { .. } => return Ok(()),
+            // The event loop writes the clipboard itself (it owns the terminal).
+            Effect::CopyToClipboard { .. } => return Ok(()),
         };
         to_app.send(msg).await.map_err(|_| ())
     }

@@ -13,8 +13,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{DemoArgs, GlobalArgs};
+use crate::cluster::access::Watched;
 use crate::cluster::logs::LogConfig;
-use crate::cluster::{ClusterTarget, ClusterWatch, GroupingConfig, Scope, WatchConfig, connect};
+use crate::cluster::watch::scope::ScopedWatch;
+use crate::cluster::{ClusterTarget, GroupingConfig, Scope, WatchConfig, connect};
 use crate::config::keymap::KeyMap;
 use crate::config::paths::Paths;
 use crate::config::settings::Settings;
@@ -144,7 +146,12 @@ async fn run_async(global: &GlobalArgs, demo: Option<&DemoArgs>, p: Prepared) ->
         eprintln!("llmops-console: console log unavailable: {e}");
     }
     let grouping = GroupingConfig::from(&p.settings.endpoints);
-    let (watch, notices) = ClusterWatch::start(client.clone(), &info.scope, WatchConfig::default());
+    // The bridge starts the watches on the scope (after asking RBAC where, for all namespaces).
+    let (watch, notices) = ScopedWatch::start(
+        client.clone(),
+        &Watched::Namespaces(Vec::new()),
+        WatchConfig::default(),
+    );
     let app = App::new(
         AppOptions {
             context: info.context.clone(),
@@ -175,6 +182,12 @@ async fn run_async(global: &GlobalArgs, demo: Option<&DemoArgs>, p: Prepared) ->
     });
     let bridge = bridge::Bridge {
         watch,
+        scope: bridge::ScopeSource {
+            start: info.scope.clone(),
+            configured: p.settings.namespaces.clone(),
+            context_ns: Some(client.default_namespace().to_string()),
+            watch_config: WatchConfig::default(),
+        },
         client,
         grouping,
         engine,

@@ -32,6 +32,7 @@ impl AuditEntry {
             self.verb.as_str(),
             "create" | "update" | "patch" | "delete" | "deletecollection"
         ) && !self.path.ends_with("/selfsubjectaccessreviews")
+            && !self.path.ends_with("/selfsubjectrulesreviews")
     }
 }
 

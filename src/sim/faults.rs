@@ -178,6 +178,21 @@ impl Faults {
         }
     }
 
+    /// The rules that apply to `user` in `namespace`, as a SelfSubjectRulesReview reports them:
+    /// the user's rules whose namespaces include it (a RoleBinding there, or a ClusterRoleBinding),
+    /// or `None` for `admin` unrestricted (cluster-admin: everything).
+    pub fn rules_in(&self, user: &str, namespace: &str) -> Option<Vec<Rule>> {
+        let st = self.state.read().unwrap_or_else(|p| p.into_inner());
+        let rules = st.users.get(user)?;
+        Some(
+            rules
+                .iter()
+                .filter(|r| r.namespaces.contains(namespace))
+                .cloned()
+                .collect(),
+        )
+    }
+
     pub fn knows_user(&self, user: &str) -> bool {
         user == "admin"
             || self

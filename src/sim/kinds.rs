@@ -289,6 +289,27 @@ pub static SELFSUBJECTACCESSREVIEWS: ResourceType = ResourceType {
     default_orphan: false,
 };
 
+pub static SELFSUBJECTRULESREVIEWS: ResourceType = ResourceType {
+    group: "authorization.k8s.io",
+    version: "v1",
+    plural: "selfsubjectrulesreviews",
+    singular: "selfsubjectrulesreview",
+    kind: "SelfSubjectRulesReview",
+    short_names: &[],
+    namespaced: false,
+    custom: false,
+    subresources: &[],
+    verbs: &["create"],
+    categories: &[],
+    delete_returns_object: false,
+    default_orphan: false,
+};
+
+/// Whether `rt` is one of the reviews (asked, never stored).
+pub fn is_review(rt: &ResourceType) -> bool {
+    rt == &SELFSUBJECTACCESSREVIEWS || rt == &SELFSUBJECTRULESREVIEWS
+}
+
 /// Every served type, in discovery order.
 pub static ALL: &[&ResourceType] = &[
     &NAMESPACES,
@@ -303,6 +324,7 @@ pub static ALL: &[&ResourceType] = &[
     &INGRESSES,
     &INFERENCESERVICES,
     &SELFSUBJECTACCESSREVIEWS,
+    &SELFSUBJECTRULESREVIEWS,
 ];
 
 /// The type served at `group/version/plural`.

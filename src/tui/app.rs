@@ -153,6 +153,10 @@ pub struct LogsState {
     pub streams: BTreeMap<String, StreamState>,
     /// What the loop was last asked to follow.
     pub following: Option<(EndpointKey, Vec<String>)>,
+    /// Whose lines the buffer holds. It is cleared only when another endpoint's logs are
+    /// wanted: an endpoint missing from one snapshot (a relist, a redeploy between delete and
+    /// create) or a visit to another tab keeps what the reader had.
+    pub buf_of: Option<EndpointKey>,
 }
 
 pub struct App {
@@ -188,6 +192,8 @@ pub struct App {
     /// Kiosk: when the selection last moved.
     pub(crate) last_cycle: Timestamp,
     pub(crate) quit: bool,
+    /// `:ns`: the scope being switched to, and the namespaces watched one by one.
+    pub(crate) scope: super::scope::ScopeState,
 }
 
 impl App {
@@ -201,6 +207,7 @@ impl App {
             scroll: 0,
             streams: BTreeMap::new(),
             following: None,
+            buf_of: None,
         };
         App {
             palette: Palette::new(&opts.theme),
@@ -229,6 +236,7 @@ impl App {
             quit_armed: false,
             last_cycle: now,
             quit: false,
+            scope: super::scope::ScopeState::default(),
         }
     }
 
@@ -377,14 +385,13 @@ impl App {
             .filter(|_| self.tab == Tab::Logs)
             .map(|k| (k, self.wanted_log_pods()));
         if wanted_logs != self.logs.following {
-            let endpoint_changed =
-                wanted_logs.as_ref().map(|w| &w.0) != self.logs.following.as_ref().map(|f| &f.0);
             match &wanted_logs {
                 Some((endpoint, pods)) => {
-                    if endpoint_changed {
+                    if self.logs.buf_of.as_ref() != Some(endpoint) {
                         self.logs.buf.clear();
                         self.logs.streams.clear();
                         self.logs.scroll = 0;
+                        self.logs.buf_of = Some(endpoint.clone());
                     }
                     fx.push(Effect::FollowLogs {
                         endpoint: endpoint.clone(),
@@ -403,6 +410,10 @@ impl App {
 /// Applies one message. Returns what the loop must do; everything else is in `app`.
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     let mut fx = Vec::new();
+    if super::scope::stale(app, &msg) {
+        // From the scope being left: it must not show under the new one.
+        return fx;
+    }
     match msg {
         Msg::Key(key) => super::keys::on_key(app, key, &mut fx),
         Msg::Mouse(m) => super::keys::on_mouse(app, m, &mut fx),
@@ -460,6 +471,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.say(Level::Info, text);
         }
         Msg::Notice(text) => app.say(Level::Warn, text),
+        Msg::ScopeChanged {
+            namespace,
+            namespaces,
+            notice,
+        } => super::scope::on_changed(app, namespace, namespaces, notice),
         Msg::OpStarted { .. }
         | Msg::OpStartFailed { .. }
         | Msg::OpProgress(_)

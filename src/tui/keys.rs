@@ -53,6 +53,9 @@ pub(crate) fn on_key(app: &mut App, key: KeySpec, fx: &mut Vec<Effect>) {
         }
         return;
     }
+    // The operator is now looking at the selected row: from here on the selection stays on that
+    // endpoint instead of following whichever is on top (a log opened on it must not move).
+    app.table.pin(&app.endpoints);
     if app.focus == Pane::Bottom
         && app.tab == Tab::Console
         && let Some(ev) = console_event(key, action)
@@ -172,11 +175,7 @@ fn run_command(app: &mut App, line: &str, fx: &mut Vec<Effect>) {
     match (words.next(), words.next()) {
         (None, _) => {}
         (Some("q" | "quit" | "q!"), None) => fx.push(Effect::Quit),
-        (Some("ns" | "namespace"), Some(ns)) => {
-            let scope = (ns != "all" && ns != "-A").then(|| ns.to_string());
-            app.opts.namespace = scope.clone();
-            fx.push(Effect::SetNamespace(scope));
-        }
+        (Some("ns" | "namespace"), Some(ns)) => super::scope::on_command(app, ns, fx),
         (Some("theme"), Some(name)) => fx.push(Effect::LoadTheme(name.to_string())),
         (Some("logs"), None) => on_action(app, Action::Logs, fx),
         (Some("events"), None) => on_action(app, Action::Events, fx),
@@ -296,6 +295,7 @@ fn on_action(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                 app.logs.scroll = 0;
             }
         }
+        Action::CopyName => super::copy::copy_selected(app, fx),
         Action::Wrap => app.logs.wrap = !app.logs.wrap,
         Action::Timestamps => app.logs.timestamps = !app.logs.timestamps,
         Action::LogSource => {
@@ -446,6 +446,7 @@ pub fn pane_actions(pane: Pane, tab: Tab) -> &'static [Action] {
             ForceDelete,
             StripFinalizers,
             EditSpec,
+            CopyName,
         ],
         (Pane::Resources, _) => &[
             Up,
@@ -461,6 +462,7 @@ pub fn pane_actions(pane: Pane, tab: Tab) -> &'static [Action] {
             Operation,
             ForceDelete,
             StripFinalizers,
+            CopyName,
         ],
         (Pane::Bottom, Tab::Logs) => &[
             Up, Down, PageUp, PageDown, Top, Bottom, Follow, Pause, Wrap, Timestamps, LogSource,
@@ -478,7 +480,9 @@ pub fn pane_actions(pane: Pane, tab: Tab) -> &'static [Action] {
             ForceDelete,
             Back,
         ],
-        (Pane::Bottom, _) => &[Up, Down, PageUp, PageDown, Top, Bottom, Logs, Events, Back],
+        (Pane::Bottom, _) => &[
+            Up, Down, PageUp, PageDown, Top, Bottom, Logs, Events, CopyName, Back,
+        ],
     }
 }
 

@@ -16,6 +16,7 @@
 
 pub mod app;
 pub mod confirm;
+pub mod copy;
 pub mod edit;
 pub mod editor;
 #[doc(hidden)]
@@ -28,6 +29,7 @@ pub mod msg;
 pub mod operation;
 pub mod ops;
 pub mod run;
+pub mod scope;
 pub mod style;
 pub mod table;
 pub mod term;

@@ -112,6 +112,14 @@ pub enum Msg {
     Theme(Theme),
     /// Something for the operator to read in the status line (an error from the loop, ...).
     Notice(String),
+    /// The watches now run on this scope (after `:ns`, or at start when it differs from what was
+    /// asked): `namespace` is the one namespace or `None`; `namespaces` lists the namespaces
+    /// watched one by one when the user may not list across all of them.
+    ScopeChanged {
+        namespace: Option<String>,
+        namespaces: Option<Vec<String>>,
+        notice: Option<String>,
+    },
     /// The engine took [`Effect::StartOperation`]'s request and named it `op_id`.
     OpStarted {
         op_id: String,
@@ -211,5 +219,12 @@ pub enum Effect {
     RunEditor {
         endpoint: EndpointKey,
         yaml: String,
+    },
+    /// `y`: put `text` (an object's full name, free of control characters) on the clipboard of
+    /// the operator's terminal with OSC 52, which works over SSH and in tmux
+    /// (`set -g set-clipboard on`). Carried out by the event loop itself, which owns the
+    /// terminal; never while drawing.
+    CopyToClipboard {
+        text: String,
     },
 }

@@ -87,6 +87,12 @@ async fn apply(
             *edit = Some((endpoint, yaml));
             continue;
         }
+        if let Effect::CopyToClipboard { text } = &fx {
+            if let Err(e) = term::copy_to_clipboard(text) {
+                tracing::warn!("cannot write the clipboard sequence to the terminal: {e}");
+            }
+            continue;
+        }
         if effects.send(fx).await.is_err() {
             // The integrator stopped listening; the screen still works on what it has.
             tracing::warn!("the effect channel is closed; effects are no longer carried out");

@@ -2,7 +2,7 @@
 //! every exit path — drop, panic (before the panic message prints, so it is readable) and the
 //! signals the loop handles (SIGTERM, SIGHUP).
 
-use std::io::{self, Stdout, stdout};
+use std::io::{self, Stdout, Write, stdout};
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -115,4 +115,52 @@ pub fn install_panic_hook() {
             previous(info);
         }));
     });
+}
+
+/// The OSC 52 sequence that sets the clipboard (`c`) to `text`: `ESC ] 52 ; c ; BASE64 BEL`.
+/// None when `text` holds a control character: a name from the cluster is base64 inside the
+/// sequence, so it could not break out of it, but what lands on the clipboard is pasted into a
+/// shell, where a newline or an escape would act.
+pub fn osc52(text: &str) -> Option<String> {
+    use base64::Engine as _;
+    if crate::text::has_controls(text) || text.contains('\t') {
+        return None;
+    }
+    let payload = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+    Some(format!("\x1b]52;c;{payload}\x07"))
+}
+
+/// Writes [`osc52`] of `text` to the terminal. Terminals without OSC 52 ignore it.
+pub fn copy_to_clipboard(text: &str) -> io::Result<()> {
+    let Some(seq) = osc52(text) else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the text holds control characters",
+        ));
+    };
+    let mut out = stdout();
+    out.write_all(seq.as_bytes())?;
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::osc52;
+
+    #[test]
+    fn osc52_is_base64_between_osc_and_bel() {
+        assert_eq!(
+            osc52("whisper-large-6c9d7f5b8-q2x7k").as_deref(),
+            Some("\x1b]52;c;d2hpc3Blci1sYXJnZS02YzlkN2Y1YjgtcTJ4N2s=\x07")
+        );
+        assert_eq!(osc52("模型").as_deref(), Some("\x1b]52;c;5qih5Z6L\x07"));
+    }
+
+    #[test]
+    fn control_characters_are_refused() {
+        assert_eq!(osc52("pod\x1b]52;c;cm0=\x07"), None);
+        assert_eq!(osc52("a\nb"), None);
+        assert_eq!(osc52("a\tb"), None);
+        assert_eq!(osc52("a\u{9b}b"), None);
+    }
 }

@@ -50,4 +50,5 @@ pub fn is_mutating(e: &Value) -> bool {
         verb,
         "create" | "update" | "patch" | "delete" | "deletecollection"
     ) && !path.ends_with("/selfsubjectaccessreviews")
+        && !path.ends_with("/selfsubjectrulesreviews")
 }

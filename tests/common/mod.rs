@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod audit;
+pub mod console;
 pub mod screen;
 pub mod tmux;
 

@@ -135,6 +135,12 @@ impl Tmux {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
+    /// Any tmux command on this server (`set-option -s set-clipboard on`, `show-buffer`); its
+    /// stdout. A failing command fails the test.
+    pub fn command_ok(&self, args: &[&str]) -> String {
+        self.tmux_ok(args)
+    }
+
     /// Sends keys by tmux name (`j`, `Enter`, `Escape`, `Down`, `C-c`), one `send-keys` each.
     pub fn keys(&self, keys: &[&str]) {
         for key in keys {

@@ -358,3 +358,37 @@ fn deleting_a_namespace_deletes_its_content_first() {
         stderr(&gone)
     );
 }
+
+/// `kubectl auth can-i --list` asks a SelfSubjectRulesReview (sent as protobuf): the rules of
+/// the namespace asked about, including those limited to it, and none limited to others.
+#[test]
+#[ignore = "needs kubectl: run via .ci/run or set KUBECTL"]
+fn auth_can_i_list_shows_the_rules_of_the_namespace() {
+    let Some(operator) = sim_as("auth_can_i_list", "rbac-denied", "operator") else {
+        return;
+    };
+    let row = |out: &str, resource: &str| {
+        out.lines()
+            .find(|l| l.split_whitespace().next() == Some(resource))
+            .and_then(|l| l.rfind('[').map(|at| l[at..].trim().to_string()))
+    };
+    let prod = operator.kubectl_ok(&["auth", "can-i", "--list", "-n", "llm-prod"]);
+    assert_eq!(
+        row(&prod, "pods.*"),
+        Some("[create delete]".into()),
+        "{prod}"
+    );
+    assert_eq!(row(&prod, "*.*"), Some("[get list watch]".into()), "{prod}");
+    assert!(
+        prod.contains("selfsubjectrulesreviews.authorization.k8s.io"),
+        "{prod}"
+    );
+    // The create/delete rule (any API group: `pods.*`) is bound in llm-prod and llm-staging only.
+    let other = operator.kubectl_ok(&["auth", "can-i", "--list", "-n", "default"]);
+    assert_eq!(row(&other, "pods.*"), None, "{other}");
+    assert_eq!(
+        row(&other, "*.*"),
+        Some("[get list watch]".into()),
+        "{other}"
+    );
+}

@@ -18,7 +18,7 @@ use super::objects::{remove_finalizer, write_opts};
 use super::runner::{Controller, Resync};
 use crate::sim::context::SimContext;
 use crate::sim::faults::{ControllerState, Controllers};
-use crate::sim::kinds::{self, EVENTS, ResourceType, SELFSUBJECTACCESSREVIEWS};
+use crate::sim::kinds::{self, EVENTS, ResourceType};
 use crate::sim::meta;
 use crate::sim::store::{
     Change, ChangeKind, DeleteOptions, DeleteOutcome, Precondition, Propagation,
@@ -87,7 +87,7 @@ pub struct GarbageCollector {
 
 /// Kinds that take part in the graph (Events never own or are owned here).
 fn indexed(rt: &ResourceType) -> bool {
-    rt != &EVENTS && rt != &SELFSUBJECTACCESSREVIEWS
+    rt != &EVENTS && !kinds::is_review(rt)
 }
 
 impl GarbageCollector {

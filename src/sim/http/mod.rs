@@ -273,8 +273,8 @@ async fn serve_resource(st: &Arc<HttpState>, req: ApiRequest) -> Response {
         namespace: req.route.ns(),
         name: req.route.name.as_deref().unwrap_or(""),
     };
-    // SelfSubjectAccessReviews are allowed to everyone, as on a real cluster.
-    let is_review = req.route.rt.plural == "selfsubjectaccessreviews";
+    // Self-subject reviews are allowed to everyone (system:basic-user), as on a real cluster.
+    let is_review = crate::sim::kinds::is_review(req.route.rt);
     if !is_review && !st.ctx.faults.allowed(&req.user, &attrs) {
         let ns = req.route.namespace.as_deref();
         let mut e = ApiError::forbidden(req.route.rt, attrs.name, &req.user, req.verb, ns);

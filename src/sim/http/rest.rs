@@ -54,6 +54,9 @@ fn handle(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
     if rt.plural == "selfsubjectaccessreviews" {
         return review::create(st, req);
     }
+    if rt.plural == "selfsubjectrulesreviews" {
+        return review::rules(st, req);
+    }
     if rt.namespaced && r.namespace.is_none() && (r.name.is_some() || req.method != Method::GET) {
         // Only list and watch are served across namespaces.
         return Err(ApiError::method_not_allowed());

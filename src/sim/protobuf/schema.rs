@@ -184,6 +184,26 @@ static SELF_SUBJECT_ACCESS_REVIEW: Message = Message {
     ],
 };
 
+static SSRR_SPEC: Message = Message {
+    name: "SelfSubjectRulesReviewSpec",
+    fields: &[f(1, "namespace", Str)],
+};
+
+/// What a client may send of the status (kubectl sends it empty); the rules are only answered.
+static SUBJECT_RULES_REVIEW_STATUS: Message = Message {
+    name: "SubjectRulesReviewStatus",
+    fields: &[f(3, "incomplete", Bool), f(4, "evaluationError", Str)],
+};
+
+static SELF_SUBJECT_RULES_REVIEW: Message = Message {
+    name: "SelfSubjectRulesReview",
+    fields: &[
+        f(1, "metadata", Msg(&OBJECT_META)),
+        f(2, "spec", Msg(&SSRR_SPEC)),
+        f(3, "status", Msg(&SUBJECT_RULES_REVIEW_STATUS)),
+    ],
+};
+
 static SERVICE_PORT: Message = Message {
     name: "ServicePort",
     fields: &[
@@ -378,6 +398,7 @@ pub fn for_kind(api_version: &str, kind: &str) -> Option<&'static Message> {
         ("v1", "Service") => &SERVICE,
         ("apps/v1", "Deployment") => &DEPLOYMENT,
         ("authorization.k8s.io/v1", "SelfSubjectAccessReview") => &SELF_SUBJECT_ACCESS_REVIEW,
+        ("authorization.k8s.io/v1", "SelfSubjectRulesReview") => &SELF_SUBJECT_RULES_REVIEW,
         _ => return None,
     })
 }

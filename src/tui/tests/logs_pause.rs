@@ -152,3 +152,39 @@ fn l_on_a_selected_pod_opens_that_pods_log() {
         screen(&app)
     );
 }
+
+/// Looking at another tab and coming back keeps the paused view (it used to start over empty).
+#[test]
+fn a_paused_view_survives_a_visit_to_another_tab() {
+    let mut app = logs_app(5);
+    feed(&mut app, [lines(0, 5), key('p')]);
+    assert_eq!(shown(&app), [0, 1, 2, 3, 4]);
+    feed(&mut app, [key('v'), lines(5, 50)]);
+    assert_eq!(app.tab, Tab::Events);
+    feed(&mut app, [key('l')]);
+    assert_eq!(shown(&app), [0, 1, 2, 3, 4], "{}", screen(&app));
+    assert!(screen(&app).contains("PAUSED"), "{}", screen(&app));
+}
+
+/// Until the operator presses a key the selection follows the top row (the worst endpoint). A
+/// key (here `l`) fixes it on that endpoint: when another endpoint turns worse and goes on top,
+/// the open log stays on the endpoint being read.
+#[test]
+fn opening_a_log_keeps_the_selection_when_the_order_changes() {
+    let mut opts = fixtures::options("default", false, false);
+    opts.settings.logs.buffer_lines = 50;
+    let (mut app, _) = app_with(opts, W, H);
+    let first = app.selected_endpoint().map(|e| e.key.clone());
+    feed(&mut app, [key('l'), lines(0, 5)]);
+    assert_eq!(shown(&app), [0, 1, 2, 3, 4]);
+    // Another endpoint fails and sorts first.
+    let mut fleet = fixtures::fleet();
+    let last = fleet.len() - 1;
+    fleet[last].health = crate::cluster::model::Health::Failed;
+    let worse = fleet[last].key.clone();
+    assert_ne!(Some(&worse), first.as_ref());
+    feed(&mut app, [Msg::Endpoints(fleet)]);
+    assert_eq!(app.visible_endpoints().next().map(|e| &e.key), Some(&worse));
+    assert_eq!(app.selected_endpoint().map(|e| e.key.clone()), first);
+    assert_eq!(shown(&app), [0, 1, 2, 3, 4], "{}", screen(&app));
+}

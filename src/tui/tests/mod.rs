@@ -17,8 +17,10 @@ macro_rules! snap {
 mod escapes;
 mod headless;
 mod logs_pause;
+mod names;
 mod op_snapshots;
 mod ops;
+mod scope;
 mod small;
 mod snapshots;
 mod too_small;

@@ -58,7 +58,8 @@ fn draw_events(frame: &mut Frame, app: &App, area: Rect) {
         lines.push(Line::styled("no events", p.muted));
     } else {
         lines.push(Line::styled(detail::EVENT_HEADER, p.header));
-        lines.extend(ev.rows.iter().map(|e| detail::event_line(e, app)));
+        let width = usize::from(area.width);
+        lines.extend(ev.rows.iter().map(|e| detail::event_line(e, app, width)));
     }
     let scroll = u16::try_from(ev.scroll).unwrap_or(u16::MAX);
     frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), area);

@@ -12,12 +12,16 @@ use super::super::fmt::age;
 use super::super::msg::EventRow;
 use super::super::style::{health_symbol, health_word};
 use super::super::text::sanitize;
+use super::columns;
 use super::{terminating_style, terminating_text};
+use crate::config::keymap::Action;
 
 pub const EVENT_HEADER: &str = "LAST SEEN  TYPE     REASON                COUNT  OBJECT / MESSAGE";
 
-/// One event as a line: age, type (Warning marked `⚠`), reason, count, object and message.
-pub fn event_line(e: &EventRow, app: &App) -> Line<'static> {
+/// One event as a line in `width` cells: age, type (Warning marked `⚠`), reason, count, object
+/// and message. When the line is too long the object's name is shortened in the middle (its
+/// suffix tells pods apart) so some of the message still shows.
+pub fn event_line(e: &EventRow, app: &App, width: usize) -> Line<'static> {
     let p = &app.palette;
     let warning = e.type_ == "Warning";
     let style = if warning { p.warn } else { p.base };
@@ -26,22 +30,85 @@ pub fn event_line(e: &EventRow, app: &App) -> Line<'static> {
     } else {
         sanitize(&e.type_).into_owned()
     };
-    let mut what = String::new();
-    if !e.object.is_empty() {
-        what.push_str(&sanitize(&e.object));
-        what.push_str(": ");
-    }
-    what.push_str(&sanitize(&e.message));
+    let mut message = sanitize(&e.message).into_owned();
     if !e.source.is_empty() {
-        what.push_str(&format!(" ({})", sanitize(&e.source)));
+        message.push_str(&format!(" ({})", sanitize(&e.source)));
     }
-    Line::from(vec![
+    let lead = vec![
         Span::styled(format!("{:<9}  ", age(e.last_seen, app.now)), p.muted),
         Span::styled(format!("{type_:<7}  "), style),
         Span::styled(format!("{:<20}  ", sanitize(&e.reason)), style),
         Span::raw(format!("{:>5}  ", e.count)),
-        Span::raw(what),
-    ])
+    ];
+    let room = width.saturating_sub(lead.iter().map(Span::width).sum());
+    let mut what = String::new();
+    if !e.object.is_empty() {
+        let object = sanitize(&e.object);
+        let full = columns::cells(&object) + 2 + columns::cells(&message);
+        if full > room {
+            what.push_str(&columns::middle(
+                &object,
+                room.saturating_sub(2 + 12).max(16),
+            ));
+        } else {
+            what.push_str(&object);
+        }
+        what.push_str(": ");
+    }
+    what.push_str(&message);
+    let mut spans = lead;
+    spans.push(Span::raw(what));
+    Line::from(spans)
+}
+
+/// The bottom pane's inner width, where the detail and events tabs draw.
+pub fn bottom_width(app: &App) -> usize {
+    let size = app.size;
+    let pane = super::layout::areas(ratatui::layout::Rect::new(0, 0, size.0, size.1)).bottom;
+    usize::from(pane.width.saturating_sub(2))
+}
+
+/// `Name:       FULL-NAME  y copies it`: the whole name however long (continued on the next
+/// lines at the pane's width), never shortened as in the panes above.
+fn name_lines(app: &App, name: &str) -> Vec<Line<'static>> {
+    const LABEL: &str = "Name:       ";
+    let p = &app.palette;
+    let room = bottom_width(app).saturating_sub(LABEL.len()).max(8);
+    let name = sanitize(name);
+    let mut chunks: Vec<String> = vec![String::new()];
+    let mut used = 0;
+    for c in name.chars() {
+        let w = columns::cells(c.encode_utf8(&mut [0; 4]));
+        if used + w > room {
+            chunks.push(String::new());
+            used = 0;
+        }
+        used += w;
+        if let Some(last) = chunks.last_mut() {
+            last.push(c);
+        }
+    }
+    let hint = app
+        .opts
+        .keymap
+        .keys_for(Action::CopyName)
+        .first()
+        .map(|k| format!("  {k} copies it"));
+    let n = chunks.len();
+    chunks
+        .into_iter()
+        .enumerate()
+        .map(|(i, chunk)| {
+            let lead = if i == 0 { LABEL } else { "            " };
+            let mut spans = vec![Span::raw(lead), Span::styled(chunk, p.title)];
+            if i + 1 == n
+                && let Some(h) = &hint
+            {
+                spans.push(Span::styled(h.clone(), p.muted));
+            }
+            Line::from(spans)
+        })
+        .collect()
 }
 
 fn section<'a>(app: &App, name: &'a str) -> Line<'a> {
@@ -61,6 +128,7 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         ),
         Span::styled(format!("  age {}", age(row.created, app.now)), p.muted),
     ])];
+    out.extend(name_lines(app, &row.name));
     let status = match &row.terminating {
         Some(t) => {
             let (text, stuck) = terminating_text(t, app);
@@ -124,7 +192,8 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         out.push(Line::styled("none", p.muted));
     } else {
         out.push(Line::styled(EVENT_HEADER, p.header));
-        out.extend(d.events.iter().map(|e| event_line(e, app)));
+        let width = bottom_width(app);
+        out.extend(d.events.iter().map(|e| event_line(e, app, width)));
     }
     if !d.gone {
         out.push(section(

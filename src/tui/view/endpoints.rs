@@ -2,6 +2,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
@@ -12,31 +13,67 @@ use super::super::fmt::age;
 use super::super::style::{health_symbol, health_word};
 use super::super::table::visible_offset;
 use super::super::text::sanitize;
+use super::columns::{self, Col};
 use super::{pane_block, terminating_parts, terminating_style, title};
 
-/// Which optional columns fit: namespace from 60 columns, mode and age from 75.
-fn columns(width: u16) -> (bool, bool) {
-    (width >= 60, width >= 75)
+/// The table's columns in display order.
+const HEADERS: [&str; 7] = ["", "NAME", "NAMESPACE", "MODE", "STATUS", "READY", "AGE"];
+const LEASE: usize = 0;
+const NAME: usize = 1;
+const NAMESPACE: usize = 2;
+const KIND: usize = 3;
+const STATUS: usize = 4;
+const READY: usize = 5;
+const AGE: usize = 6;
+
+/// Widths of the columns (None: not shown) for rows `shown` in `width` cells. The name always
+/// stays; so does NAMESPACE while the endpoints span more than one namespace (it is what tells
+/// `llm-prod/llama` from `llm-staging/llama`); mode and age go first, age before mode.
+pub fn column_widths(app: &App, shown: &[&EndpointView], width: u16) -> Vec<Option<usize>> {
+    let longest = |f: &dyn Fn(&EndpointView) -> usize, header: usize| {
+        shown.iter().map(|e| f(e)).max().unwrap_or(0).max(header)
+    };
+    let name = longest(&|e| columns::cells(&sanitize(&e.key.name)), 4);
+    let ns = longest(&|e| columns::cells(&sanitize(&e.key.namespace)), 9);
+    let status = longest(&|e| columns::cells(&status_parts(e, app).0), 6);
+    let ready = longest(&|e| format!("{}/{}", e.ready, e.desired).len(), 5);
+    let age_w = longest(&|e| age(e.created, app.now).len(), 5);
+    let first_ns = app.endpoints.first().map(|e| &e.key.namespace);
+    let many_namespaces = app
+        .endpoints
+        .iter()
+        .any(|e| Some(&e.key.namespace) != first_ns);
+    let ns_col = if many_namespaces {
+        Col::kept(8, ns).filling(2)
+    } else {
+        Col::optional(ns)
+    };
+    let cols = [
+        Col::kept(1, 1),
+        Col::kept(12, name).filling(3),
+        ns_col,
+        Col::optional(6),
+        Col::kept(12, status),
+        Col::kept(5, ready),
+        Col::optional(age_w),
+    ];
+    let order: &[usize] = if many_namespaces {
+        &[LEASE, NAME, NAMESPACE, STATUS, READY, KIND, AGE]
+    } else {
+        &[LEASE, NAME, STATUS, READY, KIND, AGE, NAMESPACE]
+    };
+    columns::fit(&cols, order, usize::from(width), 1)
 }
 
-fn widths(width: u16) -> Vec<Constraint> {
-    let (ns, wide) = columns(width);
-    let mut w = vec![Constraint::Length(1), Constraint::Fill(3)];
-    if ns {
-        w.push(Constraint::Fill(2));
-    }
-    if wide {
-        w.push(Constraint::Length(6));
-    }
-    w.extend([Constraint::Length(20), Constraint::Length(5)]);
-    if wide {
-        w.push(Constraint::Length(5));
-    }
-    w
+/// The STATUS cell in `width` cells (long words shortened first, so how long stays).
+fn status_cell<'a>(e: &EndpointView, app: &App, width: usize) -> Cell<'a> {
+    let (text, style) = status_parts(e, app);
+    Cell::from(columns::status(&text, width)).style(style)
 }
 
-/// The STATUS cell: symbol and word, and for a Terminating endpoint how long (and `⚠ stuck`).
-fn status_cell<'a>(e: &EndpointView, app: &App) -> Cell<'a> {
+/// The STATUS text and style: symbol and word, and for a Terminating endpoint how long (and
+/// `⚠ stuck`).
+fn status_parts(e: &EndpointView, app: &App) -> (String, Style) {
     let p = &app.palette;
     if e.health == Health::Terminating
         && let Some(t) = &e.oldest_terminating
@@ -49,16 +86,16 @@ fn status_cell<'a>(e: &EndpointView, app: &App) -> Cell<'a> {
         } else {
             format!("⊘ Terminating {for_how_long}")
         };
-        return Cell::from(text).style(terminating_style(p, stuck));
+        return (text, terminating_style(p, stuck));
     }
     if super::super::ops::is_unfinished_row(e) {
-        return Cell::from("⚠ Unfinished").style(p.error);
+        return ("⚠ Unfinished".to_string(), p.error);
     }
     let text = format!("{} {}", health_symbol(e.health), health_word(e.health));
-    Cell::from(text).style(p.health(e.health))
+    (text, p.health(e.health))
 }
 
-fn row<'a>(e: &'a EndpointView, app: &App, width: u16) -> Row<'a> {
+fn row<'a>(e: &'a EndpointView, app: &App, widths: &[Option<usize>]) -> Row<'a> {
     let p = &app.palette;
     let lease = match &e.lease {
         Some(l) if l.live => Span::styled("⟳", p.accent),
@@ -68,18 +105,18 @@ fn row<'a>(e: &'a EndpointView, app: &App, width: u16) -> Row<'a> {
     };
     let kind = e.key.mode.as_str();
     let ready_style = if e.ready < e.desired { p.warn } else { p.base };
-    let (ns, wide) = columns(width);
-    let mut cells = vec![Cell::from(lease), Cell::from(sanitize(&e.key.name))];
-    if ns {
-        cells.push(Cell::from(sanitize(&e.key.namespace)));
-    }
-    if wide {
-        cells.push(Cell::from(kind));
-    }
-    cells.push(status_cell(e, app));
-    cells.push(Cell::from(format!("{}/{}", e.ready, e.desired)).style(ready_style));
-    if wide {
-        cells.push(Cell::from(age(e.created, app.now)));
+    let w = |i: usize| widths.get(i).copied().flatten();
+    let mut cells = Vec::with_capacity(HEADERS.len());
+    for (i, width) in (0..HEADERS.len()).filter_map(|i| w(i).map(|x| (i, x))) {
+        cells.push(match i {
+            LEASE => Cell::from(lease.clone()),
+            NAME => Cell::from(columns::middle(&sanitize(&e.key.name), width)),
+            NAMESPACE => Cell::from(columns::middle(&sanitize(&e.key.namespace), width)),
+            KIND => Cell::from(kind),
+            STATUS => status_cell(e, app, width),
+            READY => Cell::from(format!("{}/{}", e.ready, e.desired)).style(ready_style),
+            _ => Cell::from(age(e.created, app.now)),
+        });
     }
     Row::new(cells)
 }
@@ -100,7 +137,10 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if t.rows.is_empty() {
-        let text = if app.endpoints.is_empty() {
+        let listing = crate::tui::scope::listing(app);
+        let text = if let Some(t) = listing.as_deref() {
+            t
+        } else if app.endpoints.is_empty() {
             match app.last_update {
                 None => "waiting for the first list from the cluster…",
                 Some(_) => "no endpoints in this scope",
@@ -114,6 +154,12 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let height = usize::from(inner.height.saturating_sub(1));
     let offset = visible_offset(t.offset, t.selected, t.rows.len(), height);
     let focused = app.focus() == Pane::Endpoints || app.kiosk();
+    let shown: Vec<&EndpointView> = t
+        .rows
+        .iter()
+        .filter_map(|&i| app.endpoints.get(i))
+        .collect();
+    let widths = column_widths(app, &shown, inner.width);
     let rows: Vec<Row> = t
         .rows
         .iter()
@@ -122,7 +168,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         .take(height)
         .filter_map(|(i, &ix)| {
             let e = app.endpoints.get(ix)?;
-            let r = row(e, app, inner.width);
+            let r = row(e, app, &widths);
             Some(if i == t.selected {
                 r.style(if focused {
                     p.selection
@@ -134,19 +180,18 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
             })
         })
         .collect();
-    let (ns, wide) = columns(inner.width);
-    let header: Vec<&str> = ["", "NAME", "NAMESPACE", "MODE", "STATUS", "READY", "AGE"]
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| match i {
-            2 => ns,
-            3 | 6 => wide,
-            _ => true,
-        })
-        .map(|(_, h)| h)
+    let header: Vec<String> = HEADERS
+        .iter()
+        .zip(&widths)
+        .filter_map(|(h, w)| w.map(|w| columns::end(h, w)))
         .collect();
     let header = Row::new(header).style(p.header);
-    let table = Table::new(rows, widths(inner.width))
+    let constraints: Vec<Constraint> = widths
+        .iter()
+        .flatten()
+        .map(|w| Constraint::Length(u16::try_from(*w).unwrap_or(u16::MAX)))
+        .collect();
+    let table = Table::new(rows, constraints)
         .header(header)
         .column_spacing(1);
     frame.render_widget(table, inner);

@@ -14,7 +14,7 @@ use super::super::fmt::{clock, elapsed_secs};
 use super::super::style::{health_symbol, health_word};
 use super::super::text::sanitize;
 use super::status::{message_span, watch_summary};
-use super::{resources, terminating_parts, terminating_style};
+use super::{columns, resources, terminating_parts, terminating_style};
 
 const TILE_WIDTH: u16 = 34;
 const TILE_HEIGHT: u16 = 7;
@@ -35,12 +35,15 @@ fn tile(frame: &mut Frame, app: &App, e: &EndpointView, selected: bool, area: Re
         (hs, BorderType::Rounded)
     };
     let marker = if selected { "▶ " } else { "" };
+    // Borders, the spaces around the title and the marker; the name keeps its end.
+    let room = usize::from(area.width).saturating_sub(4 + columns::cells(marker));
+    let name = columns::middle(&sanitize(&e.key.name), room);
     let block = Block::new()
         .borders(Borders::ALL)
         .border_type(kind)
         .border_style(border)
         .title(Span::styled(
-            format!(" {marker}{} ", sanitize(&e.key.name)),
+            format!(" {marker}{name} "),
             if selected { p.selection } else { p.title },
         ));
     let mode = e.key.mode.as_str();
@@ -49,8 +52,10 @@ fn tile(frame: &mut Frame, app: &App, e: &EndpointView, selected: bool, area: Re
         health_symbol(e.health),
         health_word(e.health).to_uppercase()
     );
+    let ns_room = usize::from(area.width).saturating_sub(2 + 3 + mode.len());
+    let ns = columns::middle(&sanitize(&e.key.namespace), ns_room);
     let mut lines = vec![
-        Line::styled(format!("{} · {mode}", sanitize(&e.key.namespace)), p.muted),
+        Line::styled(format!("{ns} · {mode}"), p.muted),
         Line::styled(word, hs.add_modifier(Modifier::BOLD)),
         Line::raw(format!("ready {}/{}", e.ready, e.desired)),
     ];

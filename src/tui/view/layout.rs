@@ -8,6 +8,8 @@ pub const MIN_HEIGHT: u16 = 20;
 /// From this size on, endpoints and resources sit side by side.
 pub const WIDE_WIDTH: u16 = 120;
 pub const WIDE_HEIGHT: u16 = 30;
+/// The endpoint pane's least width side by side with the resources.
+pub const ENDPOINTS_MIN_WIDTH: u16 = 60;
 
 pub fn too_small(width: u16, height: u16) -> bool {
     width < MIN_WIDTH || height < MIN_HEIGHT
@@ -26,8 +28,11 @@ pub fn areas(area: Rect) -> Areas {
     if area.width >= WIDE_WIDTH && area.height >= WIDE_HEIGHT {
         let [top, bottom] =
             Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(main);
+        // The endpoint table needs about 60 columns for name, namespace, status and ready side
+        // by side (issue 9: at 120 columns 40% dropped the namespace); the tree takes the rest.
+        let endpoints_w = (area.width * 2 / 5).max(ENDPOINTS_MIN_WIDTH);
         let [endpoints, resources] =
-            Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(top);
+            Layout::horizontal([Constraint::Length(endpoints_w), Constraint::Min(0)]).areas(top);
         Areas {
             endpoints,
             resources,

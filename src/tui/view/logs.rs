@@ -109,7 +109,9 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(Paragraph::new(header(app)), head);
     let height = usize::from(body.height);
     let width = usize::from(body.width);
-    if app.logs.following.is_none() {
+    // Nothing followed and nothing kept: no endpoint. (A frozen view whose endpoint is missing
+    // from this snapshot keeps showing what the reader was reading.)
+    if app.logs.following.is_none() && app.logs.buf.is_empty() {
         frame.render_widget(
             Paragraph::new(Line::styled("no endpoint selected", p.muted)),
             body,

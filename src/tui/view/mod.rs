@@ -3,6 +3,7 @@
 //! kiosk tiles and the too-small message.
 
 pub mod bottom;
+pub mod columns;
 pub mod confirm;
 pub mod console;
 pub mod detail;

@@ -142,11 +142,7 @@ pub fn message_span(app: &App) -> Option<Span<'static>> {
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let p = &app.palette;
     let sep = || Span::styled(" │ ", p.border);
-    let ns = app
-        .opts
-        .namespace
-        .as_deref()
-        .map_or_else(|| "all".to_string(), |n| sanitize(n).into_owned());
+    let ns = crate::tui::scope::label(app);
     let (watches, bad) = watch_summary(app);
     let mut spans = vec![
         Span::styled(format!(" ctx:{}", sanitize(&app.opts.context)), p.accent),

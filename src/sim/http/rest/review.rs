@@ -1,4 +1,5 @@
-//! SelfSubjectAccessReview: "may I?", answered from the simulator's RBAC rules.
+//! SelfSubjectAccessReview ("may I?") and SelfSubjectRulesReview ("what may I do in this
+//! namespace?"), answered from the simulator's RBAC rules.
 
 use std::sync::Arc;
 
@@ -55,6 +56,85 @@ pub fn create(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiErro
             "metadata": {"creationTimestamp": null},
             "spec": spec,
             "status": status,
+        }),
+    ))
+}
+
+/// What every authenticated user may do on a real cluster (system:basic-user,
+/// system:discovery, system:public-info-viewer), which a rules review lists too.
+fn basic_user_rules() -> (Value, Value) {
+    (
+        json!({
+            "verbs": ["create"],
+            "apiGroups": ["authorization.k8s.io"],
+            "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
+        }),
+        json!({
+            "verbs": ["get"],
+            "nonResourceURLs": [
+                "/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi",
+                "/openapi/*", "/readyz", "/version", "/version/",
+            ],
+        }),
+    )
+}
+
+/// `POST selfsubjectrulesreviews`: the rules that apply in `spec.namespace`, shaped as the
+/// apiserver's `SubjectRulesReviewStatus`. Like the apiserver, the answer does not echo the spec
+/// (`"spec":{}`), and a request without a namespace is a 400 "no namespace on request".
+pub fn rules(st: &Arc<HttpState>, req: &ApiRequest) -> Result<Response, ApiError> {
+    if req.verb != "create" {
+        return Err(ApiError::method_not_allowed());
+    }
+    let body = parse_body(req)?;
+    let namespace = body
+        .pointer("/spec/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if namespace.is_empty() {
+        return Err(ApiError::bad_request("no namespace on request"));
+    }
+    let (basic, non_resource) = basic_user_rules();
+    let (mut resource_rules, non_resource_rules) =
+        match st.ctx.faults.rules_in(&req.user, namespace) {
+            // Unrestricted admin: cluster-admin's two rules.
+            None => (
+                vec![json!({"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]})],
+                vec![
+                    json!({"verbs": ["*"], "nonResourceURLs": ["*"]}),
+                    non_resource,
+                ],
+            ),
+            Some(list) => (
+                list.iter()
+                    .map(|r| {
+                        let groups = r
+                            .api_groups
+                            .clone()
+                            .unwrap_or_else(|| vec!["*".to_string()]);
+                        json!({
+                            "verbs": r.verbs.iter().map(|v| v.as_str()).collect::<Vec<_>>(),
+                            "apiGroups": groups,
+                            "resources": r.resources,
+                        })
+                    })
+                    .collect(),
+                vec![non_resource],
+            ),
+        };
+    resource_rules.push(basic);
+    Ok(json_response(
+        201,
+        &json!({
+            "kind": "SelfSubjectRulesReview",
+            "apiVersion": "authorization.k8s.io/v1",
+            "metadata": {"creationTimestamp": null},
+            "spec": {},
+            "status": {
+                "resourceRules": resource_rules,
+                "nonResourceRules": non_resource_rules,
+                "incomplete": false,
+            },
         }),
     ))
 }
