@@ -5,7 +5,8 @@
 //! Endpoint health is the worst of its parts, with one softening: a pod Terminating within its
 //! grace period and without finalizers is what every rollout looks like, so it counts as
 //! Progressing for the endpoint (the pod itself still shows Terminating). A live console lease
-//! makes the endpoint Redeploying, whatever its parts say mid-operation.
+//! makes the endpoint Redeploying, whatever its parts say mid-operation; an expired one (its
+//! holder died) leaves the parts' health and says `lease expired (holder gone?)` in the reasons.
 
 mod group;
 mod index;
@@ -26,7 +27,7 @@ use crate::util::age::{format_age, format_signed};
 use group::Group;
 use index::Index;
 
-pub use lease::lease_info;
+pub use lease::{LEASE_EXPIRED, MAX_LEASE_SECS, expire_leases, expired_reason, lease_info};
 pub use select::{RawSelector, selector_matches};
 pub use state::{ObjState, in_grace, terminating};
 pub use tree::flatten;
@@ -113,10 +114,12 @@ pub fn derive_endpoints(
             },
             uid: String::new(),
             health: Health::Redeploying,
+            // Nothing of the endpoint is there to judge once the lease expires.
+            objects_health: Health::Unknown,
             ready: 0,
             desired: 0,
             created: None,
-            reasons: vec![lease_reason(&info)],
+            reasons: vec![lease::live_reason(&info)],
             lease: Some(info),
             resources: Vec::new(),
             oldest_terminating: None,
@@ -124,13 +127,6 @@ pub fn derive_endpoints(
     }
     out.sort_by(|a, b| a.key.cmp(&b.key));
     out
-}
-
-fn lease_reason(l: &LeaseInfo) -> String {
-    match &l.step {
-        Some(step) => format!("redeploy by {} at step {step}", l.holder),
-        None => format!("redeploy by {}", l.holder),
-    }
 }
 
 /// One short reason for a node that is not Ready.
@@ -188,15 +184,21 @@ fn endpoint_view(ix: &Index, g: &Group, lease: Option<LeaseInfo>, now: Timestamp
         reasons.insert(
             0,
             format!(
-                "{what} {} is gone; {} leftover object(s) remain",
+                "{what} {} is gone; {} left behind",
                 g.name,
-                all.len()
+                crate::util::plural(all.len(), "object")
             ),
         );
     }
-    if let Some(l) = lease.as_ref().filter(|l| l.live) {
-        health = Health::Redeploying;
-        reasons.insert(0, lease_reason(l));
+    let objects_health = health;
+    match lease.as_ref() {
+        Some(l) if l.live => {
+            health = Health::Redeploying;
+            reasons.insert(0, lease::live_reason(l));
+        }
+        // Beside the real health: the operation that took the lease is not running any more.
+        Some(l) if l.expired() => reasons.insert(0, lease::expired_reason(l, now)),
+        _ => {}
     }
     if reasons.len() > MAX_REASONS {
         let more = reasons.len() - (MAX_REASONS - 1);
@@ -213,6 +215,7 @@ fn endpoint_view(ix: &Index, g: &Group, lease: Option<LeaseInfo>, now: Timestamp
         },
         uid: root.map(|r| r.uid().to_string()).unwrap_or_default(),
         health,
+        objects_health,
         ready,
         desired,
         created: root.and_then(|r| r.meta.creation_timestamp.as_ref().map(|t| t.0)),

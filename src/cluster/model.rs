@@ -65,15 +65,36 @@ impl Kind {
     }
 }
 
-/// How an endpoint is served.
+/// How an endpoint is served. Spelled `kserve` / `raw` everywhere (the TUI's MODE column,
+/// `status`, its JSON, journals, the lease annotation); journals written before that spelled
+/// them `Kserve` / `Raw`, still read.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
 )]
+#[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// A KServe InferenceService (its children in RawDeployment mode).
+    #[serde(alias = "Kserve")]
     Kserve,
     /// A plain Deployment selected by the configured label.
+    #[serde(alias = "Raw")]
     Raw,
+}
+
+impl Mode {
+    /// The one spelling shown and written: `kserve`, `raw`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Kserve => "kserve",
+            Mode::Raw => "raw",
+        }
+    }
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Identity of an endpoint: stable across updates (the selection follows it by UID of the root
@@ -140,8 +161,28 @@ pub struct LeaseInfo {
     pub operation_id: Option<String>,
     pub acquired: Option<Timestamp>,
     pub renewed: Option<Timestamp>,
-    /// Renewed within its duration (an expired lease is shown but not counted as held).
+    /// Renewed within its duration (an expired lease is shown but not counted as held). Judged
+    /// at derivation; the TUI judges it again on every tick (`derive::expire_leases`), so a
+    /// lease whose holder died stops counting when it expires, event or not.
     pub live: bool,
+    /// When it stops being live without another renewal: renewTime (else acquireTime) plus
+    /// leaseDurationSeconds capped at `derive::MAX_LEASE_SECS`. None: it is never live.
+    pub expires: Option<Timestamp>,
+    /// What was wrong with the lease's fields (absent renewTime, a capped duration, a
+    /// renewTime in the future), for the panes and `status`.
+    pub note: Option<String>,
+}
+
+impl LeaseInfo {
+    /// Held and within its (capped) duration at `now`.
+    pub fn live_at(&self, now: Timestamp) -> bool {
+        !self.holder.is_empty() && self.expires.is_some_and(|until| until > now)
+    }
+
+    /// Held by someone but not renewed in time: the holder has most likely died.
+    pub fn expired(&self) -> bool {
+        !self.live && !self.holder.is_empty()
+    }
 }
 
 /// One endpoint row with everything the panes need.
@@ -150,7 +191,11 @@ pub struct EndpointView {
     pub key: EndpointKey,
     /// UID of the root object (InferenceService or Deployment).
     pub uid: String,
+    /// The endpoint's health: `Redeploying` while a live lease is held, else `objects_health`.
     pub health: Health,
+    /// The health of its objects alone, whatever a lease says (what shows once the lease of a
+    /// dead holder expires).
+    pub objects_health: Health,
     pub ready: u32,
     pub desired: u32,
     pub created: Option<Timestamp>,

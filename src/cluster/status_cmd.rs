@@ -271,7 +271,14 @@ pub fn terminating_cell(ep: &EndpointView, now: Timestamp) -> String {
 fn lease_cell(ep: &EndpointView) -> String {
     match &ep.lease {
         None => "-".to_string(),
-        Some(l) if !l.live => format!("expired ({})", l.holder),
+        Some(l) if l.expired() => {
+            let mut s = format!("{} {}", super::derive::LEASE_EXPIRED, l.holder);
+            if let Some(step) = &l.step {
+                s.push_str(&format!(" @ {step}"));
+            }
+            s
+        }
+        Some(l) if !l.live => "released".to_string(),
         Some(l) => match &l.step {
             Some(step) => format!("{} @ {step}", l.holder),
             None => l.holder.clone(),
@@ -316,11 +323,7 @@ fn gone(report: &StatusReport) -> Vec<&UnfinishedOp> {
 }
 
 fn mode_word(mode: Option<Mode>) -> String {
-    match mode {
-        Some(Mode::Kserve) => "kserve".to_string(),
-        Some(Mode::Raw) => "raw".to_string(),
-        None => "-".to_string(),
-    }
+    mode.map_or("-", Mode::as_str).to_string()
 }
 
 /// Aligned columns, every cluster-supplied string neutralised for the terminal.

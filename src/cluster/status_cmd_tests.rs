@@ -47,7 +47,17 @@ fn table_shows_leases_live_and_expired() {
         lines[1].ends_with("alice@ops-1/4242 @ verify-deletion"),
         "{table}"
     );
-    assert!(lines[2].ends_with("expired (bob@ops-2/777)"), "{table}");
+    // Beside the real status: the holder stopped renewing 20m ago.
+    assert!(lines[2].contains("llama-3-8b-instruct") && lines[2].contains("Ready"));
+    assert!(
+        lines[2].contains("lease expired (holder gone?) bob@ops-2/777"),
+        "{table}"
+    );
+    let json = render_json(&r);
+    assert!(
+        json.contains("\"lease expired (holder gone?): redeploy by bob@ops-2/777"),
+        "{json}"
+    );
     assert!(
         lines[3].contains("phi-3-mini") && lines[3].contains("0/0"),
         "{table}"
@@ -162,4 +172,23 @@ fn a_planted_operation_id_cannot_reach_the_terminal_raw() {
     let mut r = report("healthy.json", "2026-11-01T12:00:00Z");
     r.unfinished = vec![unfinished("x", "y", "op\x1b[2J")];
     assert!(!render_table(&r).contains('\x1b'));
+}
+
+#[test]
+fn mode_is_spelled_the_same_in_the_table_and_the_json() {
+    let r = report("healthy.json", "2026-11-01T12:00:00Z");
+    let table = render_table(&r);
+    let json: serde_json::Value = serde_json::from_str(&render_json(&r)).unwrap();
+    let items = json.as_array().unwrap();
+    assert!(!items.is_empty());
+    for (line, item) in table.lines().skip(1).zip(items) {
+        let mode = item["key"]["mode"].as_str().unwrap();
+        assert!(["kserve", "raw"].contains(&mode), "{item}");
+        assert_eq!(line.split_whitespace().nth(2), Some(mode), "{table}");
+    }
+    // Journals written before spelled it `Kserve` / `Raw`: still read.
+    let old: Mode = serde_json::from_str("\"Raw\"").unwrap();
+    assert_eq!(old, Mode::Raw);
+    let new: Mode = serde_json::from_str("\"kserve\"").unwrap();
+    assert_eq!(new, Mode::Kserve);
 }

@@ -14,10 +14,13 @@ pub enum ConfigError {
         file: String,
         source: std::io::Error,
     },
-    #[error("unknown theme {name:?}: built-in themes are {}; user themes go in <config dir>/themes/NAME.toml", available.join(", "))]
+    #[error("unknown theme {name:?}: built-in themes are {}; user themes go in {themes_dir}", available.join(", "))]
     UnknownTheme {
         name: String,
         available: Vec<String>,
+        /// Where user themes are looked for (`/home/u/.config/llmops-console/themes/NAME.toml`),
+        /// or how to get such a directory when there is none.
+        themes_dir: String,
     },
 }
 

@@ -1,5 +1,5 @@
 //! Themes: TOML files with semantic colour slots. Four are built in (embedded from `themes/`);
-//! users add their own in `<config dir>/themes/NAME.toml`. A bad theme is an error naming the
+//! users add their own in `themes/NAME.toml` of the config directory. A bad theme is an error naming the
 //! file, line and field, never a silent fallback. Colours are plain data here; only `src/tui`
 //! turns them into terminal styles.
 
@@ -172,6 +172,13 @@ impl Theme {
         Theme::builtin(name).ok_or_else(|| ConfigError::UnknownTheme {
             name: name.to_string(),
             available: BUILTIN.iter().map(|(n, _)| n.to_string()).collect(),
+            themes_dir: match themes_dir {
+                Some(d) => d.join("NAME.toml").display().to_string(),
+                None => format!(
+                    "themes/NAME.toml in the config directory (none found: set {})",
+                    super::paths::CONFIG_DIR_ENV
+                ),
+            },
         })
     }
 }

@@ -3,6 +3,7 @@
 //! `kube::Client`, start the watches, and run the TUI with the bridge between them.
 
 mod bridge;
+mod loading;
 mod ops;
 
 use std::path::PathBuf;
@@ -75,6 +76,12 @@ fn prepare(global: &GlobalArgs) -> Result<Prepared, String> {
 
 /// `llmops-console` (demo = None) or `llmops-console demo`.
 pub fn run(global: &GlobalArgs, demo: Option<&DemoArgs>) -> Exit {
+    if demo.is_some()
+        && let Some(message) = demo_refuses(global)
+    {
+        eprintln!("llmops-console demo: {message}");
+        return Exit::Usage;
+    }
     let prepared = match prepare(global) {
         Ok(p) => p,
         Err(e) => {
@@ -210,6 +217,23 @@ async fn run_async(global: &GlobalArgs, demo: Option<&DemoArgs>, p: Prepared) ->
     }
 }
 
+/// `demo` runs against its own simulator: a flag that picks another cluster would be silently
+/// ignored, so it is refused instead (`-n`/`-A` scope the demo's watches as usual).
+fn demo_refuses(global: &GlobalArgs) -> Option<String> {
+    let flag = if global.kubeconfig.is_some() {
+        "--kubeconfig"
+    } else if global.context.is_some() {
+        "--context"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "{flag} does not apply: the demo runs against its own simulator, not a kubeconfig's \
+         cluster. Drop {flag} to run the demo, or run `llmops-console {flag} ...` without \
+         `demo` to open the console against that cluster."
+    ))
+}
+
 /// The demo's private directory (its kubeconfig), removed on drop: a demo leaves nothing behind.
 struct DemoDir(PathBuf);
 
@@ -226,10 +250,15 @@ impl Drop for DemoDir {
 }
 
 /// Starts the embedded simulator on an ephemeral loopback port and writes its kubeconfig.
+/// Says how loading goes on stderr meanwhile (a large fleet takes seconds).
 async fn start_demo(d: &DemoArgs) -> Result<(SimServer, DemoDir), String> {
-    let server = SimServer::start(&d.scenario.to_string(), d.seed, "127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
+    let scenario = d.scenario.to_string();
+    let (progress, rx) = tokio::sync::watch::channel(Default::default());
+    let reporter = tokio::spawn(loading::report(scenario.clone(), rx));
+    let started = SimServer::start_reporting(&scenario, d.seed, "127.0.0.1:0", &progress).await;
+    drop(progress);
+    let _ = reporter.await;
+    let server = started.map_err(|e| e.to_string())?;
     let path = std::env::temp_dir().join(format!("llmops-console-demo-{}", std::process::id()));
     std::fs::create_dir_all(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
     let dir = DemoDir(path);

@@ -598,8 +598,5 @@ fn duration_secs(d: Duration) -> i32 {
 
 /// As `cluster::derive` reads the mode annotation back.
 fn mode_name(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Kserve => "kserve",
-        Mode::Raw => "raw",
-    }
+    mode.as_str()
 }

@@ -203,9 +203,54 @@ fn delete_backdated(
     Ok(())
 }
 
+/// How far loading has got, for a caller that shows it (`demo`, whose large fleets take seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LoadProgress {
+    pub phase: LoadPhase,
+    /// Replicas ready so far (Deployments' readyReplicas), while settling.
+    pub ready: u64,
+    /// Replicas wanted (Deployments' spec.replicas), while settling.
+    pub wanted: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LoadPhase {
+    /// Creating the scenario's objects.
+    #[default]
+    Creating,
+    /// Controllers are bringing the fleet up.
+    Settling,
+    /// Deleting what the scenario wants Terminating.
+    Terminating,
+    /// Serving.
+    Done,
+}
+
+/// Ready and wanted replicas over every Deployment.
+fn replica_counts(ctx: &SimContext) -> (u64, u64) {
+    let (deploys, _) = ctx.store.list(&kinds::DEPLOYMENTS, None, &|_| true);
+    let count = |d: &Value, p: &str| d.pointer(p).and_then(Value::as_u64).unwrap_or(0);
+    deploys.iter().fold((0, 0), |(r, w), d| {
+        (
+            r + count(d, "/status/readyReplicas"),
+            w + count(d, "/spec/replicas"),
+        )
+    })
+}
+
 /// Waits until every Deployment is Available and every InferenceService Ready (the initial fleet
 /// has settled), or `limit` passes. Polls the store in-process: nothing goes over the wire.
 pub async fn wait_settled(ctx: &SimContext, limit: Duration) {
+    wait_settled_reporting(ctx, limit, &tokio::sync::watch::Sender::default()).await;
+}
+
+/// [`wait_settled`], telling `progress` how many replicas are ready about four times a second.
+pub async fn wait_settled_reporting(
+    ctx: &SimContext,
+    limit: Duration,
+    progress: &tokio::sync::watch::Sender<LoadProgress>,
+) {
+    let mut next_report = tokio::time::Instant::now();
     let deadline = tokio::time::Instant::now() + limit;
     let ready = |obj: &Value, cond: &str| {
         obj.pointer("/status/conditions")
@@ -224,6 +269,15 @@ pub async fn wait_settled(ctx: &SimContext, limit: Duration) {
             .list(&kinds::INFERENCESERVICES, None, &|i| !ready(i, "Ready"));
         if deploys.is_empty() && isvcs.is_empty() {
             return;
+        }
+        if progress.receiver_count() > 0 && tokio::time::Instant::now() >= next_report {
+            let (ready, wanted) = replica_counts(ctx);
+            progress.send_replace(LoadProgress {
+                phase: LoadPhase::Settling,
+                ready,
+                wanted,
+            });
+            next_report = tokio::time::Instant::now() + Duration::from_millis(250);
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }

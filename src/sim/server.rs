@@ -6,12 +6,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::context::SimContext;
 use super::error::ApiError;
 use super::faults::Faults;
+use super::load::{LoadPhase, LoadProgress};
 use super::scenario::{self, Plan, ScenarioError};
 use super::{controllers, http, load};
 use crate::exit::Exit;
@@ -57,13 +59,34 @@ impl SimServer {
         seed: Option<u64>,
         listen: &str,
     ) -> Result<SimServer, SimError> {
+        Self::start_reporting(scenario, seed, listen, &watch::Sender::default()).await
+    }
+
+    /// [`SimServer::start`], telling `progress` how loading goes.
+    pub async fn start_reporting(
+        scenario: &str,
+        seed: Option<u64>,
+        listen: &str,
+        progress: &watch::Sender<LoadProgress>,
+    ) -> Result<SimServer, SimError> {
         let parsed = scenario::load(scenario)?;
         let seed = seed.unwrap_or(parsed.seed);
         let plan = scenario::expand(&parsed, seed);
-        Self::start_plan(&plan, listen).await
+        Self::start_plan_reporting(&plan, listen, progress).await
     }
 
     pub async fn start_plan(plan: &Plan, listen: &str) -> Result<SimServer, SimError> {
+        Self::start_plan_reporting(plan, listen, &watch::Sender::default()).await
+    }
+
+    async fn start_plan_reporting(
+        plan: &Plan,
+        listen: &str,
+        progress: &watch::Sender<LoadProgress>,
+    ) -> Result<SimServer, SimError> {
+        let phase = |phase| {
+            progress.send_modify(|p| p.phase = phase);
+        };
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|source| SimError::Bind {
@@ -79,12 +102,16 @@ impl SimServer {
             Faults::new(load::faults(plan), plan.seed),
         );
         ctx.set_warming(true);
+        phase(LoadPhase::Creating);
         load::create_objects(&ctx, plan)?;
         let shutdown = CancellationToken::new();
         let tasks = controllers::spawn_all(ctx.clone(), shutdown.child_token());
-        load::wait_settled(&ctx, SETTLE_WAIT).await;
+        phase(LoadPhase::Settling);
+        load::wait_settled_reporting(&ctx, SETTLE_WAIT, progress).await;
         ctx.set_warming(false);
+        phase(LoadPhase::Terminating);
         load::apply_terminating(&ctx, plan, LOAD_WAIT).await?;
+        phase(LoadPhase::Done);
         let server = tokio::spawn(http::serve(ctx.clone(), listener, shutdown.clone()));
         Ok(SimServer {
             addr,

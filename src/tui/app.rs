@@ -435,6 +435,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 app.opts.namespace.as_deref(),
             );
             app.last_update = Some(app.now);
+            crate::cluster::derive::expire_leases(&mut app.endpoints, app.now);
             app.table.rebuild(&app.endpoints);
             app.rebuild_tree();
         }
@@ -506,6 +507,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
 
 fn on_tick(app: &mut App, now: Timestamp) {
     app.now = now;
+    // A lease whose holder died expires without any watch event: judged on the clock.
+    if crate::cluster::derive::expire_leases(&mut app.endpoints, now) {
+        app.table.rebuild(&app.endpoints);
+        app.rebuild_tree();
+    }
     if app
         .message
         .as_ref()

@@ -37,6 +37,9 @@ pub struct Confirm {
     pub unfinished: Option<UnfinishedOp>,
     /// What Enter does with `unfinished` (Tab switches).
     pub recover_mode: RecoverMode,
+    /// Enter was pressed with a name that is not the endpoint's: what the dialog says about
+    /// it until the operator types again.
+    pub wrong: Option<String>,
 }
 
 impl Confirm {
@@ -52,6 +55,21 @@ impl Confirm {
             scroll: 0,
             unfinished: None,
             recover_mode: RecoverMode::Resume,
+            wrong: None,
+        }
+    }
+
+    /// `` `foo` is not `bar`: nothing was done ``, for Enter with a wrong name.
+    pub fn mismatch(&self) -> String {
+        let name = sanitize(&self.endpoint.name);
+        if self.typed.is_empty() {
+            format!("nothing typed: type `{name}` to confirm, or esc to cancel")
+        } else {
+            format!(
+                "`{}` is not `{name}`: nothing was done; correct it and press enter, or esc to \
+                 cancel",
+                sanitize(&self.typed)
+            )
         }
     }
 
@@ -223,14 +241,13 @@ pub(crate) fn on_key(app: &mut App, key: KeySpec, fx: &mut Vec<Effect>) {
             fx.push(Effect::StartOperation(req));
         }
         Key::Enter => {
-            let text = format!(
-                "type the endpoint's name exactly ({}) to confirm, or esc to cancel",
-                sanitize(&c.endpoint.name)
-            );
+            let text = c.mismatch();
+            c.wrong = Some(text.clone());
             app.say(Level::Warn, text);
         }
         Key::Backspace => {
             c.typed.pop();
+            c.wrong = None;
         }
         Key::Tab if c.unfinished.is_some() => {
             // Discarding drops the backup for good: a shell command, never a tab away.
@@ -246,6 +263,7 @@ pub(crate) fn on_key(app: &mut App, key: KeySpec, fx: &mut Vec<Effect>) {
         Key::PageDown => c.scroll += 10,
         Key::Char(ch) if !key.ctrl && !key.alt && c.typed.chars().count() < MAX_TYPED => {
             c.typed.push(ch);
+            c.wrong = None;
         }
         _ => {}
     }

@@ -119,6 +119,7 @@ fn endpoint(
         },
         uid: uid(name),
         health,
+        objects_health: health,
         ready,
         desired,
         created: Some(ago(age)),
@@ -389,7 +390,11 @@ pub fn fleet() -> Vec<EndpointView> {
         acquired: Some(ago(95)),
         renewed: Some(ago(5)),
         live: true,
+        // Live through the ticks the snapshot tests send (up to 96 s).
+        expires: Some(ago(-600)),
+        note: None,
     });
+    gemma.objects_health = Health::Progressing;
     gemma.resources = kserve_tree(
         "research",
         "gemma-embed",

@@ -124,6 +124,7 @@ pub fn with_unfinished(
             },
             uid: format!("{UNFINISHED_ROW}{}", u.op_id),
             health: Health::Failed,
+            objects_health: Health::Failed,
             ready: 0,
             desired: 0,
             created: None,

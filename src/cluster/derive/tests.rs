@@ -353,7 +353,7 @@ fn kserve_leftovers_without_their_isvc_form_an_endpoint() {
     assert_eq!(ep.health, Health::Degraded);
     assert_eq!(
         ep.reasons[0],
-        "InferenceService qwen2-7b-instruct is gone; 7 leftover object(s) remain"
+        "InferenceService qwen2-7b-instruct is gone; 7 objects left behind"
     );
     assert_eq!(
         shape(&ep.resources)[..3],

@@ -22,6 +22,7 @@ mod names;
 mod op_snapshots;
 mod ops;
 mod scope;
+mod small;
 mod snapshots;
 mod too_small;
 mod unfinished;

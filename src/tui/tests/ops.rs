@@ -121,7 +121,7 @@ fn only_the_exact_name_and_enter_start_a_redeploy() {
         assert!(started(&fx).is_none(), "{wrong}: {fx:?}");
         assert!(app.confirm().is_some(), "{wrong}: the dialog stays");
         let m = app.message().map(|m| m.text.clone()).unwrap_or_default();
-        assert!(m.contains("exactly (llama-prod)"), "{m}");
+        assert!(m.contains(&format!("`{wrong}` is not `llama-prod`")), "{m}");
         for _ in 0..wrong.len() {
             feed(&mut app, [special(Key::Backspace)]);
         }

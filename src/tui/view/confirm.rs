@@ -309,17 +309,21 @@ pub fn draw(frame: &mut Frame, app: &App, c: &Confirm, area: Rect) {
             Span::styled(" > ", p.accent),
             Span::styled(format!("{}█", sanitize(&c.typed)), typed_style),
         ]),
-        Line::styled(
-            format!(
-                " enter: {} · esc: cancel, nothing is done{more}",
-                if c.unfinished.is_some() {
-                    c.recover_words()
-                } else {
-                    c.kind.name()
-                }
+        match &c.wrong {
+            // Enter with a wrong name: said where the operator is looking.
+            Some(wrong) => Line::styled(format!(" {wrong}"), p.error),
+            None => Line::styled(
+                format!(
+                    " enter: {} · esc: cancel, nothing is done{more}",
+                    if c.unfinished.is_some() {
+                        c.recover_words()
+                    } else {
+                        c.kind.name()
+                    }
+                ),
+                p.muted,
             ),
-            p.muted,
-        ),
+        },
     ];
     frame.render_widget(Paragraph::new(foot_lines), foot);
 }

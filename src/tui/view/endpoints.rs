@@ -1,4 +1,4 @@
-//! The endpoint table: name, namespace, kind, status, ready/desired, age, lease marker.
+//! The endpoint table: name, namespace, mode, status, ready/desired, age, lease marker.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -6,7 +6,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-use crate::cluster::model::{EndpointView, Health, Mode};
+use crate::cluster::model::{EndpointView, Health};
 
 use super::super::app::{App, Pane};
 use super::super::fmt::age;
@@ -17,7 +17,7 @@ use super::columns::{self, Col};
 use super::{pane_block, terminating_parts, terminating_style, title};
 
 /// The table's columns in display order.
-const HEADERS: [&str; 7] = ["", "NAME", "NAMESPACE", "KIND", "STATUS", "READY", "AGE"];
+const HEADERS: [&str; 7] = ["", "NAME", "NAMESPACE", "MODE", "STATUS", "READY", "AGE"];
 const LEASE: usize = 0;
 const NAME: usize = 1;
 const NAMESPACE: usize = 2;
@@ -28,7 +28,7 @@ const AGE: usize = 6;
 
 /// Widths of the columns (None: not shown) for rows `shown` in `width` cells. The name always
 /// stays; so does NAMESPACE while the endpoints span more than one namespace (it is what tells
-/// `llm-prod/llama` from `llm-staging/llama`); kind and age go first, age before kind.
+/// `llm-prod/llama` from `llm-staging/llama`); mode and age go first, age before mode.
 pub fn column_widths(app: &App, shown: &[&EndpointView], width: u16) -> Vec<Option<usize>> {
     let longest = |f: &dyn Fn(&EndpointView) -> usize, header: usize| {
         shown.iter().map(|e| f(e)).max().unwrap_or(0).max(header)
@@ -99,13 +99,12 @@ fn row<'a>(e: &'a EndpointView, app: &App, widths: &[Option<usize>]) -> Row<'a> 
     let p = &app.palette;
     let lease = match &e.lease {
         Some(l) if l.live => Span::styled("⟳", p.accent),
+        // The holder stopped renewing: the Resources pane says "lease expired (holder gone?)".
+        Some(l) if l.expired() => Span::styled("✗", p.warn),
         _ => Span::raw(" "),
     };
     let lease = super::stale::row_marker(app, lease);
-    let kind = match e.key.mode {
-        Mode::Kserve => "KServe",
-        Mode::Raw => "raw",
-    };
+    let kind = e.key.mode.as_str();
     let ready_style = if e.ready < e.desired { p.warn } else { p.base };
     let w = |i: usize| widths.get(i).copied().flatten();
     let mut cells = Vec::with_capacity(HEADERS.len());

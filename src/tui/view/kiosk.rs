@@ -8,7 +8,7 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 
-use crate::cluster::model::{EndpointView, Health, Mode};
+use crate::cluster::model::{EndpointView, Health};
 
 use super::super::app::App;
 use super::super::fmt::{clock, elapsed_secs};
@@ -47,10 +47,7 @@ fn tile(frame: &mut Frame, app: &App, e: &EndpointView, selected: bool, area: Re
             format!(" {marker}{name} "),
             if selected { p.selection } else { p.title },
         ));
-    let mode = match e.key.mode {
-        Mode::Kserve => "KServe",
-        Mode::Raw => "raw",
-    };
+    let mode = e.key.mode.as_str();
     let word = format!(
         "{} {}",
         health_symbol(e.health),
@@ -68,6 +65,10 @@ fn tile(frame: &mut Frame, app: &App, e: &EndpointView, selected: bool, area: Re
         let style = terminating_style(p, stuck);
         lines.push(Line::styled(head, style));
         lines.push(Line::styled(tail, style));
+        if e.lease.as_ref().is_some_and(|l| l.expired()) {
+            let text = format!("✗ {}", crate::cluster::derive::LEASE_EXPIRED);
+            lines.push(Line::styled(text, p.warn));
+        }
     } else if let Some(l) = e.lease.as_ref().filter(|l| l.live) {
         lines.push(Line::styled(
             format!("⟳ lease {}", sanitize(&l.holder)),

@@ -190,8 +190,10 @@ fn outcome_lines(app: &App, op: &OpView, width: usize) -> Vec<Line<'static>> {
             head.push_str(&format!(" at {step}"));
         }
         head.push_str(&format!(" after {}", op_time(o.elapsed)));
-        if o.retries > 0 {
-            head.push_str(&format!(", {} retries", o.retries));
+        match o.retries {
+            0 => {}
+            1 => head.push_str(", 1 retry"),
+            n => head.push_str(&format!(", {n} retries")),
         }
         out.push(Line::styled(head, result_style(p, o.result)));
         out.extend(wrap(&o.message, width, "  ").into_iter().map(Line::raw));

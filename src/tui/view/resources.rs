@@ -148,6 +148,16 @@ fn row<'a>(r: &TreeRow, app: &App, widths: &[Option<usize>]) -> Row<'a> {
     Row::new(cells).height(u16::try_from(row_height(r)).unwrap_or(1))
 }
 
+/// `✗ lease expired (holder gone?): redeploy by H at step S, renewed 13m ago` for the selected
+/// endpoint whose operation's holder stopped renewing its lease: the objects' real state is
+/// below it.
+fn expired_lease_line(app: &App) -> Option<String> {
+    let e = app.selected_endpoint()?;
+    let l = e.lease.as_ref().filter(|l| l.expired())?;
+    let text = crate::cluster::derive::expired_reason(l, app.now);
+    Some(format!("✗ {}", sanitize(&text)))
+}
+
 pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let p = &app.palette;
     let tree = &app.tree;
@@ -157,8 +167,16 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
         .unwrap_or_default()
         + &super::stale::title_note(app);
     let block = pane_block(app, Pane::Resources, title(p, "Resources", extra));
-    let inner = block.inner(area);
+    let mut inner = block.inner(area);
     frame.render_widget(block, area);
+    if let Some(line) = expired_lease_line(app)
+        && inner.height > 1
+    {
+        let top = Rect { height: 1, ..inner };
+        frame.render_widget(Paragraph::new(Line::styled(line, p.warn)), top);
+        inner.y += 1;
+        inner.height -= 1;
+    }
     if tree.rows.is_empty() {
         let text = if app.selected_endpoint().is_some() {
             "no resources"

@@ -10,7 +10,7 @@ use ratatui::widgets::Paragraph;
 use crate::cluster::model::WatchState;
 use crate::config::keymap::Action;
 
-use super::super::app::{App, InputKind, Level};
+use super::super::app::{App, InputKind, Level, Pane, Tab};
 use super::super::text::sanitize;
 
 /// One watch's state as a word, and whether it is a problem. Written without an exhaustive
@@ -62,20 +62,64 @@ fn hint(app: &App, action: Action, what: &str) -> Option<String> {
     k.first().map(|k| format!("{k}:{what}"))
 }
 
+/// The keys that do something where the focus is (issue 9): the endpoint table's actions, the resource
+/// tree's per-object ones, the log view's follow/pause/wrap, a tab's scrolling. Destructive
+/// ones only when the console may change the cluster.
 pub fn hints(app: &App) -> String {
-    let mut items = vec![
-        (Action::Help, "help"),
-        (Action::Filter, "filter"),
-        (Action::Sort, "sort"),
-        (Action::Enter, "open"),
-        (Action::Back, "back"),
-        (Action::Logs, "logs"),
-        (Action::Events, "events"),
-    ];
-    if !app.readonly() {
-        items.push((Action::Redeploy, "redeploy"));
+    let writable = !app.readonly();
+    // The pane's own keys first: a narrow terminal cuts the line at its end.
+    let mut items: Vec<(Action, &str)> = Vec::new();
+    match (app.focus(), app.tab()) {
+        (Pane::Endpoints, _) => {
+            items.extend([
+                (Action::Filter, "filter"),
+                (Action::Sort, "sort"),
+                (Action::Enter, "open"),
+                (Action::Logs, "logs"),
+                (Action::Events, "events"),
+            ]);
+            if writable {
+                items.extend([(Action::Redeploy, "redeploy"), (Action::EditSpec, "edit")]);
+            }
+        }
+        (Pane::Resources, _) => {
+            items.extend([
+                (Action::Enter, "detail"),
+                (Action::Back, "back"),
+                (Action::Logs, "logs"),
+                (Action::Events, "events"),
+            ]);
+            if writable {
+                items.extend([
+                    (Action::ForceDelete, "force-delete"),
+                    (Action::StripFinalizers, "strip-finalizers"),
+                    (Action::Redeploy, "redeploy"),
+                ]);
+            }
+        }
+        (Pane::Bottom, Tab::Logs) => items.extend([
+            (Action::Follow, "follow"),
+            (Action::Pause, "pause"),
+            (Action::Up, "scroll back"),
+            (Action::Top, "oldest"),
+            (Action::Wrap, "wrap"),
+            (Action::Timestamps, "timestamps"),
+            (Action::LogSource, "pod"),
+            (Action::Filter, "filter"),
+            (Action::Back, "back"),
+        ]),
+        (Pane::Bottom, _) => items.extend([
+            (Action::Up, "up"),
+            (Action::Down, "down"),
+            (Action::Top, "top"),
+            (Action::Back, "back"),
+        ]),
     }
-    items.push((Action::Quit, "quit"));
+    items.extend([
+        (Action::Help, "help"),
+        (Action::Quit, "quit"),
+        (Action::NextPane, "next pane"),
+    ]);
     items
         .into_iter()
         .filter_map(|(a, w)| hint(app, a, w))
