@@ -311,3 +311,54 @@ fn kiosk_says_loudly_when_nothing_has_listed() {
     );
     assert!(s.contains("NOT CURRENT · never confirmed"), "{s}");
 }
+
+/// Namespaces watched one by one (a user who may list only some): every watch is named `Pod in
+/// prod`. The gate, the stale marking and the reconnect read those labels the same way.
+#[test]
+fn per_namespace_watches_gate_and_go_stale_like_one_set() {
+    let mut app = connecting();
+    let labels: Vec<String> = ["prod", "staging"]
+        .iter()
+        .flat_map(|ns| names().into_iter().map(move |n| format!("{n} in {ns}")))
+        .collect();
+    feed(
+        &mut app,
+        labels.iter().map(|l| state(l, WatchState::Syncing)),
+    );
+    let all_but_one: Vec<Msg> = labels
+        .iter()
+        .filter(|l| *l != "Pod in staging")
+        .map(|l| state(l, WatchState::Live))
+        .collect();
+    feed(&mut app, all_but_one);
+    feed(&mut app, names().iter().map(|n| state(n, WatchState::Live)));
+    feed(&mut app, [Msg::Endpoints(fixtures::fleet())]);
+    assert_eq!(
+        app.visible_endpoints().count(),
+        0,
+        "Pod in staging has not listed"
+    );
+    let s = endpoints_pane(&app);
+    assert!(s.contains("waiting for Pod in staging"), "{s}");
+
+    feed(
+        &mut app,
+        [
+            state("Pod in staging", WatchState::Live),
+            Msg::Endpoints(fixtures::fleet()),
+        ],
+    );
+    assert_eq!(app.visible_endpoints().count(), 6);
+    feed(&mut app, [state("Pod in staging", reconnecting())]);
+    let s = endpoints_pane(&app);
+    assert!(s.contains("STALE since"), "{s}");
+    feed(
+        &mut app,
+        [
+            Msg::Tick(ago(-5)),
+            state("Pod in staging", WatchState::Live),
+        ],
+    );
+    let m = app.message().map(|m| m.text.clone()).unwrap_or_default();
+    assert!(m.starts_with("reconnected to"), "{m}");
+}
